@@ -1,0 +1,3 @@
+"""phasegate: a phased SDLC executor with progressive quality gates."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Checks: one module per rule, grouped by phase; registered via entry points."""

@@ -1,0 +1,183 @@
+"""The check interface and the registry that finds checks by name (entry points).
+
+A check is one measurable rule. It declares its default inputs (glob patterns), owner
+persona, weight and whether it blocks, and either
+
+* ``scope = "file"``: implements :meth:`Check.check_file`, called once per input file
+  (so an edit re-analyses only that file), and :meth:`Check.score_files` turns the
+  per-file findings into a score; or
+* ``scope = "project"``: implements :meth:`Check.run` over the whole workspace.
+
+Checks are plain synchronous code; the runner calls them off the event loop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from phasegate.model import Finding, Fix, Range, Severity
+
+if TYPE_CHECKING:
+    from phasegate.config import CheckConfig, Config
+    from phasegate.workspace import Workspace
+
+ENTRY_POINT_GROUP = "phasegate.checks"
+DOCS_BASE = "https://phasegate.readthedocs.io/en/latest/checks.html"
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class CheckOutcome:
+    """What a check returns. ``passed=None`` means: passed iff no error/warning finding."""
+
+    findings: list[Finding] = field(default_factory=list)
+    score: float = 1.0
+    passed: bool | None = None
+    error: str | None = None  # could not run (tool missing, crashed): the check fails
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may look at. Build with :meth:`phasegate.runner.GateRunner.context`."""
+
+    workspace: Workspace
+    config: Config
+    check: CheckConfig
+    options: BaseModel
+    inputs: list[str]
+    exclude: list[str]
+    owner: str
+    severity: Severity
+    trusted: bool
+    timeout: float
+    phase: str = ""
+
+    def input_files(self) -> list[str]:
+        """Workspace files matching ``inputs`` and not ``exclude`` (sorted)."""
+        from phasegate.workspace import matches
+
+        files = self.workspace.glob(self.inputs)
+        if self.exclude:
+            files = [f for f in files if not matches(f, self.exclude)]
+        return files
+
+    def finding(
+        self,
+        path: str,
+        message: str,
+        range: Range | None = None,
+        *,
+        line: int | None = None,
+        severity: Severity | None = None,
+        fix: Fix | None = None,
+        missing_file: bool = False,
+        owner: str | None = None,
+    ) -> Finding:
+        """A finding of this check (code and owner filled in). ``line`` = whole 0-based line."""
+        if range is None:
+            range = Range.lines(line or 0)
+        return Finding(
+            path=path,
+            range=range,
+            severity=severity or self.severity,
+            code=self.check.id,
+            message=message,
+            owner=owner or self.owner,
+            fix=fix,
+            missing_file=missing_file,
+        )
+
+
+class Check(ABC):
+    """Base class of every check. Subclasses set the class attributes and one method."""
+
+    id: ClassVar[str]  # default id / code, e.g. "REQ-IDS"
+    title: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    scope: ClassVar[Literal["file", "project"]] = "project"
+    default_owner: ClassVar[str] = ""
+    default_weight: ClassVar[float] = 1.0
+    default_blocking: ClassVar[bool] = False
+    default_severity: ClassVar[Severity] = Severity.WARNING
+    # True when the check runs code or tools the workspace configures (its tests, a
+    # configured command): skipped in an untrusted workspace.
+    runs_workspace_code: ClassVar[bool] = False
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        """Glob patterns of the files this check reads, given the workspace config."""
+        return []
+
+    @classmethod
+    def default_exclude(cls, config: Config) -> list[str]:
+        return []
+
+    @classmethod
+    def docs_url(cls, check_id: str | None = None) -> str:
+        return f"{DOCS_BASE}#{(check_id or cls.id).lower()}"
+
+    # -- project scope -------------------------------------------------------------------
+    def run(self, ctx: CheckContext) -> CheckOutcome:
+        """Project-scope checks: examine the workspace, return findings and a score."""
+        raise TypeError(f"{type(self).__name__} is a file-scope check; call check_file")
+
+    # -- file scope ----------------------------------------------------------------------
+    def check_file(self, ctx: CheckContext, path: str) -> list[Finding]:
+        """File-scope checks: findings for one input file."""
+        raise TypeError(f"{type(self).__name__} is a project-scope check; call run")
+
+    def score_files(self, ctx: CheckContext, per_file: dict[str, list[Finding]]) -> CheckOutcome:
+        """Default: score = share of input files without error/warning findings."""
+        findings = [f for fs in per_file.values() for f in fs]
+        if not per_file:
+            return CheckOutcome(findings=findings, score=1.0)
+        bad = sum(1 for fs in per_file.values() if any(f.severity <= Severity.WARNING for f in fs))
+        return CheckOutcome(findings=findings, score=1.0 - bad / len(per_file))
+
+
+class UnknownCheck(LookupError):
+    pass
+
+
+_registry: dict[str, type[Check]] | None = None
+
+
+def _load_registry() -> dict[str, type[Check]]:
+    reg: dict[str, type[Check]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception:  # a broken plugin must not break the others
+            continue
+        if isinstance(obj, type) and issubclass(obj, Check):
+            reg[ep.name] = obj
+    return reg
+
+
+def registered_checks() -> dict[str, type[Check]]:
+    global _registry
+    if _registry is None:
+        _registry = _load_registry()
+    return _registry
+
+
+def register_check(name: str, cls: type[Check]) -> None:
+    """Register a check class programmatically (tests, embedding)."""
+    registered_checks()[name] = cls
+
+
+def get_check_class(kind: str) -> type[Check]:
+    try:
+        return registered_checks()[kind]
+    except KeyError:
+        known = ", ".join(sorted(registered_checks()))
+        raise UnknownCheck(f"unknown check kind {kind!r} (known: {known})") from None

@@ -1,0 +1,1 @@
+"""Implementation phase checks."""

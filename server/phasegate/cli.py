@@ -1,0 +1,59 @@
+"""The ``phasegate`` command line: a thin registry of subcommands.
+
+Each subcommand lives in its own module under :mod:`phasegate.commands` and is imported
+only when it runs, so ``phasegate --help`` stays fast. Exit codes: 0 every gate that ran
+passed, 1 a gate failed or the session waits for a person, 2 usage, config or state error.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from phasegate import __version__
+
+# subcommand name -> (module under phasegate.commands, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "Start a session: drive a requirement through the phases."),
+    "resume": ("resume", "Resume a session where it stopped."),
+    "validate": ("validate", "Run the gates on a workspace without changing it."),
+    "status": ("status", "Show the active session's phases, scores and thresholds."),
+    "sessions": ("sessions", "List the workspace's sessions."),
+    "remediate": ("remediate", "Validate, let the owners of failed checks fix them, re-validate."),
+    "undo": ("undo", "Restore the files the last remediation changed."),
+    "report": ("report", "Write a session report (HTML or JSON)."),
+    "init": ("init", "Write a commented phasegate.toml equal to the defaults."),
+    "config": ("config", "Show the configuration or its JSON Schema."),
+    "serve": ("serve", "Start the language server (stdio, or --tcp PORT)."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = SUBCOMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(f"phasegate.commands.{entry[0]}")
+        cmd: Any = module.command
+        assert isinstance(cmd, click.Command)
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUBCOMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="phasegate")
+def cli() -> None:
+    """phasegate: phased SDLC executor with progressive quality gates."""
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,246 @@
+"""The configuration schema: one place for every setting (pydantic v2).
+
+A workspace configures phasegate with ``phasegate.toml`` at its root, or with
+``[tool.phasegate]`` in ``pyproject.toml``; with neither, :func:`default_config` — the
+built-in default pipeline of five phases — is used. Loading, and turning validation
+errors into file/line messages, lives in :mod:`phasegate.config_loader`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class CheckConfig(_Strict):
+    """One check of a phase."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Check id, used as the diagnostic code.")
+    kind: str | None = Field(
+        None,
+        description="Registered check to run (entry point in `phasegate.checks`); "
+        "defaults to `id`. Use `command` to run any tool.",
+    )
+    enabled: bool = Field(True, description="Set false to switch the check off.")
+    inputs: list[str] | None = Field(
+        None, description="Glob patterns of the files the check reads; default: the check's own."
+    )
+    exclude: list[str] | None = Field(None, description="Glob patterns removed from `inputs`.")
+    owner: str | None = Field(
+        None, description="Persona that reworks this check's failures; default: the check's own."
+    )
+    weight: float | None = Field(None, ge=0.0, description="Weight in the gate's weighted mean.")
+    blocking: bool | None = Field(
+        None, description="A failing blocking check fails the gate whatever the score."
+    )
+    timeout: float | None = Field(None, gt=0, description="Seconds before its tool is killed.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Check-specific options (see the check's docs)."
+    )
+
+    @property
+    def kind_name(self) -> str:
+        return self.kind or self.id
+
+
+class PhaseConfig(_Strict):
+    name: str = Field(pattern=ID_PATTERN, description="Phase name, e.g. `requirements`.")
+    title: str | None = Field(None, description="Display title; default: the name, capitalised.")
+    personas: list[str] = Field(default_factory=list, description="Personas run at iteration 1.")
+    checks: list[CheckConfig] = Field(default_factory=list, description="Exit-gate checks.")
+    entry_checks: list[CheckConfig] = Field(
+        default_factory=list,
+        description="Checks that must pass before the phase starts (besides earlier phases).",
+    )
+
+    @property
+    def display(self) -> str:
+        return self.title or self.name.replace("_", " ").capitalize()
+
+    @model_validator(mode="after")
+    def _unique_check_ids(self) -> PhaseConfig:
+        seen: set[str] = set()
+        for c in [*self.checks, *self.entry_checks]:
+            if c.id in seen:
+                raise ValueError(f"check id {c.id!r} appears twice in phase {self.name!r}")
+            seen.add(c.id)
+        return self
+
+
+class PersonaConfig(_Strict):
+    kind: str = Field("scaffold", description="`scaffold`, `command`, `openai`, or a plugin.")
+    role: str = Field("", description="What this persona does; given to agents in the prompt.")
+    timeout: float | None = Field(None, gt=0, description="Seconds before it is stopped.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Kind-specific options (see the persona's docs)."
+    )
+
+
+class TimeoutsConfig(_Strict):
+    check: float = Field(300.0, gt=0, description="Default seconds for a check's tool.")
+    tests: float = Field(600.0, gt=0, description="Seconds for the workspace's test suite.")
+    persona: float = Field(900.0, gt=0, description="Default seconds for a persona.")
+
+
+class ArtifactsConfig(_Strict):
+    """Where the documents and code live; checks take their default inputs from here."""
+
+    requirements: list[str] = Field(
+        default_factory=lambda: [
+            "docs/requirements.md",
+            "specs/*/spec.md",
+            ".kiro/specs/*/requirements.md",
+        ],
+        description="Requirements documents (first one is where the scaffold writes).",
+    )
+    design: list[str] = Field(
+        default_factory=lambda: [
+            "docs/design.md",
+            "specs/*/plan.md",
+            ".kiro/specs/*/design.md",
+        ],
+        description="Design documents (first one is where the scaffold writes).",
+    )
+    sources: list[str] = Field(
+        default_factory=lambda: ["*.py"], description="Source files of the implementation."
+    )
+    tests: list[str] = Field(
+        default_factory=lambda: ["tests/**/*.py", "test_*.py", "*_test.py"],
+        description="Test files (excluded from `sources` for stub checks).",
+    )
+
+
+def _c(id: str, **kw: Any) -> CheckConfig:
+    return CheckConfig(id=id, **kw)
+
+
+def default_phases() -> list[PhaseConfig]:
+    return [
+        PhaseConfig(
+            name="requirements",
+            personas=["requirement_analyst"],
+            checks=[
+                _c("REQ-EXISTS"),
+                _c("REQ-SECTIONS"),
+                _c("REQ-IDS"),
+                _c("REQ-ACCEPTANCE"),
+                _c("REQ-PLACEHOLDER"),
+            ],
+        ),
+        PhaseConfig(
+            name="design",
+            personas=["solution_architect", "security_specialist"],
+            checks=[_c("DES-EXISTS"), _c("DES-SECTIONS"), _c("DES-TRACE"), _c("DES-PLACEHOLDER")],
+        ),
+        PhaseConfig(
+            name="implementation",
+            personas=["backend_developer", "frontend_developer"],
+            checks=[
+                _c("IMPL-SYNTAX"),
+                _c("IMPL-STUB"),
+                _c("IMPL-LINT"),
+                _c("IMPL-TYPES", enabled=False),
+            ],
+        ),
+        PhaseConfig(
+            name="testing",
+            personas=["qa_engineer"],
+            checks=[_c("TEST-EXISTS"), _c("TEST-PYTEST"), _c("TEST-COVERAGE"), _c("TEST-TRACE")],
+        ),
+        PhaseConfig(
+            name="deployment",
+            personas=["devops_engineer"],
+            checks=[
+                _c("DEP-METADATA"),
+                _c("DEP-README"),
+                _c("DEP-DOCKERFILE"),
+                _c("DEP-CI"),
+                _c("DEP-CHANGELOG"),
+            ],
+        ),
+    ]
+
+
+DEFAULT_ROLES: dict[str, str] = {
+    "requirement_analyst": "Writes and completes the requirements document.",
+    "solution_architect": "Writes the design: architecture, components, data, interfaces.",
+    "security_specialist": "Reviews the design for risks and security.",
+    "backend_developer": "Implements the server-side code.",
+    "frontend_developer": "Implements the user-facing code.",
+    "qa_engineer": "Writes and fixes the tests.",
+    "devops_engineer": "Packages, documents and ships the project.",
+}
+
+
+def default_personas() -> dict[str, PersonaConfig]:
+    return {name: PersonaConfig(kind="scaffold", role=role) for name, role in DEFAULT_ROLES.items()}
+
+
+class Config(_Strict):
+    """The whole phasegate configuration."""
+
+    thresholds: list[float] = Field(
+        default_factory=lambda: [0.60, 0.75, 0.85],
+        min_length=1,
+        description="Gate threshold per iteration: iteration k uses thresholds[min(k, len) - 1].",
+    )
+    min_improvement: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="From iteration 2, the score must beat the phase's best by this much, "
+        "else the phase is stalled.",
+    )
+    max_phase_iterations: int = Field(3, ge=1, description="Persona iterations per phase.")
+    max_global_iterations: int = Field(10, ge=1, description="Persona iterations per session.")
+    interpreter: str | None = Field(
+        None,
+        description="Python that runs the workspace's tests; default: `.venv/bin/python`, "
+        "else `python3` on PATH.",
+    )
+    timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
+    phases: list[PhaseConfig] = Field(default_factory=default_phases)
+    personas: dict[str, PersonaConfig] = Field(default_factory=default_personas)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds_in_range(cls, v: list[float]) -> list[float]:
+        for t in v:
+            if not 0.0 <= t <= 1.0:
+                raise ValueError(f"threshold {t} is not between 0 and 1")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        names = [p.name for p in self.phases]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"phase names must be unique: {sorted(dup)}")
+        return self
+
+    def threshold(self, iteration: int) -> float:
+        """threshold(k) = thresholds[min(k, len) - 1]; iteration 0 (no persona) uses k=1."""
+        k = max(1, iteration)
+        return self.thresholds[min(k, len(self.thresholds)) - 1]
+
+    def phase(self, name: str) -> PhaseConfig:
+        for p in self.phases:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def persona(self, name: str) -> PersonaConfig:
+        """The persona's config; an unconfigured name is a scaffold persona of that name."""
+        return self.personas.get(name) or PersonaConfig(role=DEFAULT_ROLES.get(name, ""))
+
+
+def default_config() -> Config:
+    return Config()

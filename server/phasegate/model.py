@@ -1,0 +1,226 @@
+"""The data the engine produces and stores: findings, check and gate results, session state.
+
+Everything here is a pydantic model so it serialises to the checkpoint, the journal, the
+JSON output of ``validate`` and the ``data`` of LSP diagnostics without translation.
+Positions are 0-based line/character, exactly as LSP wants them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from enum import Enum, IntEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class Severity(IntEnum):
+    """Finding severity, numbered as LSP's ``DiagnosticSeverity``."""
+
+    ERROR = 1
+    WARNING = 2
+    INFO = 3
+    HINT = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Position(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    line: int = 0
+    character: int = 0
+
+
+class Range(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    start: Position = Position()
+    end: Position = Position()
+
+    @classmethod
+    def lines(cls, line: int, start_char: int = 0, end_char: int | None = None) -> Range:
+        """A range on one line; ``end_char=None`` means "to the end of the line" (char 10**4)."""
+        return cls(
+            start=Position(line=line, character=start_char),
+            end=Position(line=line, character=10_000 if end_char is None else end_char),
+        )
+
+    @classmethod
+    def span(cls, sl: int, sc: int, el: int, ec: int) -> Range:
+        return cls(start=Position(line=sl, character=sc), end=Position(line=el, character=ec))
+
+
+class TextEdit(BaseModel):
+    """Replace ``range`` of ``path`` (workspace-relative, POSIX) by ``new_text``."""
+
+    path: str
+    range: Range
+    new_text: str
+
+
+class Fix(BaseModel):
+    title: str
+    edits: list[TextEdit]
+
+
+class Finding(BaseModel):
+    path: str  # workspace-relative POSIX path
+    range: Range = Range()
+    severity: Severity = Severity.WARNING
+    code: str  # the check id
+    message: str
+    owner: str = ""  # persona that owns the check
+    fix: Fix | None = None
+    # True when ``path`` does not exist (e.g. a missing document): clients show it there
+    # if they can, else on the config file.
+    missing_file: bool = False
+
+    @property
+    def id(self) -> str:
+        """Stable id: same check, place and message -> same id across runs."""
+        key = f"{self.code}|{self.path}|{self.range.start.line}|{self.range.start.character}|"
+        key += self.message
+        return hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+class CheckResult(BaseModel):
+    id: str
+    phase: str = ""
+    passed: bool
+    score: float = Field(ge=0.0, le=1.0)
+    weight: float = 1.0
+    blocking: bool = False
+    owner: str = ""
+    findings: list[Finding] = Field(default_factory=list)
+    duration_s: float = 0.0
+    # The check could not run (tool missing, crashed): it fails with this explanation.
+    error: str | None = None
+    # The check was not run (untrusted workspace): excluded from the gate score.
+    skipped: str | None = None
+    cached: bool = False
+
+
+class GateResult(BaseModel):
+    phase: str
+    score: float
+    threshold: float
+    passed: bool
+    checks: list[CheckResult] = Field(default_factory=list)
+    blocking_failed: list[str] = Field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def failed_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed and c.skipped is None]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for c in self.checks for f in c.findings]
+
+
+class PhaseStatus(str, Enum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    STALLED = "stalled"  # no longer improving by min_improvement: waits for a person
+    BLOCKED = "blocked"  # iteration limits hit, or entry gate not met: waits for a person
+    REGRESSED = "regressed"  # was completed, its gate fails again
+
+
+class SessionStatus(str, Enum):
+    RUNNING = "running"
+    WAITING = "waiting"  # a phase is stalled/blocked/regressed: a person must act
+    COMPLETED = "completed"
+    STOPPED = "stopped"  # stopped by the user or interrupted
+
+
+class PersonaRun(BaseModel):
+    persona: str
+    reason: str  # "iteration 1: all personas" / "rework: owner of REQ-IDS, REQ-PLACEHOLDER"
+    ok: bool = True
+    error: str | None = None
+    files_changed: list[str] = Field(default_factory=list)
+    feedback_count: int = 0  # how many findings it was given
+    duration_s: float = 0.0
+
+
+class IterationRecord(BaseModel):
+    number: int  # 1-based; 0 = evaluation of what is on disk, no persona ran
+    personas: list[PersonaRun] = Field(default_factory=list)
+    score: float = 0.0
+    threshold: float = 0.0
+    passed: bool = False
+    best_before: float | None = None
+    findings_count: int = 0
+    failed_checks: list[str] = Field(default_factory=list)
+    check_durations: dict[str, float] = Field(default_factory=dict)
+    started_at: float = Field(default_factory=time.time)
+    duration_s: float = 0.0
+    outcome: str = ""  # passed / retry / stalled / blocked
+
+
+class PhaseState(BaseModel):
+    name: str
+    status: PhaseStatus = PhaseStatus.PENDING
+    iterations: list[IterationRecord] = Field(default_factory=list)
+    best_score: float | None = None
+    last_score: float | None = None
+    last_threshold: float | None = None
+    message: str = ""
+
+    @property
+    def persona_iterations(self) -> int:
+        return sum(1 for it in self.iterations if it.number > 0)
+
+
+class SessionState(BaseModel):
+    """The checkpoint: everything needed to resume a session."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    requirement: str
+    status: SessionStatus = SessionStatus.RUNNING
+    current_phase: str | None = None
+    phases: list[PhaseState] = Field(default_factory=list)
+    global_iterations: int = 0
+    created_at: float = Field(default_factory=time.time)
+    updated_at: float = Field(default_factory=time.time)
+    seq: int = 0  # bumped at every checkpoint write
+
+    def phase(self, name: str) -> PhaseState:
+        for p in self.phases:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+EventKind = Literal[
+    "session_started",
+    "session_resumed",
+    "phase_started",
+    "entry_gate",
+    "persona_started",
+    "persona_finished",
+    "gate_scored",
+    "phase_completed",
+    "phase_stalled",
+    "phase_blocked",
+    "phase_regressed",
+    "session_finished",
+    "session_stopped",
+    "checkpoint_recovered",
+    "checks_ran",
+    "remediation_backup",
+]
+
+
+class Event(BaseModel):
+    kind: EventKind
+    session: str = ""
+    phase: str | None = None
+    ts: float = Field(default_factory=time.time)
+    data: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Personas: workers that change the workspace for a phase."""

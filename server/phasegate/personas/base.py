@@ -1,0 +1,147 @@
+"""The persona interface and registry.
+
+A persona is a worker that changes the workspace for a phase. The executor gives it a
+:class:`PersonaTask` (requirement, phase, role, iteration, why it runs, the failed
+findings it must address, the artifacts to read) and a :class:`PersonaContext` through
+which it writes files: every write is checked to stay inside the workspace and the
+previous content is backed up first (see :mod:`phasegate.backups`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from phasegate.model import Finding
+
+if TYPE_CHECKING:
+    from phasegate.backups import BackupRecorder
+    from phasegate.config import Config, PersonaConfig
+    from phasegate.workspace import Workspace
+
+ENTRY_POINT_GROUP = "phasegate.personas"
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PersonaTask(BaseModel):
+    session_id: str
+    requirement: str
+    phase: str
+    phase_title: str
+    persona: str
+    role: str
+    iteration: int
+    reason: str
+    feedback: list[Finding] = Field(default_factory=list)  # failed findings it owns
+    artifacts: list[str] = Field(default_factory=list)  # globs of the phase's inputs
+    workspace: str  # absolute path of the root
+
+
+class PersonaResult(BaseModel):
+    ok: bool = True
+    error: str | None = None
+    files_changed: list[str] = Field(default_factory=list)
+    message: str = ""
+
+
+@dataclass
+class PersonaContext:
+    workspace: Workspace
+    config: Config
+    timeout: float
+    backups: BackupRecorder | None = None
+    trusted: bool = True
+    written: list[str] = field(default_factory=list)
+
+    def write_text(self, rel: str, text: str, *, overwrite: bool = False) -> bool:
+        """Write a workspace file atomically. Refuses paths outside the workspace.
+
+        Returns False (and writes nothing) when the file exists and ``overwrite`` is false.
+        With ``overwrite``, the old content is backed up first when a recorder is set.
+        """
+        path = self.workspace.abspath(rel)  # raises PathOutsideWorkspace
+        rel = self.workspace.relpath(path)
+        if path.exists() and not overwrite:
+            return False
+        if self.backups is not None:
+            self.backups.save(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.workspace.notify_changed([rel])
+        self.written.append(rel)
+        return True
+
+
+class Persona(ABC):
+    kind: ClassVar[str]
+    # True when it runs a program or calls a service the workspace configures:
+    # never run in an untrusted workspace.
+    runs_workspace_code: ClassVar[bool] = True
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, name: str, config: PersonaConfig, options: BaseModel) -> None:
+        self.name = name
+        self.config = config
+        self.options = options
+
+    @abstractmethod
+    async def run(self, task: PersonaTask, ctx: PersonaContext) -> PersonaResult:
+        """Do the work. Must not raise for ordinary failures: return ok=False, error=..."""
+
+
+class UnknownPersona(LookupError):
+    pass
+
+
+_registry: dict[str, type[Persona]] | None = None
+
+
+def registered_personas() -> dict[str, type[Persona]]:
+    global _registry
+    if _registry is None:
+        reg: dict[str, type[Persona]] = {}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                obj = ep.load()
+            except Exception:
+                continue
+            if isinstance(obj, type) and issubclass(obj, Persona):
+                reg[ep.name] = obj
+        _registry = reg
+    return _registry
+
+
+def register_persona(kind: str, cls: type[Persona]) -> None:
+    registered_personas()[kind] = cls
+
+
+def make_persona(name: str, config: Config) -> Persona:
+    """Instantiate the persona ``name`` as configured (unknown names are scaffold personas)."""
+    pc = config.persona(name)
+    try:
+        cls = registered_personas()[pc.kind]
+    except KeyError:
+        known = ", ".join(sorted(registered_personas()))
+        raise UnknownPersona(
+            f"persona {name!r}: unknown kind {pc.kind!r} (known: {known})"
+        ) from None
+    return cls(name, pc, cls.Options.model_validate(pc.options))

@@ -1,0 +1,237 @@
+"""Running checks and scoring gates, with results cached by the content of their inputs.
+
+:class:`GateRunner` is what the executor, ``validate`` and the language server use:
+
+* :meth:`GateRunner.evaluate` runs a phase's checks and scores its gate;
+* :meth:`GateRunner.checks_for_paths` selects exactly the checks whose inputs match
+  changed paths (across all phases), for incremental re-runs;
+* file-scope checks re-analyse only files whose content changed; project-scope checks
+  re-run only when the hash of their inputs changed.
+
+The gate rule (DESIGN.md): score = weighted mean of check scores (skipped checks left
+out); the gate passes when score >= threshold and no blocking check fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from phasegate.cache import ResultCache
+from phasegate.checks.base import Check, CheckContext, CheckOutcome, get_check_class
+from phasegate.config import CheckConfig, Config, PhaseConfig
+from phasegate.model import CheckResult, Finding, GateResult, Severity
+from phasegate.workspace import Workspace, matches
+
+
+@dataclass
+class ResolvedCheck:
+    phase: str
+    config: CheckConfig
+    cls: type[Check]
+    check: Check
+    ctx: CheckContext
+    entry: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.phase}:{self.config.id}"
+
+    @property
+    def weight(self) -> float:
+        w = self.config.weight
+        return self.cls.default_weight if w is None else w
+
+    @property
+    def blocking(self) -> bool:
+        b = self.config.blocking
+        return self.cls.default_blocking if b is None else b
+
+    def config_fingerprint(self) -> str:
+        data = self.config.model_dump(mode="json")
+        data["_inputs"] = self.ctx.inputs
+        data["_exclude"] = self.ctx.exclude
+        data["_cls"] = f"{self.cls.__module__}.{self.cls.__qualname__}"
+        return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    def matches(self, path: str) -> bool:
+        if not matches(path, self.ctx.inputs):
+            return False
+        return not (self.ctx.exclude and matches(path, self.ctx.exclude))
+
+
+def score_gate(phase: str, results: list[CheckResult], threshold: float) -> GateResult:
+    """Weighted mean of the non-skipped check scores; pass = score >= threshold and no
+    blocking check failed. A gate with nothing to score has score 1.0."""
+    counted = [r for r in results if r.skipped is None]
+    total_w = sum(r.weight for r in counted)
+    score = sum(r.score * r.weight for r in counted) / total_w if total_w > 0 else 1.0
+    score = round(score, 6)
+    blocking_failed = [r.id for r in counted if r.blocking and not r.passed]
+    return GateResult(
+        phase=phase,
+        score=score,
+        threshold=threshold,
+        passed=score >= threshold and not blocking_failed,
+        checks=results,
+        blocking_failed=blocking_failed,
+    )
+
+
+def _passed(outcome: CheckOutcome) -> bool:
+    if outcome.error is not None:
+        return False
+    if outcome.passed is not None:
+        return outcome.passed
+    return not any(f.severity <= Severity.WARNING for f in outcome.findings)
+
+
+@dataclass
+class GateRunner:
+    workspace: Workspace
+    config: Config
+    trusted: bool = True
+    cache: ResultCache | None = None
+    _resolved: dict[str, list[ResolvedCheck]] = field(default_factory=dict)
+
+    # -- resolution ----------------------------------------------------------------------
+    def resolve(self, phase: PhaseConfig, cc: CheckConfig, *, entry: bool = False) -> ResolvedCheck:
+        cls = get_check_class(cc.kind_name)
+        options = cls.Options.model_validate(cc.options)
+        inputs = cc.inputs if cc.inputs is not None else cls.default_inputs(self.config)
+        exclude = cc.exclude if cc.exclude is not None else cls.default_exclude(self.config)
+        timeout = cc.timeout or (
+            self.config.timeouts.tests if cls.runs_workspace_code else self.config.timeouts.check
+        )
+        ctx = CheckContext(
+            workspace=self.workspace,
+            config=self.config,
+            check=cc,
+            options=options,
+            inputs=list(inputs),
+            exclude=list(exclude),
+            owner=cc.owner or cls.default_owner,
+            severity=cls.default_severity,
+            trusted=self.trusted,
+            timeout=timeout,
+            phase=phase.name,
+        )
+        return ResolvedCheck(phase.name, cc, cls, cls(), ctx, entry)
+
+    def checks(self, phase: str, *, entry: bool = False) -> list[ResolvedCheck]:
+        """The enabled checks of ``phase`` (its exit gate, or its entry checks)."""
+        key = f"{phase}:{'entry' if entry else 'exit'}"
+        if key not in self._resolved:
+            pc = self.config.phase(phase)
+            ccs = pc.entry_checks if entry else pc.checks
+            self._resolved[key] = [self.resolve(pc, c, entry=entry) for c in ccs if c.enabled]
+        return self._resolved[key]
+
+    def all_checks(self) -> list[ResolvedCheck]:
+        out: list[ResolvedCheck] = []
+        for p in self.config.phases:
+            out += self.checks(p.name, entry=True) + self.checks(p.name)
+        return out
+
+    def checks_for_paths(self, paths: Iterable[str]) -> list[ResolvedCheck]:
+        """Exactly the checks (all phases) whose inputs match any of ``paths``."""
+        paths = list(paths)
+        return [rc for rc in self.all_checks() if any(rc.matches(p) for p in paths)]
+
+    # -- running -------------------------------------------------------------------------
+    def run_check(self, rc: ResolvedCheck) -> CheckResult:
+        """Run one check (from cache where its inputs are unchanged). Never raises."""
+        start = time.monotonic()
+        base: dict[str, Any] = dict(
+            id=rc.config.id,
+            phase=rc.phase,
+            weight=rc.weight,
+            blocking=rc.blocking,
+            owner=rc.ctx.owner,
+        )
+        if rc.cls.runs_workspace_code and not self.trusted:
+            return CheckResult(
+                **base,
+                passed=True,
+                score=1.0,
+                skipped="untrusted workspace: this check runs workspace code",
+            )
+        cached = False
+        try:
+            if rc.cls.scope == "file":
+                outcome, cached = self._run_file_check(rc)
+            else:
+                outcome, cached = self._run_project_check(rc)
+        except Exception as exc:  # a check bug must not take the gate down
+            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            outcome = CheckOutcome(findings=[], score=0.0, error=f"check crashed: {tb}")
+        score = 0.0 if outcome.error else min(1.0, max(0.0, outcome.score))
+        return CheckResult(
+            **base,
+            passed=_passed(outcome),
+            score=score,
+            findings=outcome.findings,
+            duration_s=time.monotonic() - start,
+            error=outcome.error,
+            cached=cached,
+        )
+
+    def _run_file_check(self, rc: ResolvedCheck) -> tuple[CheckOutcome, bool]:
+        files = rc.ctx.input_files()
+        fp = rc.config_fingerprint()
+        per_file: dict[str, list[Finding]] = {}
+        all_cached = True
+        for path in files:
+            h = self.workspace.content_hash(path)
+            hit = self.cache.get_file(rc.key, fp, path, h) if self.cache else None
+            if hit is None:
+                all_cached = False
+                hit = rc.check.check_file(rc.ctx, path)
+                if self.cache:
+                    self.cache.put_file(rc.key, fp, path, h, hit)
+            per_file[path] = hit
+        if self.cache:
+            self.cache.retain_files(rc.key, set(files))
+        return rc.check.score_files(rc.ctx, per_file), all_cached
+
+    def inputs_hash(self, rc: ResolvedCheck) -> str:
+        h = hashlib.sha1(rc.config_fingerprint().encode())
+        for path in rc.ctx.input_files():
+            h.update(path.encode())
+            h.update(self.workspace.content_hash(path).encode())
+        return h.hexdigest()
+
+    def _run_project_check(self, rc: ResolvedCheck) -> tuple[CheckOutcome, bool]:
+        key = self.inputs_hash(rc)
+        if self.cache:
+            hit = self.cache.get_project(rc.key, key)
+            if hit is not None:
+                return hit, True
+        outcome = rc.check.run(rc.ctx)
+        if self.cache and outcome.error is None:
+            self.cache.put_project(rc.key, key, outcome)
+        return outcome, False
+
+    def run_checks(self, checks: Iterable[ResolvedCheck]) -> list[CheckResult]:
+        return [self.run_check(rc) for rc in checks]
+
+    def evaluate(self, phase: str, threshold: float, *, entry: bool = False) -> GateResult:
+        """Run the phase's checks and score its gate (synchronous)."""
+        start = time.monotonic()
+        gate = score_gate(phase, self.run_checks(self.checks(phase, entry=entry)), threshold)
+        gate.duration_s = time.monotonic() - start
+        if self.cache:
+            self.cache.flush()
+        return gate
+
+    async def evaluate_async(
+        self, phase: str, threshold: float, *, entry: bool = False
+    ) -> GateResult:
+        """:meth:`evaluate` off the event loop."""
+        return await asyncio.to_thread(self.evaluate, phase, threshold, entry=entry)

@@ -1,0 +1,206 @@
+"""The workspace: a folder, its (gitignore-aware) file list, and cached file contents.
+
+All paths handed around by the engine are workspace-relative POSIX strings. The file list
+is built once and updated incrementally (``notify_changed``), so a one-file change costs
+the same in a 1k-file and a 10k-file workspace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pathspec
+
+STATE_DIR = ".phasegate"
+
+# Never part of any check's inputs.
+ALWAYS_IGNORED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        STATE_DIR,
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".hypothesis",
+        "build",
+        "dist",
+        ".eggs",
+    }
+)
+
+
+class PathOutsideWorkspace(ValueError):
+    pass
+
+
+@lru_cache(maxsize=4096)
+def _compile(patterns: tuple[str, ...]) -> pathspec.PathSpec[Any]:
+    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+
+
+def matches(path: str, patterns: Iterable[str]) -> bool:
+    """True when the workspace-relative ``path`` matches any of the glob ``patterns``.
+
+    Patterns are gitignore-style: ``docs/requirements.md``, ``**/*.py``, ``specs/*/spec.md``.
+    A pattern without a slash matches at any depth (``*.py``), as in .gitignore.
+    """
+    return _compile(tuple(patterns)).match_file(path)
+
+
+class Workspace:
+    """A workspace root with a lazily built, incrementally updated file index."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+        self._lock = threading.RLock()
+        self._files: set[str] | None = None
+        self._ignore: pathspec.PathSpec[Any] | None = None
+        self._text_cache: dict[str, tuple[float, int, str | None]] = {}
+
+    # -- paths -------------------------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def abspath(self, rel: str) -> Path:
+        """Absolute path for a workspace-relative path; refuses anything outside the root."""
+        p = (self.root / rel).resolve()
+        if p != self.root and self.root not in p.parents:
+            raise PathOutsideWorkspace(f"{rel!r} is outside the workspace {self.root}")
+        return p
+
+    def relpath(self, p: str | os.PathLike[str]) -> str:
+        """Workspace-relative POSIX path of an absolute (or relative-to-root) path."""
+        path = Path(p)
+        if not path.is_absolute():
+            path = self.root / path
+        try:
+            rel = path.resolve().relative_to(self.root)
+        except ValueError as exc:
+            raise PathOutsideWorkspace(f"{p} is outside the workspace {self.root}") from exc
+        return PurePosixPath(rel).as_posix()
+
+    # -- file index ----------------------------------------------------------------------
+    def _load_ignore(self) -> pathspec.PathSpec[Any]:
+        lines: list[str] = []
+        gi = self.root / ".gitignore"
+        if gi.is_file():
+            try:
+                lines = gi.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                lines = []
+        return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+    def is_ignored(self, rel: str) -> bool:
+        parts = rel.split("/")
+        if any(part in ALWAYS_IGNORED_DIRS for part in parts[:-1]):
+            return True
+        if self._ignore is None:
+            self._ignore = self._load_ignore()
+        return self._ignore.match_file(rel)
+
+    def _scan(self) -> set[str]:
+        files: set[str] = set()
+        ignore = self._load_ignore()
+        self._ignore = ignore
+        root = str(self.root)
+        for dirpath, dirnames, filenames in os.walk(root):
+            rel_dir = os.path.relpath(dirpath, root)
+            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
+            keep = []
+            for d in dirnames:
+                if d in ALWAYS_IGNORED_DIRS:
+                    continue
+                rd = f"{rel_dir}/{d}" if rel_dir else d
+                if ignore.match_file(rd + "/"):
+                    continue
+                if os.path.islink(os.path.join(dirpath, d)):
+                    continue
+                keep.append(d)
+            dirnames[:] = sorted(keep)
+            for f in filenames:
+                rf = f"{rel_dir}/{f}" if rel_dir else f
+                if not ignore.match_file(rf):
+                    files.add(rf)
+        return files
+
+    def files(self) -> set[str]:
+        """All non-ignored files (workspace-relative). Built on first use."""
+        with self._lock:
+            if self._files is None:
+                self._files = self._scan()
+            return self._files
+
+    def glob(self, patterns: Iterable[str]) -> list[str]:
+        """Sorted files matching any of ``patterns``."""
+        spec = _compile(tuple(patterns))
+        return sorted(f for f in self.files() if spec.match_file(f))
+
+    def exists(self, rel: str) -> bool:
+        return rel in self.files() or (self.root / rel).is_file()
+
+    def notify_changed(self, rels: Iterable[str]) -> None:
+        """Tell the index these paths were created, changed or deleted."""
+        with self._lock:
+            files = self.files()
+            for rel in rels:
+                if rel == ".gitignore":
+                    self._files = None
+                    self._text_cache.clear()
+                    return
+                self._text_cache.pop(rel, None)
+                if (self.root / rel).is_file() and not self.is_ignored(rel):
+                    files.add(rel)
+                else:
+                    files.discard(rel)
+
+    def refresh(self) -> None:
+        """Forget everything; the next ``files()`` rescans the disk."""
+        with self._lock:
+            self._files = None
+            self._ignore = None
+            self._text_cache.clear()
+
+    # -- contents ------------------------------------------------------------------------
+    def read_bytes(self, rel: str) -> bytes | None:
+        try:
+            return self.abspath(rel).read_bytes()
+        except (OSError, PathOutsideWorkspace):
+            return None
+
+    def read_text(self, rel: str) -> str | None:
+        """File text (UTF-8, undecodable bytes replaced), or None when unreadable/missing.
+
+        Cached by (mtime, size) so repeated checks over one file read it once.
+        """
+        try:
+            st = self.abspath(rel).stat()
+        except (OSError, PathOutsideWorkspace):
+            return None
+        key = (st.st_mtime, st.st_size)
+        cached = self._text_cache.get(rel)
+        if cached is not None and cached[:2] == key:
+            return cached[2]
+        data = self.read_bytes(rel)
+        text = None if data is None else data.decode("utf-8", errors="replace")
+        self._text_cache[rel] = (key[0], key[1], text)
+        return text
+
+    def content_hash(self, rel: str) -> str:
+        """sha1 of the file's bytes, or "-" when missing (so deletion changes the hash)."""
+        data = self.read_bytes(rel)
+        return "-" if data is None else hashlib.sha1(data).hexdigest()
