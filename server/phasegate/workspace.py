@@ -49,7 +49,7 @@ class PathOutsideWorkspace(ValueError):
 
 @lru_cache(maxsize=4096)
 def _compile(patterns: tuple[str, ...]) -> pathspec.PathSpec[Any]:
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 def matches(path: str, patterns: Iterable[str]) -> bool:
@@ -103,7 +103,7 @@ class Workspace:
                 lines = gi.read_text(encoding="utf-8", errors="replace").splitlines()
             except OSError:
                 lines = []
-        return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+        return pathspec.GitIgnoreSpec.from_lines(lines)
 
     def is_ignored(self, rel: str) -> bool:
         parts = rel.split("/")
