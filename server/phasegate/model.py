@@ -146,6 +146,8 @@ class PersonaRun(BaseModel):
     files_changed: list[str] = Field(default_factory=list)
     feedback_count: int = 0  # how many findings it was given
     duration_s: float = 0.0
+    # Not run, and why (e.g. an untrusted workspace and a persona that runs workspace code).
+    skipped: str | None = None
 
 
 class IterationRecord(BaseModel):
@@ -160,7 +162,11 @@ class IterationRecord(BaseModel):
     check_durations: dict[str, float] = Field(default_factory=dict)
     started_at: float = Field(default_factory=time.time)
     duration_s: float = 0.0
-    outcome: str = ""  # passed / retry / stalled / blocked
+    outcome: str = ""  # passed / retry / stalled / blocked ("" while the iteration runs)
+    # Personas this iteration runs (in order) and why; a resumed session re-runs the
+    # planned personas that have no PersonaRun yet.
+    planned: list[str] = Field(default_factory=list)
+    reason: str = ""
 
 
 class PhaseState(BaseModel):
@@ -171,6 +177,10 @@ class PhaseState(BaseModel):
     last_score: float | None = None
     last_threshold: float | None = None
     message: str = ""
+    # Why a blocked phase waits: "phase_limit", "global_limit" or "entry" ("" otherwise).
+    blocked_by: str = ""
+    # The gate as last evaluated (findings included), so status needs no re-run.
+    last_gate: GateResult | None = None
 
     @property
     def persona_iterations(self) -> int:
@@ -203,6 +213,7 @@ EventKind = Literal[
     "session_resumed",
     "phase_started",
     "entry_gate",
+    "iteration_started",
     "persona_started",
     "persona_finished",
     "gate_scored",
@@ -215,6 +226,7 @@ EventKind = Literal[
     "checkpoint_recovered",
     "checks_ran",
     "remediation_backup",
+    "remediation",  # a step of `phasegate remediate` (data["step"] says which)
 ]
 
 

@@ -1,0 +1,400 @@
+"""What ``run``, ``resume``, ``status`` and ``sessions`` share: loading the workspace,
+driving the executor with Ctrl-C handling, the live progress display and the final
+rendering (text or JSON).
+
+Exit codes: 0 the session completed (every gate that ran passed); 1 a gate failed or the
+session waits for a person (stalled, blocked, regressed); 2 a usage, configuration or
+state error (bad id, corrupt checkpoint, locked session...); 130 interrupted by Ctrl-C
+(a checkpoint was written first, ``phasegate resume`` continues).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.status import Status
+from rich.table import Table
+
+from phasegate.commands._output import gates_to_json, render_findings
+from phasegate.config import Config
+from phasegate.config_loader import ConfigError, load_config
+from phasegate.executor import Executor, ExecutorError
+from phasegate.model import Event, GateResult, PhaseStatus, SessionState, SessionStatus
+from phasegate.store import CheckpointRecovered, SessionInfo, SessionStore, StoreError
+from phasegate.workspace import Workspace
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+_STATUS_STYLE = {
+    "completed": "green",
+    "in_progress": "cyan",
+    "pending": "dim",
+    "stalled": "yellow",
+    "blocked": "red",
+    "regressed": "red",
+    "running": "cyan",
+    "waiting": "yellow",
+    "stopped": "yellow",
+    "unreadable": "red",
+}
+
+workspace_option = click.option(
+    "--workspace",
+    "-w",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Workspace folder.",
+)
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format (JSON goes to stdout, progress to stderr).",
+)
+max_phase_option = click.option(
+    "--max-phase-iterations",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Persona iterations per phase (overrides the configuration).",
+)
+max_global_option = click.option(
+    "--max-global-iterations",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Persona iterations per session (overrides the configuration).",
+)
+
+
+def load_workspace_config(root: Path) -> Config:
+    """The workspace's configuration (built-in defaults when it has none)."""
+    return load_config(root)
+
+
+def error(message: str) -> int:
+    click.echo(f"error: {message}", err=True)
+    return EXIT_ERROR
+
+
+def exit_code(state: SessionState) -> int:
+    if state.status is SessionStatus.COMPLETED:
+        return EXIT_OK
+    if state.status is SessionStatus.STOPPED:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED
+
+
+# -- live progress --------------------------------------------------------------------
+@dataclass
+class Progress:
+    """Turns executor events into a live status line and a log of steps on stderr."""
+
+    console: Console
+    _status: Status | None = None
+
+    def __enter__(self) -> Progress:
+        if self.console.is_terminal:
+            self._status = self.console.status("starting…")
+            self._status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def _line(self, text: str) -> None:
+        self.console.print(text, highlight=False, soft_wrap=True)
+
+    def _spin(self, text: str) -> None:
+        if self._status is not None:
+            self._status.update(text)
+
+    def on_event(self, ev: Event) -> None:
+        d = ev.data
+        ph = escape(ev.phase or "")
+        k = ev.kind
+        if k == "session_started":
+            self._line(f"[bold]session {escape(ev.session)}[/]: {escape(d.get('requirement', ''))}")
+        elif k == "session_resumed":
+            self._line(f"[bold]session {escape(ev.session)}[/] resumed")
+        elif k == "phase_started":
+            self._line(f"[bold cyan]▶ {ph}[/]" + (" (continuing)" if d.get("resumed") else ""))
+            self._spin(f"{ph}: evaluating the gate")
+        elif k == "entry_gate" and not d.get("passed", True):
+            self._line(
+                f"[red]{ph or 'session'}: entry gate failed: {escape(d.get('message', ''))}[/]"
+            )
+        elif k == "iteration_started":
+            reasons: dict[str, str] = d.get("reasons") or {}
+            names = list(d.get("planned", []))
+            if not names:
+                who = "no persona"
+            elif len(set(reasons.values())) <= 1:
+                why = next(iter(reasons.values()), "")
+                who = ", ".join(names) + (f" ({why})" if why else "")
+            else:
+                who = ", ".join(f"{n} ({reasons.get(n, '')})" for n in names)
+            self._line(
+                f"{ph}: iteration {d.get('iteration')} (threshold {d.get('threshold', 0):.2f}): "
+                f"{escape(who)}"
+            )
+        elif k == "persona_started":
+            who = escape(str(d.get("persona")))
+            self._spin(f"{ph}: {who} working — {escape(str(d.get('reason', '')))}")
+        elif k == "persona_finished":
+            name = escape(str(d.get("persona")))
+            files = d.get("files_changed") or []
+            took = f"{d.get('duration_s', 0.0):.1f}s"
+            if d.get("skipped"):
+                self._line(f"  [dim]{name}: skipped: {escape(str(d['skipped']))}[/]")
+            elif d.get("ok"):
+                self._line(f"  {name}: done in {took}, {len(files)} file(s) changed")
+            else:
+                self._line(f"  [red]{name}: failed after {took}: {escape(str(d.get('error')))}[/]")
+            self._spin(f"{ph}: working")
+        elif k == "gate_scored" and d.get("source") != "run_gates":
+            verdict = "[green]passed[/]" if d.get("passed") else "[red]failed[/]"
+            what = "re-evaluated: gate" if d.get("reevaluation") else "gate"
+            self._line(
+                f"{ph}: {what} {d.get('score', 0):.2f} / threshold {d.get('threshold', 0):.2f} "
+                f"{verdict}, {d.get('findings_count', 0)} finding(s)"
+            )
+        elif k in ("phase_completed", "phase_stalled", "phase_blocked", "phase_regressed"):
+            status = str(d.get("status", ""))
+            style = _STATUS_STYLE.get(status, "")
+            msg = escape(str(d.get("message", "")))
+            self._line(
+                f"[{style}]{ph}: {status}[/] — {msg}" if msg else f"[{style}]{ph}: {status}[/]"
+            )
+        elif k == "checkpoint_recovered":
+            self._line(f"[yellow]checkpoint recovered from {escape(str(d.get('source')))}[/]")
+
+
+# -- driving the executor -------------------------------------------------------------
+def _run_with_signals(
+    executor: Executor, action: Callable[[Executor], Awaitable[SessionState]], err: Console
+) -> SessionState | None:
+    """Run ``action`` on a fresh event loop. First Ctrl-C: stop after the current step;
+    second Ctrl-C or SIGTERM: cancel now (the executor still writes a checkpoint).
+    Returns None when the run was cancelled."""
+
+    async def main() -> SessionState:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        hits = 0
+
+        def on_sigint() -> None:
+            nonlocal hits
+            hits += 1
+            if hits == 1:
+                executor.stop()
+                err.print(
+                    "[yellow]stopping after the current step (Ctrl-C again to stop now)[/]",
+                    highlight=False,
+                )
+            else:
+                task.cancel()
+
+        installed = []
+        for sig, handler in ((signal.SIGINT, on_sigint), (signal.SIGTERM, task.cancel)):
+            try:
+                loop.add_signal_handler(sig, handler)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or no signal support: Ctrl-C raises instead
+        try:
+            return await action(executor)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    try:
+        return asyncio.run(main())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        return None
+
+
+def execute(
+    workspace: Path,
+    fmt: str,
+    action: Callable[[Executor], Awaitable[SessionState]],
+    *,
+    max_phase_iterations: int | None = None,
+    max_global_iterations: int | None = None,
+) -> int:
+    """Load the workspace, run ``action`` (start or resume) and print the outcome.
+    Returns the exit code."""
+    root = workspace.resolve()
+    err = Console(stderr=True, highlight=False)
+    try:
+        config = load_workspace_config(root)
+    except ConfigError as exc:
+        return error(f"invalid configuration:\n{exc}")
+    updates: dict[str, Any] = {}
+    if max_phase_iterations is not None:
+        updates["max_phase_iterations"] = max_phase_iterations
+    if max_global_iterations is not None:
+        updates["max_global_iterations"] = max_global_iterations
+    if updates:
+        config = config.model_copy(update=updates)
+    store = SessionStore(root)
+    progress = Progress(err)
+    executor = Executor(Workspace(root), config, store, trusted=True, on_event=progress.on_event)
+    try:
+        with progress:
+            state = _run_with_signals(executor, action, err)
+    except CheckpointRecovered as exc:
+        click.echo(str(exc), err=True)
+        return EXIT_ERROR
+    except (StoreError, ExecutorError) as exc:
+        return error(str(exc))
+    finally:
+        executor.close()
+    if state is None:
+        state = executor.state
+        if state is None:
+            return error("interrupted before the session started")
+        state.status = SessionStatus.STOPPED
+    gates = {**{p.name: p.last_gate for p in state.phases if p.last_gate}, **executor.last_gates}
+    emit(state, gates, root, fmt, config)
+    if state.status is SessionStatus.STOPPED:
+        click.echo(
+            f"stopped; the checkpoint is saved: `phasegate resume {state.id}` continues", err=True
+        )
+    return exit_code(state)
+
+
+# -- rendering ------------------------------------------------------------------------
+def _titles(config: Config | None) -> dict[str, str]:
+    return {p.name: p.display for p in config.phases} if config else {}
+
+
+def render_session(
+    console: Console,
+    state: SessionState,
+    gates: dict[str, GateResult],
+    root: Path,
+    config: Config | None = None,
+) -> None:
+    titles = _titles(config)
+    table = Table(title=f"session {escape(state.id)} — {state.status.value}")
+    table.add_column("Phase", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Score", justify="right")
+    table.add_column("Threshold", justify="right")
+    table.add_column("Iterations", justify="right")
+    table.add_column("Note")
+    for ps in state.phases:
+        gate = gates.get(ps.name)
+        score = gate.score if gate else ps.last_score
+        thr = gate.threshold if gate else ps.last_threshold
+        style = _STATUS_STYLE.get(ps.status.value, "")
+        note = ps.message
+        table.add_row(
+            escape(titles.get(ps.name, ps.name)),
+            f"[{style}]{ps.status.value}[/]" if style else ps.status.value,
+            "-" if score is None else f"{score:.2f}",
+            "-" if thr is None else f"{thr:.2f}",
+            str(ps.persona_iterations),
+            escape(note),
+        )
+    console.print(table)
+    failing = []
+    for ps in state.phases:
+        gate = gates.get(ps.name)
+        if gate is None:
+            continue
+        checks = [c for c in gate.checks if not c.passed or c.error or c.skipped]
+        if checks:
+            failing.append(gate.model_copy(update={"checks": checks}))
+    if failing:
+        console.print()
+        render_findings(console, failing, root)
+    console.print()
+    console.print(summary_line(state), highlight=False, soft_wrap=True)
+
+
+def summary_line(state: SessionState) -> str:
+    st = state.status
+    if st is SessionStatus.COMPLETED:
+        return f"[green]session {state.id} completed: every phase passed its gate[/]"
+    waiting = [p for p in state.phases if p.status.value in ("stalled", "blocked", "regressed")]
+    if st is SessionStatus.WAITING and waiting:
+        names = ", ".join(f"{p.name} ({p.status.value})" for p in waiting)
+        return (
+            f"[yellow]session {state.id} waits for a person: {escape(names)}; fix the findings "
+            f"and run `phasegate resume {state.id}`[/]"
+        )
+    return f"session {state.id} {st.value}; `phasegate resume {state.id}` continues"
+
+
+def session_to_json(
+    state: SessionState, gates: dict[str, GateResult], root: Path
+) -> dict[str, Any]:
+    session = state.model_dump(mode="json", exclude={"phases": {"__all__": {"last_gate"}}})
+    ordered = [gates[p.name] for p in state.phases if p.name in gates]
+    phases = gates_to_json(root, ordered)["phases"]
+    status_of = {p.name: p.status.value for p in state.phases}
+    for ph in phases:
+        ph["gate"] = ph.pop("status")
+        ph["status"] = status_of.get(ph["name"], "")
+    return {"workspace": str(root), "session": session, "gates": phases}
+
+
+def emit(
+    state: SessionState,
+    gates: dict[str, GateResult],
+    root: Path,
+    fmt: str,
+    config: Config | None = None,
+) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(session_to_json(state, gates, root), indent=2))
+    else:
+        render_session(Console(highlight=False), state, gates, root, config)
+
+
+def render_sessions(console: Console, infos: list[SessionInfo]) -> None:
+    if not infos:
+        console.print("no sessions; start one with `phasegate run --requirement TEXT`")
+        return
+    table = Table()
+    table.add_column("", no_wrap=True)
+    table.add_column("Session", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Phase", no_wrap=True)
+    table.add_column("Updated", no_wrap=True)
+    table.add_column("Requirement")
+    for s in infos:
+        style = _STATUS_STYLE.get(s.status, "")
+        req = s.requirement if len(s.requirement) <= 60 else s.requirement[:57] + "..."
+        table.add_row(
+            "*" if s.active else "",
+            escape(s.id),
+            f"[{style}]{s.status}[/]" if style else s.status,
+            escape(s.current_phase or "-"),
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(s.updated_at)),
+            escape(s.error or req),
+        )
+    console.print(table)
+
+
+def is_waiting(status: PhaseStatus) -> bool:
+    return status in (PhaseStatus.STALLED, PhaseStatus.BLOCKED, PhaseStatus.REGRESSED)

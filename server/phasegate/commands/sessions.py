@@ -1,0 +1,24 @@
+"""``phasegate sessions``: list the workspace's sessions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from phasegate.commands import _session_output as out
+from phasegate.store import SessionStore
+
+
+@click.command("sessions")
+@out.workspace_option
+@out.format_option
+def command(workspace: Path, fmt: str) -> None:
+    """List the workspace's sessions, most recent first (* marks the active one)."""
+    infos = SessionStore(workspace.resolve()).list()
+    if fmt == "json":
+        click.echo(json.dumps([i.to_json() for i in infos], indent=2))
+    else:
+        out.render_sessions(Console(highlight=False), infos)

@@ -1,0 +1,45 @@
+"""``phasegate status``: the session's phases, scores and thresholds, from its checkpoint."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from phasegate.commands import _session_output as out
+from phasegate.config import Config
+from phasegate.config_loader import ConfigError
+from phasegate.store import CheckpointRecovered, SessionStore, StoreError
+
+
+@click.command("status")
+@click.option("--session", "session_id", default=None, help="Session id (default: the active one).")
+@out.workspace_option
+@out.format_option
+def command(session_id: str | None, workspace: Path, fmt: str) -> None:
+    """Show the active session's phases, scores and thresholds (runs nothing).
+
+    Exit code 0 when the session completed, 1 when it is not (yet) completed, 2 when
+    there is no session or its checkpoint cannot be read.
+    """
+    root = workspace.resolve()
+    store = SessionStore(root)
+    try:
+        sid = store.resolve(session_id)
+        state = store.load(sid)
+    except CheckpointRecovered as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(out.EXIT_ERROR)
+    except StoreError as exc:
+        sys.exit(out.error(str(exc)))
+    finally:
+        store.unlock_all()
+    config: Config | None
+    try:
+        config = out.load_workspace_config(root)
+    except ConfigError:
+        config = None  # titles only; the state itself does not need the configuration
+    gates = {p.name: p.last_gate for p in state.phases if p.last_gate is not None}
+    out.emit(state, gates, root, fmt, config)
+    sys.exit(out.EXIT_OK if state.status.value == "completed" else out.EXIT_FAILED)
