@@ -1,0 +1,56 @@
+"""``phasegate undo``: restore the files the last remediation changed.
+
+Modified files get their previous bytes back, created files are deleted, deleted files
+come back; the backup is then marked undone (a second ``undo`` goes one remediation
+further back). Files edited since the remediation make it refuse, unless ``--force``
+(their current content is backed up first). Exit status: 0 restored, 2 nothing to undo
+or an error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from phasegate.remediate import RemediationError, undo
+from phasegate.workspace import Workspace
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+@click.command("undo")
+@click.argument(
+    "directory", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--session",
+    "session_id",
+    metavar="ID",
+    help="Undo this session's last remediation (default: the latest of any session).",
+)
+@click.option(
+    "--force", is_flag=True, help="Undo even over later edits (they are backed up first)."
+)
+def command(directory: Path, session_id: str | None, force: bool) -> None:
+    """Restore the files the last remediation in DIRECTORY (default: .) changed."""
+    root = directory.resolve()
+    try:
+        result = undo(Workspace(root), session_id, force=force)
+    except RemediationError as exc:
+        click.echo(f"phasegate: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(f"Undid {result.label} of session {result.session_id}:")
+    for c in result.restored:
+        action = {"created": "deleted", "modified": "restored", "deleted": "recreated"}[c.kind]
+        click.echo(f"  {action:<9} {c.path}")
+    if not result.restored:
+        click.echo("  (no file to restore)")
+    if result.saved_as:
+        click.echo(
+            f"Your later edits were kept in backup {result.saved_as} "
+            f"(.phasegate/sessions/{result.session_id}/backups/{result.saved_as}/)."
+        )
+    sys.exit(EXIT_OK)
