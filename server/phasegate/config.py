@@ -8,6 +8,7 @@ errors into file/line messages, lives in :mod:`phasegate.config_loader`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -115,6 +116,19 @@ class ArtifactsConfig(_Strict):
         default_factory=lambda: ["tests/**/*.py", "test_*.py", "*_test.py"],
         description="Test files (excluded from `sources` for stub checks).",
     )
+    requirement_id_prefixes: list[str] = Field(
+        default_factory=lambda: ["REQ", "FR", "NFR", "US"],
+        description="Prefixes of requirement ids (`REQ-001`, `FR-002`...): what the "
+        "requirements checks, traceability and hovers recognise as an id.",
+    )
+
+    @field_validator("requirement_id_prefixes")
+    @classmethod
+    def _valid_prefixes(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not re.fullmatch(r"[A-Z][A-Z0-9]{0,15}", p):
+                raise ValueError(f"requirement id prefix {p!r}: use 1-16 capitals/digits")
+        return v
 
 
 def _c(id: str, **kw: Any) -> CheckConfig:
@@ -204,11 +218,24 @@ class Config(_Strict):
         None,
         description="Python that runs the workspace's tests; default: `.venv/bin/python`, "
         "else `python3` on PATH.",
+        examples=[".venv/bin/python"],
     )
-    timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
-    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
-    phases: list[PhaseConfig] = Field(default_factory=default_phases)
-    personas: dict[str, PersonaConfig] = Field(default_factory=default_personas)
+    timeouts: TimeoutsConfig = Field(
+        default_factory=TimeoutsConfig, description="Time limits, in seconds."
+    )
+    artifacts: ArtifactsConfig = Field(
+        default_factory=ArtifactsConfig,
+        description="Where the documents and code live; checks take their default inputs "
+        "from here.",
+    )
+    phases: list[PhaseConfig] = Field(
+        default_factory=default_phases,
+        description="The phases, in order. When given, replaces the default list as a whole.",
+    )
+    personas: dict[str, PersonaConfig] = Field(
+        default_factory=default_personas,
+        description="Personas by name; merged by name with the default personas.",
+    )
 
     @field_validator("thresholds")
     @classmethod

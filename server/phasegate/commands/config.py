@@ -1,0 +1,55 @@
+"""``phasegate config``: show the effective configuration, or its JSON Schema."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from phasegate.config import Config
+from phasegate.config_loader import ConfigError, load
+from phasegate.docgen import config_to_toml
+
+
+@click.command("config")
+@click.argument(
+    "directory",
+    default=".",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option("--schema", is_flag=True, help="Print the JSON Schema of the configuration.")
+@click.option("--show", is_flag=True, help="Print the effective configuration (the default).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["toml", "json"]),
+    default="toml",
+    show_default=True,
+    help="Format of --show.",
+)
+def command(directory: Path, schema: bool, show: bool, fmt: str) -> None:
+    """Show the configuration of DIRECTORY (default: .) or the JSON Schema of Config.
+
+    Exit status: 0, or 2 when the configuration has errors (printed as
+    file:line:col: key: message).
+    """
+    if schema and show:
+        raise click.UsageError("--schema and --show are mutually exclusive")
+    if schema:
+        click.echo(json.dumps(Config.model_json_schema(), indent=2))
+        return
+    root = directory.resolve()
+    try:
+        loaded = load(root)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        sys.exit(2)
+    if fmt == "json":
+        click.echo(json.dumps(loaded.config.model_dump(mode="json"), indent=2))
+        return
+    source = str(loaded.source) if loaded.source else "built-in defaults"
+    click.echo(f"# effective configuration (from {source})")
+    click.echo(config_to_toml(loaded.config, comments=False, full_items=True), nl=False)

@@ -1,0 +1,148 @@
+"""``phasegate validate``: run the gates on a workspace without changing it.
+
+Every phase's exit gate (or one phase's, with ``--phase``) is scored against one
+threshold: the last of the configured schedule (the strictest of a rising schedule), or
+the one of iteration K with ``--iteration K``. Results are cached by content hash in
+``DIR/.phasegate/cache/``, the only place this command writes.
+
+Exit status: 0 every gate passed, 1 a gate failed, 2 configuration error or bad usage.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from phasegate.cache import ResultCache
+from phasegate.checks.base import UnknownCheck
+from phasegate.config import Config
+from phasegate.config_loader import ConfigError, load
+from phasegate.model import GateResult
+from phasegate.runner import GateRunner
+from phasegate.workspace import STATE_DIR, Workspace
+
+EXIT_PASSED = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+
+
+class ValidationSetupError(Exception):
+    """The gates could not be run (unknown phase, check not installed, bad options)."""
+
+
+def validation_threshold(config: Config, iteration: int | None) -> float:
+    """``threshold(K)`` with an iteration, else the last threshold of the schedule."""
+    if iteration is not None:
+        return config.threshold(iteration)
+    return config.thresholds[-1]
+
+
+def run_validation(
+    root: Path,
+    config: Config,
+    *,
+    phase: str | None = None,
+    iteration: int | None = None,
+    trusted: bool = True,
+) -> list[GateResult]:
+    """Score the exit gate of every phase (or of ``phase``). Writes only the result cache."""
+    names = [p.name for p in config.phases]
+    if phase is not None and phase not in names:
+        known = ", ".join(names) or "none"
+        raise ValidationSetupError(f"unknown phase {phase!r} (phases: {known})")
+    workspace = Workspace(root)
+    cache = ResultCache(workspace.root / STATE_DIR / "cache")
+    runner = GateRunner(workspace, config, trusted=trusted, cache=cache)
+    threshold = validation_threshold(config, iteration)
+    selected = [phase] if phase is not None else names
+    try:
+        for name in selected:  # resolve everything first: a setup error runs nothing
+            runner.checks(name)
+    except UnknownCheck as exc:
+        raise ValidationSetupError(str(exc)) from None
+    except ValueError as exc:  # check options rejected by the check's Options model
+        raise ValidationSetupError(f"invalid check options: {exc}") from None
+    return [runner.evaluate(name, threshold) for name in selected]
+
+
+def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
+    try:  # imported by name: the SARIF writer is an optional module
+        module = importlib.import_module("phasegate.sarif")
+        gates_to_sarif = module.gates_to_sarif
+    except (ImportError, AttributeError) as exc:
+        raise ValidationSetupError(f"SARIF output is not available: {exc}") from None
+    document = gates_to_sarif(root, gates)
+    if not isinstance(document, dict):
+        raise ValidationSetupError("the SARIF writer returned no document")
+    return document
+
+
+@click.command("validate")
+@click.argument(
+    "directory",
+    default=".",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option("--phase", "phase", metavar="NAME", help="Validate only this phase.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--iteration",
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="Score against threshold(K) instead of the last (strictest) threshold.",
+)
+@click.option(
+    "--untrusted",
+    is_flag=True,
+    help="Treat the workspace as untrusted: skip checks that run workspace code.",
+)
+def command(
+    directory: Path, phase: str | None, fmt: str, iteration: int | None, untrusted: bool
+) -> None:
+    """Run the gates on DIRECTORY (default: .) without changing it.
+
+    Exit status: 0 all gates passed, 1 a gate failed, 2 configuration error or bad usage.
+    """
+    root = directory.resolve()
+    try:
+        loaded = load(root)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        click.echo(f"phasegate: {len(exc.issues)} configuration error(s)", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        gates = run_validation(
+            root, loaded.config, phase=phase, iteration=iteration, trusted=not untrusted
+        )
+        if fmt == "sarif":
+            click.echo(json.dumps(_sarif(root, gates), indent=2))
+    except ValidationSetupError as exc:
+        click.echo(f"phasegate: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    from phasegate.commands._output import gates_to_json, render_findings, render_gates
+
+    if fmt == "json":
+        click.echo(json.dumps(gates_to_json(root, gates), indent=2))
+    elif fmt == "text":
+        console = Console(highlight=False)
+        render_findings(console, gates, root)
+        render_gates(console, gates)
+        passed = sum(1 for g in gates if g.passed)
+        source = loaded.source.name if loaded.source else "built-in defaults"
+        console.print(f"{passed}/{len(gates)} gates passed (config: {source})")
+    sys.exit(EXIT_PASSED if all(g.passed for g in gates) else EXIT_FAILED)

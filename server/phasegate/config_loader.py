@@ -1,0 +1,435 @@
+"""Loading the configuration, with errors reported at the file, line and key at fault.
+
+Where the configuration comes from (:func:`find_config`):
+
+1. ``phasegate.toml`` at the workspace root;
+2. else ``pyproject.toml`` at the root when it has a ``[tool.phasegate]`` table;
+3. else nothing: the built-in default pipeline (:class:`phasegate.config.Config`).
+
+How a partial configuration merges with the defaults:
+
+* a top-level key that is absent keeps its default (a file with only ``thresholds``
+  keeps the five default phases and personas);
+* tables (``[timeouts]``, ``[artifacts]``) merge key by key;
+* ``phases``, when given, **replaces** the default list of phases as a whole;
+* ``personas`` merge by name: a configured name adds a persona or overrides the keys it
+  sets of a default one, the other default personas stay.
+
+Every problem found is a :class:`ConfigIssue` (file, 1-based line and column, key path,
+message) and :func:`load` raises one :class:`ConfigError` carrying all of them:
+
+* TOML syntax errors, at the position ``tomllib`` reports;
+* unknown keys and wrong types, at the line of the key (``phases[2].checks[0].wieght``),
+  or of the nearest enclosing table when the key itself is absent (a missing key);
+* unknown check kinds, check ``options`` that the check's ``Options`` model rejects,
+  unknown persona kinds and persona ``options`` that the persona's ``Options`` rejects;
+* personas named by a phase or as a check ``owner`` that are neither configured under
+  ``[personas]`` nor one of the default roles: an **error**, since such a name is almost
+  always a typo and would otherwise silently run as an unconfigured scaffold persona.
+
+Check kinds and persona references are validated for the parts the file configures;
+the built-in defaults are the product's own and are not re-validated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from phasegate.config import DEFAULT_ROLES, ID_PATTERN, Config, default_personas
+from phasegate.toml_locate import KeyPath, PathPart, TOMLDecodeError, key_positions, locate
+from phasegate.toml_locate import toml_loads as _toml_loads
+
+CONFIG_FILE = "phasegate.toml"
+PYPROJECT_FILE = "pyproject.toml"
+PYPROJECT_PREFIX: KeyPath = ("tool", "phasegate")
+_NAME_RE = re.compile(ID_PATTERN)
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One configuration problem. ``line`` and ``column`` are 1-based."""
+
+    file: Path
+    line: int
+    column: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; ``issues`` says where and why."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        super().__init__("\n".join(str(i) for i in issues))
+        self.issues = issues
+
+    def __str__(self) -> str:
+        return "\n".join(str(i) for i in self.issues)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A configuration and the file it came from (``None``: the built-in defaults)."""
+
+    config: Config
+    source: Path | None
+
+
+def format_key(path: typing.Sequence[PathPart]) -> str:
+    """``("phases", 1, "checks", 0, "weight")`` -> ``phases[1].checks[0].weight``
+    (keys that are not bare TOML keys are quoted)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part if _BARE_KEY.match(part) else json.dumps(part, ensure_ascii=False)
+            out += f".{name}" if out else name
+    return out
+
+
+# -- finding the file ------------------------------------------------------------------
+_PYPROJECT_MENTION = re.compile(r"^\s*\[\s*tool\s*\.\s*phasegate\b|^\s*phasegate\s*[=.]", re.M)
+
+
+def _pyproject_has_table(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        data = _toml_loads(text)
+    except TOMLDecodeError:
+        # Broken pyproject.toml: if it seems to configure phasegate, load it to report why.
+        return bool(_PYPROJECT_MENTION.search(text))
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "phasegate" in tool
+
+
+def find_config(root: Path) -> Path | None:
+    """``phasegate.toml``, else ``pyproject.toml`` with ``[tool.phasegate]``, else None."""
+    root = Path(root)
+    candidate = root / CONFIG_FILE
+    if candidate.is_file():
+        return candidate
+    pyproject = root / PYPROJECT_FILE
+    if pyproject.is_file() and _pyproject_has_table(pyproject):
+        return pyproject
+    return None
+
+
+# -- loading ---------------------------------------------------------------------------
+def load(root: Path) -> LoadedConfig:
+    """The workspace's configuration and where it came from. Raises :class:`ConfigError`."""
+    source = find_config(Path(root))
+    if source is None:
+        return LoadedConfig(Config(), None)
+    return LoadedConfig(load_file(source), source)
+
+
+def load_config(root: Path) -> Config:
+    """The workspace's configuration (defaults when it has none). Raises :class:`ConfigError`."""
+    return load(root).config
+
+
+def load_file(path: Path) -> Config:
+    """Load ``phasegate.toml``, or ``[tool.phasegate]`` of a file named ``pyproject.toml``."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigIssue(path, 1, 1, "", f"not valid UTF-8: {exc.reason}")]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(path, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
+    return parse_config_text(text, path, pyproject=path.name == PYPROJECT_FILE)
+
+
+_TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def _syntax_issue(file: Path, text: str, exc: Exception) -> ConfigIssue:
+    msg = str(exc)
+    m = _TOML_POS.search(msg)
+    if m:
+        return ConfigIssue(file, int(m[1]), int(m[2]), "", "TOML syntax: " + msg[: m.start()])
+    lines = text.split("\n")
+    m2 = _TOML_END.search(msg)
+    if m2:
+        msg = msg[: m2.start()] + " at end of file"
+    return ConfigIssue(file, len(lines), len(lines[-1]) + 1, "", "TOML syntax: " + msg)
+
+
+def parse_config_text(text: str, file: Path, *, pyproject: bool = False) -> Config:
+    """Validate configuration ``text`` (e.g. an unsaved editor buffer) read from ``file``.
+
+    With ``pyproject``, the configuration is the ``[tool.phasegate]`` table of the text
+    (an absent table gives the defaults). Raises :class:`ConfigError`.
+    """
+    try:
+        data = _toml_loads(text)
+    except TOMLDecodeError as exc:
+        raise ConfigError([_syntax_issue(file, text, exc)]) from None
+    prefix: KeyPath = ()
+    if pyproject:
+        prefix = PYPROJECT_PREFIX
+        tool = data.get("tool")
+        data = tool.get("phasegate", {}) if isinstance(tool, dict) else {}
+    return _Validator(file, text, prefix).validate(data)
+
+
+# -- validation ------------------------------------------------------------------------
+def _unwrap_optional(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def model_at(root: type[BaseModel], loc: typing.Sequence[PathPart]) -> type[BaseModel] | None:
+    """The pydantic model class found at ``loc`` below ``root`` (None when not a model)."""
+    tp: Any = root
+    for part in loc:
+        tp = _unwrap_optional(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return None
+            tp = field.annotation
+            continue
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin is list and args:
+            tp = args[0]
+        elif origin is dict and len(args) == 2:
+            tp = args[1]
+        else:
+            return None
+    tp = _unwrap_optional(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _suggest(word: str, choices: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _known(names: typing.Iterable[str]) -> str:
+    listed = sorted(names)
+    return ", ".join(listed) if listed else "none installed"
+
+
+class _Validator:
+    def __init__(self, file: Path, text: str, prefix: KeyPath) -> None:
+        self.file = file
+        self.prefix = prefix
+        self.positions = key_positions(text)
+        self.issues: list[ConfigIssue] = []
+
+    def add(self, loc: typing.Sequence[PathPart], message: str, *, at_parent: bool = False) -> None:
+        """Record an issue about the key at ``loc`` (relative to the config table)."""
+        full = (*self.prefix, *loc)
+        target = full[:-1] if at_parent and full else full
+        line, col, _ = locate(self.positions, target)
+        issue = ConfigIssue(self.file, line, col, format_key(loc), message)
+        if issue not in self.issues:
+            self.issues.append(issue)
+
+    def pydantic_errors(
+        self, exc: ValidationError, root: type[BaseModel], base: KeyPath = ()
+    ) -> None:
+        for err in exc.errors(include_url=False):
+            loc: tuple[PathPart, ...] = tuple(err["loc"])
+            kind = err["type"]
+            msg = str(err["msg"])
+            if kind == "extra_forbidden":
+                name = str(loc[-1]) if loc else ""
+                model = model_at(root, loc[:-1])
+                allowed = list(model.model_fields) if model else []
+                msg = f"unknown key {name!r}{_suggest(name, allowed)}"
+                if allowed:
+                    msg += f"; allowed: {', '.join(allowed)}"
+                elif model is not None:
+                    msg += "; this table takes no keys"
+                self.add((*base, *loc), msg)
+            elif kind == "missing":
+                name = str(loc[-1]) if loc else ""
+                self.add((*base, *loc), f"missing required key {name!r}", at_parent=True)
+            else:
+                if msg.startswith("Value error, "):
+                    msg = msg[len("Value error, ") :]
+                elif "input" in err and not isinstance(err["input"], (dict, list)):
+                    msg += f", got {_short(err['input'])}"
+                self.add((*base, *loc), msg)
+
+    # -- raw pre-checks (precise locations for duplicates) -------------------------------
+    def duplicates(self, data: dict[str, Any]) -> None:
+        phases = data.get("phases")
+        if not isinstance(phases, list):
+            return
+        seen_phase: dict[str, int] = {}
+        for i, phase in enumerate(phases):
+            if not isinstance(phase, dict):
+                continue
+            name = phase.get("name")
+            if isinstance(name, str):
+                if name in seen_phase:
+                    self.add(
+                        ("phases", i, "name"),
+                        f"phase name {name!r} is already used by phases[{seen_phase[name]}]",
+                    )
+                else:
+                    seen_phase[name] = i
+            seen_check: dict[str, str] = {}
+            for group in ("checks", "entry_checks"):
+                checks = phase.get(group)
+                if not isinstance(checks, list):
+                    continue
+                for j, check in enumerate(checks):
+                    cid = check.get("id") if isinstance(check, dict) else None
+                    if not isinstance(cid, str):
+                        continue
+                    if cid in seen_check:
+                        self.add(
+                            ("phases", i, group, j, "id"),
+                            f"check id {cid!r} appears twice in this phase "
+                            f"(first at {seen_check[cid]})",
+                        )
+                    else:
+                        seen_check[cid] = f"phases[{i}].{group}[{j}]"
+
+    def persona_names(self, data: dict[str, Any]) -> None:
+        personas = data.get("personas")
+        if not isinstance(personas, dict):
+            return
+        for name in personas:
+            if not _NAME_RE.match(str(name)):
+                self.add(
+                    ("personas", name),
+                    f"invalid persona name {name!r}: use letters, digits, '_', '-' and '.', "
+                    "starting with a letter (at most 64 characters)",
+                )
+
+    # -- plugin checks (after the schema validated) --------------------------------------
+    def plugins(self, config: Config, data: dict[str, Any]) -> None:
+        from phasegate.checks.base import registered_checks
+        from phasegate.personas.base import registered_personas
+
+        checks = registered_checks()
+        personas = registered_personas()
+        user_personas = data.get("personas") if isinstance(data.get("personas"), dict) else {}
+        assert isinstance(user_personas, dict)
+        known_personas = set(config.personas) | set(DEFAULT_ROLES)
+
+        if "phases" in data:
+            for i, phase in enumerate(config.phases):
+                for k, persona in enumerate(phase.personas):
+                    if persona not in known_personas:
+                        self.add(
+                            ("phases", i, "personas", k),
+                            f"unknown persona {persona!r}{_suggest(persona, known_personas)}: "
+                            f"configure it under [personas.{persona}] or use one of: "
+                            f"{_known(known_personas)}",
+                        )
+                for group in ("checks", "entry_checks"):
+                    for j, cc in enumerate(getattr(phase, group)):
+                        loc: KeyPath = ("phases", i, group, j)
+                        cls = checks.get(cc.kind_name)
+                        if cls is None:
+                            field = "kind" if cc.kind is not None else "id"
+                            hint = "" if cc.kind is not None else " (`kind` defaults to the id)"
+                            self.add(
+                                (*loc, field),
+                                f"unknown check kind {cc.kind_name!r}{hint}"
+                                f"{_suggest(cc.kind_name, checks)}; known: {_known(checks)}",
+                            )
+                        else:
+                            try:
+                                cls.Options.model_validate(cc.options)
+                            except ValidationError as exc:
+                                self.pydantic_errors(exc, cls.Options, (*loc, "options"))
+                        if cc.owner is not None and cc.owner not in known_personas:
+                            self.add(
+                                (*loc, "owner"),
+                                f"unknown persona {cc.owner!r}"
+                                f"{_suggest(cc.owner, known_personas)}: configure it under "
+                                f"[personas.{cc.owner}] or use one of: {_known(known_personas)}",
+                            )
+
+        for name in user_personas:
+            pc = config.personas.get(name)
+            if pc is None:
+                continue
+            pcls = personas.get(pc.kind)
+            if pcls is None:
+                self.add(
+                    ("personas", name, "kind"),
+                    f"unknown persona kind {pc.kind!r}{_suggest(pc.kind, personas)}; "
+                    f"known: {_known(personas)}",
+                )
+                continue
+            try:
+                pcls.Options.model_validate(pc.options)
+            except ValidationError as exc:
+                self.pydantic_errors(exc, pcls.Options, ("personas", name, "options"))
+
+    # -- entry point ---------------------------------------------------------------------
+    def validate(self, data: Any) -> Config:
+        if not isinstance(data, dict):
+            self.add((), f"the configuration must be a table, got {type(data).__name__}")
+            raise ConfigError(self.issues)
+        merged = dict(data)
+        personas = data.get("personas")
+        if isinstance(personas, dict):
+            defaults = {k: v.model_dump() for k, v in default_personas().items()}
+            for name, value in personas.items():
+                if name in defaults and isinstance(value, dict):
+                    defaults[name] = {**defaults[name], **value}
+                else:
+                    defaults[name] = value
+            merged["personas"] = defaults
+        self.duplicates(data)
+        self.persona_names(data)
+        pre = len(self.issues)
+        try:
+            config = Config.model_validate(merged)
+        except ValidationError as exc:
+            before = list(self.issues)
+            self.pydantic_errors(exc, Config)
+            if pre:  # duplicates already reported precisely: drop the model-level repeats
+                self.issues = before + [
+                    i
+                    for i in self.issues[len(before) :]
+                    if "appears twice" not in i.message and "must be unique" not in i.message
+                ]
+            raise ConfigError(self._sorted()) from None
+        if self.issues:
+            raise ConfigError(self._sorted())
+        self.plugins(config, data)
+        if self.issues:
+            raise ConfigError(self._sorted())
+        return config
+
+    def _sorted(self) -> list[ConfigIssue]:
+        return sorted(self.issues, key=lambda i: (i.line, i.column))

@@ -1,0 +1,166 @@
+"""Generated reference pages: docs/configuration.md and docs/checks.md."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import ClassVar, Literal
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field
+
+from phasegate import docgen
+from phasegate.checks.base import Check, CheckContext, CheckOutcome
+from phasegate.config import Config
+from phasegate.toml_locate import toml_loads
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class DocOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["fast", "slow"] = Field("fast", description="How | to run.")
+    limit: int | None = Field(None, description="At most this many.")
+
+
+class DocCheck(Check):
+    id = "DOC-X"
+    title = "A documented check"
+    description = "Looks at things."
+    default_owner = "qa_engineer"
+    default_weight = 2.5
+    default_blocking = True
+    runs_workspace_code = True
+    Options: ClassVar[type[BaseModel]] = DocOptions
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return [*config.artifacts.tests, "setup.cfg"]
+
+    def run(self, ctx: CheckContext) -> CheckOutcome:
+        return CheckOutcome()
+
+
+def test_committed_docs_are_up_to_date() -> None:
+    """Fails when docs/configuration.md or docs/checks.md differ from a fresh generation:
+    run `python -m phasegate.docgen` to update them."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "phasegate.docgen", "--check", "--docs-dir", str(REPO / "docs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_check_mode_detects_stale_and_missing_files(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    assert docgen.main(["--check", "--docs-dir", str(docs)]) == 1  # missing
+    assert docgen.main(["--docs-dir", str(docs)]) == 0
+    assert sorted(p.name for p in docs.iterdir()) == ["checks.md", "configuration.md"]
+    assert docgen.main(["--check", "--docs-dir", str(docs)]) == 0
+    page = docs / "checks.md"
+    page.write_text(page.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
+    assert docgen.main(["--check", "--docs-dir", str(docs)]) == 1
+    assert docgen.main(["--docs-dir", str(docs)]) == 0
+    assert docgen.main(["--check", "--docs-dir", str(docs)]) == 0
+
+
+def test_configuration_page_lists_every_setting() -> None:
+    page = docgen.configuration_md()
+    for key in [
+        "thresholds",
+        "min_improvement",
+        "interpreter",
+        "timeouts.check",
+        "artifacts.requirements",
+        "phases[].name",
+        "phases[].checks[].weight",
+        "phases[].entry_checks[].options",
+        "personas.<name>.kind",
+        "personas.<name>.options",
+    ]:
+        assert f"| `{key}` |" in page, key
+    assert "| `timeouts.check` | number | `300.0` |" in page
+    assert "| `phases[].name` | string | required |" in page
+    # the default pipeline and personas
+    assert "| `requirements` | `requirement_analyst` |" in page
+    assert "[REQ-IDS](checks.md#req-ids)" in page
+    assert "[IMPL-TYPES](checks.md#impl-types) (disabled)" in page
+    assert "| `qa_engineer` | `scaffold` |" in page
+
+
+def test_configuration_page_toml_block_is_the_defaults() -> None:
+    page = docgen.configuration_md()
+    blocks = re.findall(r"```toml\n(.*?)```", page, re.S)
+    assert blocks
+    assert Config.model_validate(toml_loads(blocks[-1])) == Config()  # the last one
+
+
+def test_checks_page_for_a_check_with_options() -> None:
+    page = docgen.checks_md({"DOC-X": DocCheck})
+    assert '<a id="doc-x"></a>' in page
+    assert DocCheck.docs_url().endswith("#doc-x")
+    assert "## DOC-X — A documented check" in page
+    assert "Looks at things." in page
+    assert "| Default inputs | `tests/**/*.py`, `test_*.py`, `*_test.py`, `setup.cfg` |" in page
+    assert "| Owner | `qa_engineer` |" in page
+    assert "| Weight | 2.5 |" in page
+    assert "| Blocking | yes |" in page
+    assert "| Runs workspace code | yes: skipped in an untrusted workspace |" in page
+    assert "not in the default pipeline" in page
+    assert '| `mode` | "fast" \\| "slow" | `"fast"` | How \\| to run. |' in page
+    assert "| `limit` | optional integer | unset | At most this many. |" in page
+
+
+def test_checks_page_covers_every_builtin_check_with_its_anchor() -> None:
+    checks = docgen.builtin_checks()
+    page = docgen.checks_md(checks)
+    for name, cls in checks.items():
+        anchor = cls.docs_url(name).rsplit("#", 1)[1]
+        assert f'<a id="{anchor}"></a>' in page, name
+        assert f"## {name}" in page
+
+
+def test_builtin_checks_ignore_runtime_registrations() -> None:
+    from phasegate.checks.base import registered_checks
+
+    registered_checks()["DOC-RUNTIME"] = DocCheck
+    try:
+        assert "DOC-RUNTIME" not in docgen.builtin_checks()
+    finally:
+        del registered_checks()["DOC-RUNTIME"]
+
+
+def test_toml_value_round_trips() -> None:
+    value = {
+        "s": 'quote " back \\ tab \t nl \n del \x7f é',
+        "i": 3,
+        "f": 0.1,
+        "b": False,
+        "l": [1, "two", [3.5]],
+        "t": {"dotted.key": 1, "k": "v"},
+    }
+    text = "\n".join(f"{docgen.toml_key(k)} = {docgen.toml_value(v)}" for k, v in value.items())
+    assert toml_loads(text) == value
+
+
+def test_examples_in_configuration_page_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phasegate.checks.base import registered_checks
+    from phasegate.config_loader import parse_config_text
+
+    for kind in ("IMPL-SYNTAX", "IMPL-LINT"):  # stand-ins where not installed
+        if kind not in registered_checks():
+            monkeypatch.setitem(registered_checks(), kind, DocCheck)
+
+    page = docgen.configuration_md()
+    blocks = re.findall(r"```toml\n(.*?)```", page, re.S)
+    assert len(blocks) == 3
+    own = parse_config_text(blocks[0], tmp_path / "phasegate.toml")
+    embedded = parse_config_text(blocks[1], tmp_path / "pyproject.toml", pyproject=True)
+    assert own == embedded
+    assert [c.id for c in own.phases[0].checks] == ["IMPL-SYNTAX", "IMPL-LINT"]
