@@ -1,0 +1,164 @@
+"""IMPL-SYNTAX: every Python source file compiles (blocking).
+
+Each file is decoded as Python decodes it (a BOM or a ``# -*- coding: ... -*-`` cookie,
+else UTF-8), then compiled (``compile(..., "exec")``, which also catches errors such as
+``return`` outside a function); nothing is executed. A file that cannot be decoded, has
+an unknown coding, or holds NUL bytes is a finding too. Files larger than ``max_bytes``
+are not compiled (an information finding says so).
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from phasegate.checks.base import Check, CheckContext
+from phasegate.model import Finding, Range, Severity
+
+if TYPE_CHECKING:
+    from phasegate.config import Config
+
+PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
+OWNER = "backend_developer"
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """Why a file does not compile: message and a 0-based range."""
+
+    message: str
+    line: int
+    start: int
+    end: int
+    end_line: int | None = None
+
+
+def _line_of_byte(data: bytes, pos: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, pos)
+    begin = data.rfind(b"\n", 0, pos) + 1
+    return line, len(data[begin:pos].decode("utf-8", errors="replace"))
+
+
+def decode_source(data: bytes) -> tuple[str | None, SourceProblem | None]:
+    """The text of a Python file as the interpreter decodes it, or why it cannot be."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        head = data.split(b"\n", 2)[:2]
+        line = next((i for i, ln in enumerate(head) if b"coding" in ln), 0)
+        length = len(head[line].decode("utf-8", errors="replace")) if head else 0
+        return None, SourceProblem(f"SyntaxError: {exc.msg}", line, 0, length)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line, char = _line_of_byte(data, exc.start)
+        msg = f"cannot be decoded as {encoding}: byte {data[exc.start]:#04x} (binary file?)"
+        return None, SourceProblem(msg, line, char, char + 1)
+    except LookupError:
+        return None, SourceProblem(f"SyntaxError: unknown encoding: {encoding}", 0, 0, 1)
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul)
+        char = nul - (text.rfind("\n", 0, nul) + 1)
+        return None, SourceProblem("contains a NUL byte (binary file?)", line, char, char + 1)
+    return text, None
+
+
+def _error_range(exc: SyntaxError, lines: list[str]) -> tuple[int, int, int, int]:
+    line = max(0, (exc.lineno or 1) - 1)
+    line = min(line, max(0, len(lines) - 1))
+    text = lines[line] if lines else ""
+    start = max(0, (exc.offset or 1) - 1)
+    start = min(start, len(text))
+    end_line = (exc.end_lineno or exc.lineno or 1) - 1
+    end = (exc.end_offset or 0) - 1
+    if end_line < line or (end_line == line and end <= start) or end < 0:
+        end_line, end = line, start + 1
+    return line, start, end_line, end
+
+
+def compile_problem(
+    text: str, path: str, feature_version: tuple[int, int] | None = None
+) -> SourceProblem | None:
+    """Why ``text`` does not compile (None when it does). Never raises."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, path, "exec", dont_inherit=True)
+            if feature_version is not None:
+                ast.parse(text, path, feature_version=feature_version)
+    except SyntaxError as exc:
+        lines = text.splitlines()
+        line, start, end_line, end = _error_range(exc, lines)
+        where = f" (Python {feature_version[0]}.{feature_version[1]})" if feature_version else ""
+        msg = f"{type(exc).__name__}: {exc.msg}{where}"
+        return SourceProblem(msg, line, start, end, end_line)
+    except (RecursionError, MemoryError):
+        return SourceProblem("too deeply nested to compile", 0, 0, 1)
+    except ValueError as exc:  # NUL bytes on older Pythons
+        return SourceProblem(f"cannot compile: {exc}", 0, 0, 1)
+    return None
+
+
+class SyntaxOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_bytes: int = Field(
+        5_000_000, gt=0, description="Larger files are not compiled (an info finding says so)."
+    )
+    python_version: str | None = Field(
+        None,
+        pattern=r"^3\.\d{1,2}$",
+        description="Also reject syntax newer than this Python (e.g. `3.9`), best effort.",
+    )
+
+
+class Syntax(Check):
+    id = "IMPL-SYNTAX"
+    title = "Python files compile"
+    description = (
+        "Every Python file among the sources compiles (decoded as Python decodes it: BOM, "
+        "coding cookie, else UTF-8); nothing is run. A syntax error is a finding at its "
+        "exact line and column. Blocking. Score: the share of files that compile."
+    )
+    scope = "file"
+    default_owner = OWNER
+    default_weight = 1.0
+    default_blocking = True
+    default_severity = Severity.ERROR
+    Options = SyntaxOptions
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return list(config.artifacts.sources)
+
+    def check_file(self, ctx: CheckContext, path: str) -> list[Finding]:
+        if not path.endswith(PYTHON_SUFFIXES):
+            return []
+        opts = ctx.options
+        assert isinstance(opts, SyntaxOptions)
+        data = ctx.workspace.read_bytes(path)
+        if data is None:
+            return []
+        if len(data) > opts.max_bytes:
+            msg = f"not compiled: {len(data)} bytes is more than max_bytes ({opts.max_bytes})"
+            return [ctx.finding(path, msg, line=0, severity=Severity.INFO)]
+        text, problem = decode_source(data)
+        if text is not None:
+            fv = None
+            if opts.python_version:
+                major, minor = (int(x) for x in re.split(r"\.", opts.python_version))
+                fv = (major, minor)
+            problem = compile_problem(text, path, fv)
+        if problem is None:
+            return []
+        end_line = problem.line if problem.end_line is None else problem.end_line
+        rng = Range.span(problem.line, problem.start, end_line, problem.end)
+        return [ctx.finding(path, problem.message, rng)]

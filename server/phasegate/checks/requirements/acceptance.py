@@ -1,0 +1,96 @@
+"""REQ-ACCEPTANCE: every requirement has acceptance criteria.
+
+A requirement's criteria are the items under an acceptance label or heading inside it
+(``Acceptance criteria:``, ``#### Acceptance Criteria``, ``**Acceptance Scenarios**:``),
+its Given/When/Then lines and its EARS lines (``WHEN ... THEN ... SHALL ...``), plus
+document-level criteria that name its id. Items that are only placeholders
+(``- [ ] TODO: ...``) do not count. In a Spec Kit spec, functional requirements are
+covered by the spec's acceptance scenarios (Spec Kit states them per user story).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from phasegate.checks._documents import no_documents
+from phasegate.checks.base import Check, CheckContext, CheckOutcome
+from phasegate.checks.requirements.exists import OWNER, requirements_inputs
+from phasegate.documents import id_prefixes, parse_requirements
+from phasegate.model import Finding, Range
+
+if TYPE_CHECKING:
+    from phasegate.config import Config
+
+
+class AcceptanceOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spec_kit_scenarios: bool = Field(
+        True,
+        description="In Spec Kit specs, the acceptance scenarios of the user stories cover "
+        "the functional requirements that have no criteria of their own.",
+    )
+
+
+class AcceptanceCriteria(Check):
+    id = "REQ-ACCEPTANCE"
+    title = "Acceptance criteria"
+    description = (
+        "Each requirement has acceptance criteria: a list under an 'Acceptance criteria' "
+        "label or heading, Given/When/Then lines or EARS lines. Placeholder items "
+        "(`TODO: ...`) do not count. The finding sits on the requirement's id. Score: the "
+        "share of requirements with criteria."
+    )
+    scope = "project"
+    default_owner = OWNER
+    default_weight = 2.0
+    Options = AcceptanceOptions
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return requirements_inputs(config)
+
+    def run(self, ctx: CheckContext) -> CheckOutcome:
+        empty = no_documents(ctx)
+        if empty is not None:
+            return empty
+        opts = ctx.options
+        assert isinstance(opts, AcceptanceOptions)
+        prefixes = id_prefixes(ctx.config)
+        findings: list[Finding] = []
+        total = covered = 0
+        for path in ctx.input_files():
+            text = ctx.workspace.read_text(path)
+            if text is None:
+                continue
+            doc = parse_requirements(text, path, prefixes)
+            shared_ok = (
+                opts.spec_kit_scenarios
+                and doc.format == "spec-kit"
+                and any(not a.placeholder for a in doc.shared_acceptance)
+            )
+            for r in doc.requirements:
+                total += 1
+                if r.real_acceptance or shared_ok:
+                    covered += 1
+                    continue
+                name = f"{r.id} ({r.title})" if r.title else r.id
+                if r.acceptance:
+                    lines = ", ".join(str(a.line + 1) for a in r.acceptance)
+                    msg = (
+                        f"{name} has only placeholder acceptance criteria (line {lines}): "
+                        "write testable criteria."
+                    )
+                else:
+                    msg = (
+                        f"{name} has no acceptance criteria: add an 'Acceptance criteria:' "
+                        "list or Given/When/Then lines under it."
+                    )
+                findings.append(
+                    ctx.finding(path, msg, Range.lines(r.line, r.character, r.end_character))
+                )
+        if total == 0:
+            return CheckOutcome(findings=findings, score=0.0, passed=False)
+        return CheckOutcome(findings=findings, score=covered / total)

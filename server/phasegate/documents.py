@@ -1,0 +1,777 @@
+"""The Markdown document model: requirements, their ids and acceptance criteria, designs.
+
+Requirements documents come in three accepted formats (see ``docs/documents.md``):
+
+* phasegate's own: a heading, list item, paragraph line or table row that starts with an
+  id (``### REQ-001: Title``, ``- **REQ-001** Title``, ``REQ-001: Title``), followed by an
+  "Acceptance criteria" label, heading or list, or Given/When/Then lines;
+* Spec Kit (``specs/<feature>/spec.md``): ``- **FR-001**: System MUST ...`` plus
+  "User Scenarios & Testing" with "Acceptance Scenarios" (Given/When/Then);
+* Kiro (``.kiro/specs/<feature>/requirements.md``): ``### Requirement 1`` with a
+  ``**User Story:**`` and ``#### Acceptance Criteria`` holding EARS lines
+  (``WHEN ... THEN ... SHALL``). Kiro requirement N gets the id ``REQ-N``; design and
+  test text that says ``Requirement 1``, ``Requirements 1.2, 3.1`` or
+  ``_Requirements: 2.1_`` refers to ``REQ-1`` / ``REQ-1``, ``REQ-3`` / ``REQ-2``.
+
+All positions are 0-based lines and characters (as LSP wants them). Parsed documents are
+cached by content hash, so repeated calls over unchanged files cost a dictionary lookup.
+Returned objects are shared between callers: treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from markdown_it import MarkdownIt
+
+from phasegate.checks._placeholders import DEFAULT_SCANNER
+
+if TYPE_CHECKING:
+    from phasegate.config import Config
+    from phasegate.workspace import Workspace
+
+DocFormat = Literal["phasegate", "spec-kit", "kiro"]
+FORMATS: tuple[DocFormat, ...] = ("phasegate", "spec-kit", "kiro")
+
+DEFAULT_ID_PREFIXES: tuple[str, ...] = ("REQ", "FR", "NFR", "US")
+
+
+def id_regex(prefixes: Iterable[str] = DEFAULT_ID_PREFIXES) -> re.Pattern[str]:
+    """The pattern of a requirement id with one of ``prefixes``: ``PREFIX-<digits>``."""
+    alts = "|".join(sorted({re.escape(p) for p in prefixes}, key=lambda p: (-len(p), p)))
+    return re.compile(rf"(?<![\w-])(?:{alts})-\d{{1,6}}(?!\w)")
+
+
+REQ_ID_RE = id_regex()
+
+# Kiro-style references: "Requirement 1", "Requirements 1.2, 3.1", "_Requirements: 2.1_".
+_KIRO_REF_RE = re.compile(
+    r"(?<![A-Za-z])Requirements?\b[ \t]*:?[ \t]*(?P<nums>[1-9]\d*(?:\.\d+)?"
+    r"(?:[ \t]*(?:,|&|/|\band\b)[ \t]*[1-9]\d*(?:\.\d+)?)*)"
+)
+_KIRO_NUM_RE = re.compile(r"[1-9]\d*(?:\.\d+)?")
+_KIRO_DEF_RE = re.compile(
+    r"^\s*[*_`]*Requirement\s+(?P<n>[1-9]\d*)\b[*_`]*\s*(?:[:.)\-\u2013\u2014]\s*(?P<title>.*))?$",
+    re.I,
+)
+
+_NEWLINE_RE = re.compile(r"\r\n?|\n")
+_SEP_RE = re.compile(r"^\s*(?:[:.)|]|[-\u2013\u2014])\s*")
+_CHECKBOX_RE = re.compile(r"^\[[ xX]\]\s+")
+_MARKER_RE = re.compile(r"^\s*(?:>\s*)*(?:[-*+]\s+|\d+[.)]\s+)?(?:\[[ xX]\]\s+)?")
+_EMPH_RE = re.compile(r"^[*_`]+|[*_`]+$")
+_BOLD_LABEL_RE = re.compile(
+    r"^(?:\*\*|__)(?P<label>[^*_\n]{1,80}?)\s*:?\s*(?:\*\*|__)\s*:?\s*(?P<rest>.*)$"
+)
+_PLAIN_LABEL_RE = re.compile(r"^(?P<label>[A-Za-z][\w &/()'-]{0,60}?)\s*:\s*(?P<rest>.*)$")
+ACCEPTANCE_LABEL_RE = re.compile(
+    r"^\W*(?:acceptance|scenarios?\b|criteria\b|given\b|verification|definition of done"
+    r"|done when|success criteria|test cases?\b|examples?\b)",
+    re.I,
+)
+# Sections whose items mention ids without defining requirements.
+_NON_DEF_SECTION_RE = re.compile(
+    r"acceptance|traceab|dependenc|change ?log|revision|history|\breferences?\b|glossary", re.I
+)
+_GIVEN_RE = re.compile(r"^(?:\*\*|__|\*|_)?(?:Given|Scenario(?: Outline)?:)", re.I)
+_EARS_RE = re.compile(r"^(?:\*\*)?(?:WHEN|IF|WHILE|WHERE|THE|AFTER|BEFORE|UPON)\b.*\bSHALL\b")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as markdown-it numbers them (``\\r\\n``, ``\\r`` and ``\\n`` end a line)."""
+    return _NEWLINE_RE.split(text)
+
+
+# -- id references ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdRef:
+    """A mention of a requirement id: 0-based line, start and end characters."""
+
+    id: str
+    line: int
+    start: int
+    end: int
+
+
+def find_id_references(
+    text: str, pattern: re.Pattern[str] | None = None, *, aliases: bool = True
+) -> list[IdRef]:
+    """Every requirement id mentioned in ``text`` (plain text: Markdown, Python, anything).
+
+    With ``aliases``, Kiro's ``Requirement N`` / ``Requirements N.M, K`` count as
+    references to ``REQ-N``; the range then covers the number.
+    """
+    pat = pattern or REQ_ID_RE
+    refs: list[IdRef] = []
+    for n, line in enumerate(split_lines(text)):
+        for m in pat.finditer(line):
+            refs.append(IdRef(m.group(0), n, m.start(), m.end()))
+        if aliases and "equirement" in line:
+            for km in _KIRO_REF_RE.finditer(line):
+                base = km.start("nums")
+                for nm in _KIRO_NUM_RE.finditer(km.group("nums")):
+                    major = nm.group(0).split(".", 1)[0]
+                    refs.append(IdRef(f"REQ-{major}", n, base + nm.start(), base + nm.end()))
+    refs.sort(key=lambda r: (r.line, r.start))
+    return refs
+
+
+# -- Markdown outline ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    title: str
+    line: int
+    end: int  # exclusive: the next heading of this level or higher, or the line count
+    body_end: int  # exclusive: the next heading of any level
+    text_end: int = -1  # exclusive end of the heading itself (2 lines for setext headings)
+
+
+@dataclass
+class Block:
+    """A list item, a paragraph or a table row, with its 0-based line span."""
+
+    kind: Literal["item", "para", "row"]
+    line: int
+    end: int
+    text: str = ""
+    in_list: bool = False
+    first_of_item: bool = False
+    cells: tuple[str, ...] = ()
+    header: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label line: ``**Acceptance criteria**:``, ``Acceptance criteria:``, ``**Storage**: x``."""
+
+    title: str
+    line: int
+    rest: str
+    bold: bool
+    block: Block
+
+
+@dataclass
+class Outline:
+    lines: list[str]
+    headings: list[Heading]
+    blocks: list[Block]
+    labels: list[Label]
+    code_lines: frozenset[int]
+    heading_lines: list[int] = field(init=False)
+    block_lines: list[int] = field(init=False)
+    label_lines: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.heading_lines = [h.line for h in self.headings]
+        self.block_lines = [b.line for b in self.blocks]
+        self.labels.sort(key=lambda lb: lb.line)
+        self.label_lines = [lb.line for lb in self.labels]
+
+    def headings_in(self, lo: int, hi: int) -> list[Heading]:
+        """Headings on lines ``[lo, hi)``."""
+        return self.headings[
+            bisect_left(self.heading_lines, lo) : bisect_left(self.heading_lines, hi)
+        ]
+
+    def blocks_in(self, lo: int, hi: int) -> list[Block]:
+        """Blocks starting on lines ``[lo, hi)``."""
+        return self.blocks[bisect_left(self.block_lines, lo) : bisect_left(self.block_lines, hi)]
+
+    def labels_in(self, lo: int, hi: int) -> list[Label]:
+        """Labels on lines ``[lo, hi)``."""
+        return self.labels[bisect_left(self.label_lines, lo) : bisect_left(self.label_lines, hi)]
+
+    def ancestors(self, line: int) -> list[Heading]:
+        """Headings whose section contains ``line`` (outermost first), not one on ``line``."""
+        return [h for h in self.headings if h.line < line < h.end]
+
+    def heading_before(self, line: int, below_level: int = 99) -> Heading | None:
+        """The nearest heading above ``line`` with a level lower than ``below_level``."""
+        for idx in range(bisect_left(self.heading_lines, line) - 1, -1, -1):
+            if self.headings[idx].level < below_level:
+                return self.headings[idx]
+        return None
+
+    def section_names(self) -> list[tuple[str, int]]:
+        """Names a required-section rule can match: headings, bold labels, bare labels."""
+        names = [(h.title, h.line) for h in self.headings]
+        names += [(lb.title, lb.line) for lb in self.labels if lb.bold or not lb.rest.strip()]
+        return sorted(names, key=lambda n: n[1])
+
+    def content_sections(self) -> list[tuple[int, int, int]]:
+        """``(start, body_start, end)`` line spans: the preamble, then each heading (its
+        body starts after the heading's own lines) to the next heading."""
+        spans: list[tuple[int, int, int]] = []
+        first = self.headings[0].line if self.headings else len(self.lines)
+        if first > 0:
+            spans.append((0, 0, first))
+        spans += [(h.line, max(h.text_end, h.line + 1), h.body_end) for h in self.headings]
+        return spans
+
+
+_MD = MarkdownIt("commonmark").enable("table")
+_MD_LOCK = threading.Lock()
+
+
+def _parse_outline(text: str) -> Outline:
+    lines = split_lines(text)
+    with _MD_LOCK:
+        tokens = _MD.parse(text)
+    raw_headings: list[tuple[int, str, int, int]] = []
+    blocks: list[Block] = []
+    code: set[int] = set()
+    items: list[Block] = []
+    row: list[str] | None = None
+    row_line = 0
+    in_thead = False
+    header: tuple[str, ...] = ()
+    for i, t in enumerate(tokens):
+        kind = t.type
+        if kind == "heading_open" and t.map:
+            inline = tokens[i + 1] if i + 1 < len(tokens) else None
+            title = inline.content.strip() if inline is not None else ""
+            raw_headings.append((int(t.tag[1:]), title, t.map[0], t.map[1]))
+        elif kind == "list_item_open" and t.map:
+            item = Block("item", t.map[0], t.map[1], in_list=True)
+            blocks.append(item)
+            items.append(item)
+        elif kind == "list_item_close" and items:
+            items.pop()
+        elif kind == "paragraph_open" and t.map:
+            inline = tokens[i + 1] if i + 1 < len(tokens) else None
+            content = inline.content if inline is not None else ""
+            first = bool(items) and not items[-1].text and items[-1].line == t.map[0]
+            if first:
+                items[-1].text = content
+            blocks.append(Block("para", t.map[0], t.map[1], content, bool(items), first))
+        elif kind in ("fence", "code_block") and t.map:
+            code.update(range(t.map[0], t.map[1]))
+        elif kind == "thead_open":
+            in_thead = True
+        elif kind == "thead_close":
+            in_thead = False
+        elif kind == "tr_open" and t.map:
+            row, row_line = [], t.map[0]
+        elif kind == "inline" and row is not None:
+            row.append(t.content.strip())
+        elif kind == "tr_close" and row is not None:
+            if in_thead:
+                header = tuple(row)
+            else:
+                blocks.append(
+                    Block(
+                        "row",
+                        row_line,
+                        row_line + 1,
+                        " | ".join(row),
+                        cells=tuple(row),
+                        header=header,
+                    )
+                )
+            row = None
+    n = len(lines)
+    headings: list[Heading] = []
+    for idx, (level, title, line, text_end) in enumerate(raw_headings):
+        end = next((ln for lv, _, ln, _ in raw_headings[idx + 1 :] if lv <= level), n)
+        body_end = raw_headings[idx + 1][2] if idx + 1 < len(raw_headings) else n
+        headings.append(Heading(level, title, line, end, body_end, text_end))
+    blocks.sort(key=lambda b: (b.line, 0 if b.kind == "item" else 1))
+    labels: list[Label] = []
+    for b in blocks:
+        if b.kind == "row" or (b.kind == "para" and b.first_of_item):
+            continue
+        for k, text_line in enumerate(b.text.split("\n")):
+            text_line = _CHECKBOX_RE.sub("", text_line.strip())
+            m = _BOLD_LABEL_RE.match(text_line)
+            if m:
+                labels.append(Label(m["label"].strip(), b.line + k, m["rest"].strip(), True, b))
+                continue
+            m = _PLAIN_LABEL_RE.match(text_line) if k == 0 else None
+            if m and len(m["label"].split()) <= 5:
+                labels.append(Label(m["label"].strip(), b.line, m["rest"].strip(), False, b))
+    return Outline(lines, headings, blocks, labels, frozenset(code))
+
+
+# -- cache -----------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+_CACHE: OrderedDict[tuple[object, ...], object] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 512
+
+
+def _cached(key: tuple[object, ...], text: str, build: Callable[[], _T]) -> _T:
+    full = (*key, hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest())
+    with _CACHE_LOCK:
+        hit = _CACHE.get(full)
+        if hit is not None:
+            _CACHE.move_to_end(full)
+            return hit  # type: ignore[return-value]
+    value = build()
+    with _CACHE_LOCK:
+        _CACHE[full] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def outline(text: str) -> Outline:
+    """The (cached) outline of a Markdown text: headings, blocks, labels, code lines."""
+    return _cached(("outline",), text, lambda: _parse_outline(text))
+
+
+# -- requirements ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading: its title, level (0 = preamble), line and exclusive end line."""
+
+    title: str
+    level: int
+    line: int
+    end_line: int = -1
+    refs: tuple[IdRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class AcceptanceItem:
+    text: str
+    line: int
+    placeholder: bool = False  # it holds a placeholder: not a criterion yet
+
+
+@dataclass
+class Requirement:
+    """A requirement definition. ``line``/``character``/``end_character`` locate its id."""
+
+    id: str
+    title: str
+    path: str
+    line: int
+    character: int
+    end_character: int
+    acceptance: list[AcceptanceItem] = field(default_factory=list)
+    section: str = ""
+    format: DocFormat = "phasegate"
+    kind: Literal["heading", "item", "para", "row"] = "heading"
+    end_line: int = -1  # exclusive end of the text that belongs to it
+
+    @property
+    def real_acceptance(self) -> list[AcceptanceItem]:
+        """Acceptance criteria that are not placeholders."""
+        return [a for a in self.acceptance if not a.placeholder]
+
+
+@dataclass
+class RequirementsDoc:
+    path: str
+    format: DocFormat
+    title: str
+    sections: list[Section]
+    requirements: list[Requirement]
+    # Acceptance criteria not tied to one requirement (Spec Kit's user-story scenarios).
+    shared_acceptance: list[AcceptanceItem] = field(default_factory=list)
+    outline: Outline | None = None
+
+    def duplicates(self) -> list[tuple[Requirement, Requirement]]:
+        """``(first, again)`` for every repeated definition of an id in this document."""
+        first: dict[str, Requirement] = {}
+        out: list[tuple[Requirement, Requirement]] = []
+        for r in self.requirements:
+            if r.id in first:
+                out.append((first[r.id], r))
+            else:
+                first[r.id] = r
+        return out
+
+
+@dataclass
+class _Def:
+    req: Requirement
+    natural_end: int
+
+
+def _clean_title(s: str) -> str:
+    s = s.strip()
+    s = _EMPH_RE.sub("", s).strip()
+    s = re.sub(r"^[*_`]+|[*_`]+$", "", s).strip()
+    return s.rstrip(":").strip()
+
+
+def _locate(line: str, rid: str, pattern: re.Pattern[str]) -> tuple[int, int]:
+    for m in pattern.finditer(line):
+        if m.group(0) == rid:
+            return m.start(), m.end()
+    idx = line.find(rid)
+    return (idx, idx + len(rid)) if idx >= 0 else (0, len(line))
+
+
+def _match_def(text: str, pattern: re.Pattern[str]) -> tuple[str, str, bool] | None:
+    """``(id, title, explicit)`` when ``text`` starts with an id; explicit = bold or a
+    separator follows the id (``REQ-001:``, ``**FR-001**``)."""
+    text = _CHECKBOX_RE.sub("", text.strip())
+    lead = re.match(r"[*_`]*", text)
+    pre = lead.group(0) if lead else ""
+    m = pattern.match(text, len(pre))
+    if not m:
+        return None
+    rest = text[m.end() :]
+    post_m = re.match(r"[*_`]*", rest)
+    post = post_m.group(0) if post_m else ""
+    rest = rest[len(post) :]
+    sep = _SEP_RE.match(rest)
+    title = _clean_title(rest[sep.end() :] if sep else rest)
+    return m.group(0), title, bool(pre) or sep is not None
+
+
+def _strip_marker(line: str) -> str:
+    return _MARKER_RE.sub("", line, count=1).strip()
+
+
+class _ReqParser:
+    def __init__(self, text: str, path: str, pattern: re.Pattern[str]) -> None:
+        self.path = path
+        self.pattern = pattern
+        self.ol = outline(text)
+        self.lines = self.ol.lines
+        self._non_def = [h for h in self.ol.headings if _NON_DEF_SECTION_RE.search(h.title)]
+
+    def _excluded(self, line: int) -> bool:
+        return any(h.line < line < h.end for h in self._non_def)
+
+    def _req(self, rid: str, title: str, line: int, kind: str, fmt: DocFormat) -> Requirement:
+        start, end = _locate(self.lines[line], rid, self.pattern)
+        return Requirement(rid, title, self.path, line, start, end, kind=kind, format=fmt)  # type: ignore[arg-type]
+
+    def definitions(self) -> list[_Def]:
+        ol = self.ol
+        defs: list[_Def] = []
+        for h in ol.headings:
+            if self._excluded(h.line):
+                continue
+            md = _match_def(h.title, self.pattern)
+            if md:
+                defs.append(_Def(self._req(md[0], md[1], h.line, "heading", "phasegate"), h.end))
+                continue
+            km = _KIRO_DEF_RE.match(h.title)
+            if km:
+                rid = f"REQ-{km['n']}"
+                m = re.search(r"Requirement\s+" + km["n"], self.lines[h.line], re.I)
+                start, end = m.span() if m else (0, len(self.lines[h.line]))
+                req = Requirement(
+                    rid, _clean_title(km["title"] or ""), self.path, h.line, start, end,
+                    kind="heading", format="kiro",
+                )  # fmt: skip
+                defs.append(_Def(req, h.end))
+        for b in ol.blocks:
+            if b.line in ol.code_lines or self._excluded(b.line):
+                continue
+            if b.kind == "item":
+                md = _match_def(b.text.split("\n", 1)[0], self.pattern)
+                if md and md[2]:
+                    defs.append(_Def(self._req(md[0], md[1], b.line, "item", "phasegate"), b.end))
+            elif b.kind == "para" and not b.first_of_item:
+                for k, text_line in enumerate(b.text.split("\n")):
+                    md = _match_def(text_line, self.pattern)
+                    if md and md[2] and b.line + k < len(self.lines):
+                        ln = b.line + k
+                        nxt = next(
+                            (
+                                h.line
+                                for h in ol.headings_in(ln + 1, len(self.lines))
+                                if not ACCEPTANCE_LABEL_RE.search(h.title)
+                            ),
+                            len(self.lines),
+                        )
+                        defs.append(_Def(self._req(md[0], md[1], ln, "para", "phasegate"), nxt))
+            elif b.kind == "row" and b.cells:
+                cell = _EMPH_RE.sub("", b.cells[0].strip()).strip()
+                if self.pattern.fullmatch(cell):
+                    title = _clean_title(b.cells[1]) if len(b.cells) > 1 else ""
+                    defs.append(_Def(self._req(cell, title, b.line, "row", "phasegate"), b.end))
+        defs.sort(key=lambda d: (d.req.line, d.req.character))
+        # One line can only define one requirement (a heading that is also a list item...).
+        unique: list[_Def] = []
+        for d in defs:
+            if unique and unique[-1].req.line == d.req.line:
+                continue
+            unique.append(d)
+        for idx, d in enumerate(unique):
+            nxt = unique[idx + 1].req.line if idx + 1 < len(unique) else len(self.lines)
+            d.req.end_line = max(d.req.line + 1, min(d.natural_end, nxt))
+        return unique
+
+    # -- acceptance criteria ----------------------------------------------------------
+    def _item(self, line: int, text: str | None = None) -> AcceptanceItem:
+        raw = self.lines[line] if line < len(self.lines) else ""
+        shown = _strip_marker(raw) if text is None else text.strip()
+        return AcceptanceItem(shown, line, bool(DEFAULT_SCANNER.scan_line(raw)))
+
+    def acceptance(self, start: int, end: int, skip: int = -1) -> dict[int, AcceptanceItem]:
+        """Acceptance items in lines ``[start, end)``: items under acceptance labels or
+        headings, and Given/When/Then or EARS (``... SHALL ...``) lines."""
+        ol = self.ol
+        found: dict[int, AcceptanceItem] = {}
+
+        def collect(lo: int, hi: int, paras: bool) -> None:
+            for b in ol.blocks_in(lo, hi):
+                if b.line in ol.code_lines or b.line == skip:
+                    continue
+                if b.kind in ("item", "row"):
+                    found.setdefault(b.line, self._item(b.line))
+                elif paras and b.kind == "para" and not b.in_list:
+                    for k in range(b.line, min(b.end, hi)):
+                        if self.lines[k].strip():
+                            found.setdefault(k, self._item(k))
+
+        for h in ol.headings_in(start, end):
+            if h.line != skip and ACCEPTANCE_LABEL_RE.search(h.title):
+                collect(h.line + 1, min(h.end, end), True)
+        for lb in ol.labels_in(start, end):
+            if lb.line == skip or not ACCEPTANCE_LABEL_RE.search(lb.title):
+                continue
+            if lb.rest:
+                found.setdefault(lb.line, self._item(lb.line, lb.rest))
+            if lb.block.kind == "item":
+                collect(lb.line + 1, min(lb.block.end, end), False)
+            else:
+                stop = end
+                for h in ol.headings_in(lb.line + 1, stop):
+                    stop = h.line
+                    break
+                for b in ol.blocks_in(lb.block.end, stop):
+                    if b.kind == "para" and not b.in_list:
+                        stop = b.line
+                        break
+                collect(lb.line + 1, stop, False)
+        heading_lines = set(ol.heading_lines)
+        for k in range(start, min(end, len(self.lines))):
+            if k in ol.code_lines or k in heading_lines or k == skip or k in found:
+                continue
+            s = _strip_marker(self.lines[k])
+            if s and (_GIVEN_RE.match(s) or _EARS_RE.match(s)):
+                found[k] = self._item(k)
+        return found
+
+    def parse(self) -> RequirementsDoc:
+        ol = self.ol
+        defs = self.definitions()
+        reqs = [d.req for d in defs]
+        covered: set[int] = set()
+        rows = {b.line: b for b in ol.blocks if b.kind == "row"}
+        for r in reqs:
+            items = self.acceptance(r.line, r.end_line, skip=r.line)
+            if r.kind == "row":
+                row = rows[r.line]
+                for name, cell in zip(row.header, row.cells, strict=False):
+                    if cell.strip() and ACCEPTANCE_LABEL_RE.search(name):
+                        items[r.line] = self._item(r.line, cell)
+            r.acceptance = [items[k] for k in sorted(items)]
+            covered.update(range(r.line, r.end_line))
+            parent = ol.heading_before(r.line, self._level(r))
+            r.section = parent.title if parent else ""
+            if r.format == "kiro" and not r.title:
+                r.title = self._user_story(r) or f"Requirement {r.id[4:]}"
+        by_id: dict[str, Requirement] = {}
+        for r in reqs:
+            by_id.setdefault(r.id, r)
+        shared: list[AcceptanceItem] = []
+        everything = self.acceptance(0, len(self.lines))
+        for k in sorted(everything):
+            if k in covered:
+                continue
+            item = everything[k]
+            ids = {ref.id for ref in find_id_references(item.text, self.pattern)} & set(by_id)
+            if ids:
+                for rid in ids:
+                    by_id[rid].acceptance.append(item)
+            else:
+                shared.append(item)
+        title = next((h.title for h in ol.headings if h.level == 1), "")
+        sections = [Section(h.title, h.level, h.line, h.end) for h in ol.headings]
+        return RequirementsDoc(
+            self.path, self._format(reqs), title, sections, reqs, shared, outline=ol
+        )
+
+    def _level(self, r: Requirement) -> int:
+        if r.kind == "heading":
+            h = next((h for h in self.ol.headings if h.line == r.line), None)
+            return h.level if h else 99
+        return 99
+
+    def _user_story(self, r: Requirement) -> str:
+        for lb in self.ol.labels_in(r.line + 1, r.end_line):
+            if lb.title.lower().startswith("user story"):
+                return _clean_title(lb.rest)
+        return ""
+
+    def _format(self, reqs: Sequence[Requirement]) -> DocFormat:
+        p = self.path.replace("\\", "/")
+        if ".kiro/" in p or any(r.format == "kiro" for r in reqs):
+            return "kiro"
+        if re.search(r"(^|/)specs/[^/]+/spec\.md$", p) or any(
+            re.search(r"user scenarios|feature specification", h.title, re.I)
+            for h in self.ol.headings
+        ):
+            return "spec-kit"
+        return "phasegate"
+
+
+def parse_requirements(
+    text: str, path: str, prefixes: Iterable[str] = DEFAULT_ID_PREFIXES
+) -> RequirementsDoc:
+    """Parse a requirements document (any accepted format). Cached by content."""
+    pref = tuple(prefixes)
+    return _cached(
+        ("req", path, pref), text, lambda: _ReqParser(text, path, id_regex(pref)).parse()
+    )
+
+
+def id_prefixes(config: Config) -> tuple[str, ...]:
+    arts = config.artifacts
+    return tuple(getattr(arts, "requirement_id_prefixes", DEFAULT_ID_PREFIXES))
+
+
+def id_regex_for(config: Config) -> re.Pattern[str]:
+    """The requirement id pattern configured for a workspace."""
+    return id_regex(id_prefixes(config))
+
+
+def load_requirement_docs(
+    workspace: Workspace, config: Config, patterns: Sequence[str] | None = None
+) -> list[RequirementsDoc]:
+    """Every requirements document among ``config.artifacts.requirements`` (sorted)."""
+    docs = []
+    for path in workspace.glob(patterns or config.artifacts.requirements):
+        text = workspace.read_text(path)
+        if text is not None:
+            docs.append(parse_requirements(text, path, id_prefixes(config)))
+    return docs
+
+
+def load_requirements(workspace: Workspace, config: Config) -> list[Requirement]:
+    """All requirement definitions of the workspace, in document then line order."""
+    return [r for doc in load_requirement_docs(workspace, config) for r in doc.requirements]
+
+
+def requirement_index(workspace: Workspace, config: Config) -> dict[str, Requirement]:
+    """Requirement id -> its definition (the first one wins when an id repeats)."""
+    index: dict[str, Requirement] = {}
+    for r in load_requirements(workspace, config):
+        index.setdefault(r.id, r)
+    return index
+
+
+# -- design ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DesignRef:
+    """Where a requirement id is mentioned in a design: path, line, characters, section."""
+
+    id: str
+    path: str
+    line: int
+    start: int
+    end: int
+    section: str
+
+
+@dataclass
+class DesignDoc:
+    path: str
+    title: str
+    sections: list[Section]  # innermost heading spans, with the id references of each
+    refs: list[IdRef]
+    outline: Outline | None = None
+
+    def section_at(self, line: int) -> Section | None:
+        for s in self.sections:
+            if s.line <= line < s.end_line:
+                return s
+        return None
+
+    def locate(self, rid: str) -> list[DesignRef]:
+        """Every mention of ``rid``, with the title of the section it is in."""
+        out = []
+        for r in self.refs:
+            if r.id == rid:
+                sec = self.section_at(r.line)
+                out.append(
+                    DesignRef(rid, self.path, r.line, r.start, r.end, sec.title if sec else "")
+                )
+        return out
+
+    @property
+    def ids(self) -> set[str]:
+        return {r.id for r in self.refs}
+
+
+def _parse_design(text: str, path: str, pattern: re.Pattern[str]) -> DesignDoc:
+    ol = outline(text)
+    refs = find_id_references(text, pattern)
+    spans: list[tuple[str, int, int, int]] = []
+    first = ol.headings[0].line if ol.headings else len(ol.lines)
+    if first > 0:
+        spans.append(("", 0, 0, first))
+    spans += [(h.title, h.level, h.line, h.body_end) for h in ol.headings]
+    ref_lines = [r.line for r in refs]
+    sections = [
+        Section(t, lv, s, e, tuple(refs[bisect_left(ref_lines, s) : bisect_left(ref_lines, e)]))
+        for t, lv, s, e in spans
+    ]
+    title = next((h.title for h in ol.headings if h.level == 1), "")
+    return DesignDoc(path, title, sections, refs, outline=ol)
+
+
+def parse_design(text: str, path: str, prefixes: Iterable[str] = DEFAULT_ID_PREFIXES) -> DesignDoc:
+    """Parse a design document: its sections and the requirement ids each mentions."""
+    pref = tuple(prefixes)
+    return _cached(("design", path, pref), text, lambda: _parse_design(text, path, id_regex(pref)))
+
+
+def load_design_docs(
+    workspace: Workspace, config: Config, patterns: Sequence[str] | None = None
+) -> list[DesignDoc]:
+    """Every design document among ``config.artifacts.design`` (sorted)."""
+    docs = []
+    for path in workspace.glob(patterns or config.artifacts.design):
+        text = workspace.read_text(path)
+        if text is not None:
+            docs.append(parse_design(text, path, id_prefixes(config)))
+    return docs
+
+
+def design_locations(workspace: Workspace, config: Config) -> dict[str, list[DesignRef]]:
+    """Requirement id -> where the design mentions it (path, line, section title)."""
+    out: dict[str, list[DesignRef]] = {}
+    for doc in load_design_docs(workspace, config):
+        for r in doc.refs:
+            sec = doc.section_at(r.line)
+            out.setdefault(r.id, []).append(
+                DesignRef(r.id, doc.path, r.line, r.start, r.end, sec.title if sec else "")
+            )
+    return out
+
+
+def designs_for(requirements_path: str, designs: Sequence[DesignDoc]) -> list[DesignDoc]:
+    """The design documents that trace a requirements document: those in the same folder
+    (Spec Kit's ``specs/<f>/plan.md``, Kiro's ``design.md``, ``docs/design.md``) when
+    there are any, else all of them."""
+    folder = requirements_path.rsplit("/", 1)[0] if "/" in requirements_path else ""
+    same = [d for d in designs if (d.path.rsplit("/", 1)[0] if "/" in d.path else "") == folder]
+    return same or list(designs)
