@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run the whole suite.
+#
+#   bash scripts/test.sh [pytest args...]
+#
+# Installs phasegate with its test extra into the active Python (python3, or $PYTHON),
+# the real editors the end-to-end tests drive (Neovim and Chromium from Debian,
+# code-server from npm, see scripts/install-e2e-deps.sh), builds the VS Code extension,
+# and runs pytest, slow real-client tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python3}"
+
+log() { printf '[test] %s\n' "$*" >&2; }
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root (or sudo) for: $*"; return 1; fi
+}
+
+log "pip install -e .[test]"
+"$PY" -m pip install -q -e '.[test]'
+
+if ! command -v nvim >/dev/null; then
+  log "apt-get install neovim"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q neovim
+fi
+
+log "end-to-end dependencies (Chromium, Node 24, code-server, playwright-core)"
+bash scripts/install-e2e-deps.sh
+
+log "building the VS Code extension"
+(cd vscode-client && npm ci --no-audit --no-fund && npm run package)
+
+log "pytest"
+"$PY" -m pytest "$@"
