@@ -76,7 +76,37 @@ class ResultCache:
             if gone:
                 self._dirty.add(check_key)
 
+    def peek_files(self, check_key: str, fp: str) -> dict[str, tuple[str, list[Finding]]] | None:
+        """Every file's last (content hash, findings) for this check, without looking at
+        the files; None when nothing is cached for this configuration of the check."""
+        e = self._entry(check_key)
+        if e.get("fingerprint") != fp:
+            return None
+        with self._lock:
+            items = list(e["files"].items())
+        return {p: (h[0], [Finding.model_validate(f) for f in h[1]]) for p, h in items}
+
+    def drop_file(self, check_key: str, path: str) -> None:
+        """Forget one file of a file-scope check (it was deleted or left its inputs)."""
+        with self._lock:
+            e = self._entry(check_key)
+            if e["files"].pop(path, None) is not None:
+                self._dirty.add(check_key)
+
     # -- project scope -------------------------------------------------------------------
+    def peek_project(self, check_key: str) -> CheckOutcome | None:
+        """The last cached outcome of a project check, whatever its inputs are now."""
+        e = self._entry(check_key)
+        p = e.get("project")
+        if not p:
+            return None
+        return CheckOutcome(
+            findings=[Finding.model_validate(f) for f in p["findings"]],
+            score=p["score"],
+            passed=p["passed"],
+            error=None,
+        )
+
     def get_project(self, check_key: str, inputs_hash: str) -> CheckOutcome | None:
         e = self._entry(check_key)
         p = e.get("project")
@@ -110,6 +140,6 @@ class ResultCache:
                 target = self.directory / f"{_safe_name(key)}.json"
                 fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(self._data[key], fh)
+                    fh.write(json.dumps(self._data[key]))  # one-shot: C encoder
                 os.replace(tmp, target)
             self._dirty.clear()

@@ -1,0 +1,232 @@
+"""IMPL-LINT: ruff over the workspace, one process per run, its fixes as quick fixes.
+
+``ruff check --output-format json --no-cache --exit-zero .`` runs in the workspace root,
+so the workspace's own ruff configuration (rules, excludes, per-file ignores) applies and
+the findings are exactly the diagnostics ``ruff check`` reports there. Nothing is written
+in the workspace (no ``.ruff_cache``).
+
+Which ruff: the workspace's own ``.venv/bin/ruff`` when the workspace is trusted (it is
+the version the project pins), else the one phasegate depends on, else ``ruff`` on PATH.
+
+Score: ``1 - files with findings / Python files checked`` — a file with one finding and a
+file with fifty weigh the same, so a few noisy files do not sink the gate, and fixing a
+file's last finding always raises the score.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from phasegate.checks.base import Check, CheckContext, CheckOutcome
+from phasegate.checks.command import not_found_error, tail
+from phasegate.interpreter import workspace_bin
+from phasegate.model import Finding, Fix, Position, Range, Severity, TextEdit
+from phasegate.proc import run_tool
+from phasegate.workspace import PathOutsideWorkspace, Workspace
+
+if TYPE_CHECKING:
+    from phasegate.config import Config
+
+RUFF_CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
+PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")
+SYNTAX_CODES = {None, "", "E999", "invalid-syntax", "syntax-error"}
+MAX_RUFF_OUTPUT = 512 * 1024 * 1024
+
+
+class LintOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    args: list[str] = Field(
+        default_factory=list,
+        description='Extra arguments for `ruff check`, e.g. `["--select", "E,F"]`.',
+    )
+    use_workspace_ruff: bool = Field(
+        True, description="Prefer the workspace's `.venv/bin/ruff` when the workspace is trusted."
+    )
+
+
+def find_ruff(root: Path, trusted: bool, use_workspace_ruff: bool = True) -> str | None:
+    """The ruff binary to run (see the module docs for the order)."""
+    if trusted and use_workspace_ruff:
+        own = workspace_bin(root, "ruff")
+        if own:
+            return own
+    try:
+        mod: Any = importlib.import_module("ruff")
+        found = mod.find_ruff_bin()
+        if found:
+            return str(found)
+    except (ImportError, FileNotFoundError, AttributeError):
+        pass
+    return shutil.which("ruff")
+
+
+def _pos(loc: Any) -> tuple[int, int]:
+    """ruff's 1-based row/column -> 0-based line/character."""
+    if not isinstance(loc, dict):
+        return 0, 0
+    row = loc.get("row") or 1
+    col = loc.get("column") or 1
+    return max(0, int(row) - 1), max(0, int(col) - 1)
+
+
+def _range(start: Any, end: Any) -> Range:
+    sl, sc = _pos(start)
+    el, ec = _pos(end) if isinstance(end, dict) else (sl, sc)
+    if (el, ec) < (sl, sc):
+        el, ec = sl, sc
+    return Range(start=Position(line=sl, character=sc), end=Position(line=el, character=ec))
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while tens of thousands of acyclic objects are
+    made: its repeated full scans would otherwise cost more than ruff's own run."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _Paths:
+    """ruff's absolute file names -> workspace-relative paths, each resolved once."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._memo: dict[str, str | None] = {}
+
+    def rel(self, filename: str) -> str | None:
+        if filename not in self._memo:
+            try:
+                rel: str | None = self.workspace.relpath(filename)
+            except (PathOutsideWorkspace, OSError):
+                rel = None
+            self._memo[filename] = rel
+        return self._memo[filename]
+
+
+def diagnostic_to_finding(diag: dict[str, Any], path: str, ctx_code: str, owner: str) -> Finding:
+    """One ruff JSON diagnostic -> one finding (with ruff's fix, if it has one)."""
+    code = diag.get("code")
+    message = str(diag.get("message") or "")
+    syntax = code in SYNTAX_CODES
+    text = f"SyntaxError: {message} [ruff]" if syntax else f"{code} {message} [ruff]"
+    cell = diag.get("cell")
+    if cell is not None:
+        text = f"cell {cell}: {text}"
+    rng = _range(diag.get("location"), diag.get("end_location"))
+    fix = None
+    raw_fix = diag.get("fix")
+    if isinstance(raw_fix, dict) and cell is None:
+        edits = [
+            TextEdit(
+                path=path,
+                range=_range(e.get("location"), e.get("end_location")),
+                new_text=str(e.get("content") or ""),
+            )
+            for e in raw_fix.get("edits") or []
+            if isinstance(e, dict)
+        ]
+        if edits:
+            applicability = str(raw_fix.get("applicability") or "safe")
+            label = str(raw_fix.get("message") or message)
+            fix = Fix(title=f"{label} (ruff {code}, {applicability} fix)", edits=edits)
+    return Finding(
+        path=path,
+        range=rng,
+        severity=Severity.ERROR if syntax else Severity.WARNING,
+        code=ctx_code,
+        message=text,
+        owner=owner,
+        fix=fix,
+    )
+
+
+class Lint(Check):
+    id = "IMPL-LINT"
+    title = "Lint (ruff)"
+    description = (
+        "ruff's diagnostics, with the workspace's ruff configuration; ruff's fixes are "
+        "offered as quick fixes. Score: share of Python files without findings."
+    )
+    scope = "project"
+    default_owner = "backend_developer"
+    default_weight = 1.0
+    default_blocking = False
+    runs_workspace_code = False  # phasegate's ruff in an untrusted workspace
+    Options = LintOptions
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return [*config.artifacts.sources, *RUFF_CONFIG_FILES]
+
+    def run(self, ctx: CheckContext) -> CheckOutcome:
+        return self.lint(ctx, None)
+
+    def lint(self, ctx: CheckContext, paths: list[str] | None) -> CheckOutcome:
+        """Lint the whole workspace, or only ``paths`` (workspace-relative) when given.
+
+        With ``paths``, ruff's ``--force-exclude`` keeps the workspace's excludes in force
+        and the score counts only those files.
+        """
+        opts = ctx.options
+        assert isinstance(opts, LintOptions)
+        root = ctx.workspace.root
+        ruff = find_ruff(root, ctx.trusted, opts.use_workspace_ruff)
+        if ruff is None:
+            return CheckOutcome(score=0.0, error=not_found_error("ruff", ctx.check.id))
+        argv = [ruff, "check", "--output-format", "json", "--no-cache", "--exit-zero"]
+        argv += opts.args
+        if paths is None:
+            argv.append(".")
+        else:
+            if not paths:
+                return CheckOutcome(score=1.0)
+            argv += ["--force-exclude", "--", *paths]
+        res = run_tool(argv, cwd=root, timeout=ctx.timeout, max_output=MAX_RUFF_OUTPUT)
+        if res.not_found:
+            return CheckOutcome(score=0.0, error=not_found_error("ruff", ctx.check.id))
+        if res.timed_out:
+            return CheckOutcome(score=0.0, error=f"ruff timed out after {ctx.timeout:g} s")
+        if res.truncated:
+            return CheckOutcome(score=0.0, error="ruff's output is too large to read")
+        if res.returncode != 0:
+            detail = tail(res.stderr) or tail(res.stdout)
+            return CheckOutcome(score=0.0, error=f"ruff failed ({res.returncode}): {detail}")
+        with _gc_paused():
+            try:
+                diags = json.loads(res.stdout) if res.stdout.strip() else []
+            except ValueError as exc:
+                return CheckOutcome(score=0.0, error=f"ruff's JSON output is unreadable: {exc}")
+            if not isinstance(diags, list):
+                return CheckOutcome(score=0.0, error="ruff's JSON output is not a list")
+            resolver = _Paths(ctx.workspace)
+            findings: list[Finding] = []
+            for diag in diags:
+                if not isinstance(diag, dict):
+                    continue
+                path = resolver.rel(str(diag.get("filename") or ""))
+                if path is None:
+                    continue
+                findings.append(diagnostic_to_finding(diag, path, ctx.check.id, ctx.owner))
+            del diags
+        if paths is None:
+            checked = {f for f in ctx.input_files() if f.endswith(PYTHON_SUFFIXES)}
+        else:
+            checked = {p for p in paths if p.endswith(PYTHON_SUFFIXES)}
+        bad = {f.path for f in findings}
+        total = len(checked | bad)
+        score = 1.0 - len(bad) / total if total else 1.0
+        return CheckOutcome(findings=findings, score=score)

@@ -1,0 +1,208 @@
+"""TEST-COVERAGE: line coverage of the source files by the workspace's tests.
+
+The suite runs once under ``<python> -m coverage run -m pytest`` (shared with
+TEST-PYTEST, see :func:`phasegate.checks.testing.pytest_run.run_suite`); coverage.py's
+JSON report gives, per file, the statements executed and missed. The workspace's own
+coverage configuration (``.coveragerc``, ``[tool.coverage]``) applies.
+
+* Percent: covered statements / statements, over the measured files that are not test
+  files (``artifacts.tests``), unless ``include_tests``.
+* Score: ``min(1, percent / target)``; passes when percent >= target (default 80).
+* Findings: the uncovered line ranges of the files changed since the last time this
+  check passed (content hashes kept in ``.phasegate/cache/``), or of every file when it
+  never passed; at most ``max_findings`` of them, then one summary finding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from phasegate.checks.base import Check, CheckContext, CheckOutcome
+from phasegate.checks.testing.pytest_run import (
+    _rel,
+    outcome_of_run,
+    run_suite,
+    suite_inputs,
+    tests_anchor,
+)
+from phasegate.model import Finding, Range, Severity
+from phasegate.workspace import Workspace, matches
+
+if TYPE_CHECKING:
+    from phasegate.config import Config
+
+
+class CoverageOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: float = Field(80.0, ge=0.0, le=100.0, description="Required line coverage, percent.")
+    max_findings: int = Field(50, ge=1, description="Uncovered ranges shown at most.")
+    include_tests: bool = Field(False, description="Count the test files themselves.")
+
+
+def uncovered_ranges(executed: list[int], missing: list[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive missed statements (1-based first and last line of each)."""
+    miss = set(missing)
+    out: list[tuple[int, int]] = []
+    start: int | None = None
+    prev: int | None = None
+    for line in sorted(set(executed) | miss):
+        if line in miss:
+            if start is None:
+                start = line
+            prev = line
+        elif start is not None and prev is not None:
+            out.append((start, prev))
+            start = prev = None
+    if start is not None and prev is not None:
+        out.append((start, prev))
+    return out
+
+
+def _history_path(ws: Workspace, key: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    return ws.state_dir / "cache" / f"coverage-history-{safe}.json"
+
+
+def load_history(ws: Workspace, key: str) -> dict[str, str] | None:
+    try:
+        data = json.loads(_history_path(ws, key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = data.get("files") if isinstance(data, dict) else None
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else None
+
+
+def save_history(ws: Workspace, key: str, files: dict[str, str]) -> None:
+    target = _history_path(ws, key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"files": files}, fh)
+        os.replace(tmp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+class Coverage(Check):
+    id = "TEST-COVERAGE"
+    title = "Test coverage"
+    description = (
+        "Line coverage of the source files by the tests (coverage.py); findings on the "
+        "uncovered ranges of changed files. Score: min(1, percent / target)."
+    )
+    scope = "project"
+    default_owner = "qa_engineer"
+    default_weight = 1.0
+    runs_workspace_code = True
+    Options = CoverageOptions
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return suite_inputs(config)
+
+    def run(self, ctx: CheckContext) -> CheckOutcome:
+        opts = ctx.options
+        assert isinstance(opts, CoverageOptions)
+        run = run_suite(ctx, coverage=True)
+        if run.error or run.timed_out:
+            return outcome_of_run(ctx, run)  # the same error / timeout finding as pytest
+        if run.coverage is None:
+            msg = run.coverage_error or "no coverage data"
+            if "not installed" in msg:
+                return CheckOutcome(score=0.0, error=msg)
+            where, missing = tests_anchor(ctx)
+            return CheckOutcome(
+                findings=[ctx.finding(where, msg, severity=Severity.WARNING, missing_file=missing)],
+                score=0.0,
+                passed=False,
+            )
+        return self.evaluate(ctx, opts, run.coverage)
+
+    def evaluate(
+        self, ctx: CheckContext, opts: CoverageOptions, data: dict[str, Any]
+    ) -> CheckOutcome:
+        ws = ctx.workspace
+        tests = ctx.config.artifacts.tests
+        per_file: dict[str, tuple[list[int], list[int]]] = {}
+        statements = covered = 0
+        for raw, entry in (data.get("files") or {}).items():
+            if not isinstance(entry, dict):
+                continue
+            rel = _rel(ws, str(raw))
+            if rel is None or (not opts.include_tests and matches(rel, tests)):
+                continue
+            executed = [int(x) for x in entry.get("executed_lines") or []]
+            missing = [int(x) for x in entry.get("missing_lines") or []]
+            per_file[rel] = (executed, missing)
+            statements += len(executed) + len(missing)
+            covered += len(executed)
+        percent = 100.0 * covered / statements if statements else 100.0
+        target = opts.target
+        score = 1.0 if target <= 0 else min(1.0, percent / target)
+        passed = percent + 1e-9 >= target
+
+        key = f"{ctx.phase}:{ctx.check.id}"
+        history = load_history(ws, key)
+        hashes = {p: ws.content_hash(p) for p in per_file}
+        if history is None:
+            changed = sorted(per_file)
+        else:
+            changed = sorted(p for p in per_file if history.get(p) != hashes[p])
+
+        severity = Severity.INFO if passed else Severity.WARNING
+        ranges: list[tuple[str, int, int]] = []
+        for path in changed:
+            executed, missing = per_file[path]
+            ranges += [(path, a, b) for a, b in uncovered_ranges(executed, missing)]
+        findings: list[Finding] = []
+        for path, a, b in ranges[: opts.max_findings]:
+            what = f"line {a}" if a == b else f"lines {a}-{b}"
+            findings.append(
+                ctx.finding(
+                    path,
+                    f"{what} not covered by the tests",
+                    Range.span(a - 1, 0, b - 1, 10_000),
+                    severity=severity,
+                )
+            )
+        rest = ranges[opts.max_findings :]
+        if rest:
+            files = len({p for p, _, _ in rest})
+            findings.append(
+                ctx.finding(
+                    rest[0][0],
+                    f"{len(rest)} more uncovered ranges in {files} file(s) not shown; "
+                    f"coverage {percent:.1f}% (target {target:g}%)",
+                    line=rest[0][1] - 1,
+                    severity=severity,
+                )
+            )
+        if not passed:
+            anchor = changed[0] if changed else (sorted(per_file)[0] if per_file else None)
+            if anchor is None:
+                anchor, missing_file = tests_anchor(ctx)
+            else:
+                missing_file = False
+            findings.insert(
+                0,
+                ctx.finding(
+                    anchor,
+                    f"coverage {percent:.1f}% is below the target {target:g}%",
+                    line=0,
+                    severity=Severity.WARNING,
+                    missing_file=missing_file,
+                ),
+            )
+        if passed:
+            save_history(ws, key, hashes)
+        return CheckOutcome(findings=findings, score=score, passed=passed)

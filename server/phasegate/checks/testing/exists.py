@@ -1,0 +1,46 @@
+"""TEST-EXISTS: the workspace has test files (``artifacts.tests``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from phasegate.checks.base import Check, CheckContext, CheckOutcome
+from phasegate.model import Severity
+
+if TYPE_CHECKING:
+    from phasegate.config import Config
+
+NOT_TESTS = ("__init__.py", "conftest.py")
+
+
+class TestsExist(Check):
+    __test__ = False  # not a pytest test class
+
+    id = "TEST-EXISTS"
+    title = "Tests exist"
+    description = "At least one test file matches `artifacts.tests` (conftest.py does not count)."
+    scope = "project"
+    default_owner = "qa_engineer"
+    default_weight = 1.0
+    default_blocking = True
+    default_severity = Severity.ERROR
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return list(config.artifacts.tests)
+
+    def run(self, ctx: CheckContext) -> CheckOutcome:
+        files = [f for f in ctx.input_files() if f.rsplit("/", 1)[-1] not in NOT_TESTS]
+        if files:
+            return CheckOutcome(score=1.0)
+        patterns = ", ".join(ctx.inputs)
+        return CheckOutcome(
+            findings=[
+                ctx.finding(
+                    "tests/",
+                    f"no test files: nothing matches {patterns}",
+                    missing_file=True,
+                )
+            ],
+            score=0.0,
+        )

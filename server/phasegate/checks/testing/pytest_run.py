@@ -1,0 +1,466 @@
+"""TEST-PYTEST: the workspace's test suite, run by the workspace's interpreter.
+
+``<python> -m pytest -q -p no:cacheprovider --junitxml=.phasegate/tmp/<run>/junit.xml``
+runs in the workspace root; each failing or erroring test becomes a finding at the line
+of the test file where it failed (from the traceback), with the assertion message. When
+coverage.py is installed in that interpreter and TEST-COVERAGE is enabled, the same run
+is made under ``-m coverage run`` so the suite runs once for both checks (see
+:func:`run_suite`).
+
+Nothing is written in the workspace outside ``.phasegate/``: no ``.pytest_cache``
+(``-p no:cacheprovider``), no ``__pycache__`` (``PYTHONDONTWRITEBYTECODE=1``), the
+JUnit XML and the coverage data go to a per-run folder under ``.phasegate/tmp/`` that is
+removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import threading
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from phasegate.checks.base import Check, CheckContext, CheckOutcome
+from phasegate.checks.command import tail
+from phasegate.interpreter import InterpreterNotFound, find_interpreter, probe
+from phasegate.model import Finding, Range, Severity
+from phasegate.proc import run_tool
+from phasegate.workspace import PathOutsideWorkspace, Workspace
+
+if TYPE_CHECKING:
+    from phasegate.config import Config
+
+SUITE_CONFIG_FILES = (
+    "pyproject.toml",
+    "setup.cfg",
+    "pytest.ini",
+    "tox.ini",
+    ".coveragerc",
+    "conftest.py",
+    "**/conftest.py",
+)
+COVERAGE_KIND = "TEST-COVERAGE"
+EXIT_NO_TESTS = 5
+
+
+def suite_inputs(config: Config) -> list[str]:
+    """Files whose change means the test suite must run again."""
+    return [*config.artifacts.sources, *config.artifacts.tests, *SUITE_CONFIG_FILES]
+
+
+@dataclass
+class TestCase:
+    """One ``<testcase>`` of the JUnit XML."""
+
+    __test__ = False  # not a pytest test class
+
+    classname: str
+    name: str
+    file: str | None  # workspace-relative, when known
+    line: int | None  # 0-based definition line, when known
+    outcome: str  # passed / failed / error / skipped
+    message: str = ""
+    text: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.file and self.classname:
+            mod = self.file[:-3].replace("/", ".") if self.file.endswith(".py") else ""
+            rest = self.classname[len(mod) + 1 :] if mod and self.classname.startswith(mod) else ""
+            parts = [self.file, *([rest] if rest else []), self.name]
+            return "::".join(parts)
+        if self.file:
+            return self.file
+        return f"{self.classname}::{self.name}" if self.classname else self.name
+
+
+@dataclass
+class SuiteRun:
+    """The outcome of one run of the workspace's test suite."""
+
+    python: str
+    returncode: int | None = None
+    timed_out: bool = False
+    timeout: float = 0.0
+    error: str | None = None  # could not run at all
+    cases: list[TestCase] = field(default_factory=list)
+    output_tail: str = ""
+    with_coverage: bool = False
+    coverage: dict[str, Any] | None = None
+    coverage_error: str | None = None
+
+
+# -- the shared run ---------------------------------------------------------------------
+@dataclass
+class _Memo:
+    key: str
+    run: SuiteRun
+    consumers: set[str] = field(default_factory=set)
+
+
+_memo: dict[Path, _Memo] = {}
+suite_runs = 0  # how many times the suite was actually run in this process
+_locks: dict[Path, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(root: Path) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(root, threading.Lock())
+
+
+def coverage_wanted(config: Config) -> bool:
+    """True when an enabled check of kind TEST-COVERAGE is configured."""
+    for phase in config.phases:
+        for cc in [*phase.checks, *phase.entry_checks]:
+            if cc.enabled and cc.kind_name == COVERAGE_KIND:
+                return True
+    return False
+
+
+def _suite_key(ws: Workspace, config: Config, python: str, timeout: float) -> str:
+    h = hashlib.sha1(f"{python}|{timeout}".encode())
+    for path in ws.glob(suite_inputs(config)):
+        h.update(path.encode())
+        h.update(ws.content_hash(path).encode())
+    return h.hexdigest()
+
+
+def run_suite(ctx: CheckContext, *, coverage: bool) -> SuiteRun:
+    """Run the suite, or reuse the run another check of this validation already made.
+
+    A run is shared between checks (TEST-PYTEST, TEST-COVERAGE) as long as the suite's
+    inputs are unchanged and the asking check has not used it yet: the next validation
+    (the same check asking again) runs the suite again.
+    """
+    ws = ctx.workspace
+    try:
+        python = find_interpreter(ws.root, ctx.config)
+    except InterpreterNotFound as exc:
+        return SuiteRun(python="", error=str(exc))
+    consumer = f"{ctx.phase}:{ctx.check.id}"
+    with _lock_for(ws.root):
+        key = _suite_key(ws, ctx.config, python, ctx.timeout)
+        memo = _memo.get(ws.root)
+        if (
+            memo is not None
+            and memo.key == key
+            and consumer not in memo.consumers
+            and (memo.run.with_coverage or not coverage)
+        ):
+            memo.consumers.add(consumer)
+            return memo.run
+        run = _execute(ws, python, ctx.timeout, coverage or coverage_wanted(ctx.config))
+        _memo[ws.root] = _Memo(key, run, {consumer})
+        return run
+
+
+def _execute(ws: Workspace, python: str, timeout: float, want_coverage: bool) -> SuiteRun:
+    global suite_runs
+    suite_runs += 1
+    root = ws.root
+    info = probe(python, root)
+    if info is None:
+        return SuiteRun(python=python, error=f"cannot run the interpreter {python}")
+    if not info.has("pytest"):
+        return SuiteRun(
+            python=python,
+            error=f"pytest is not installed in {python}: install it there "
+            "(or set `interpreter`), or disable check TEST-PYTEST",
+        )
+    with_cov = want_coverage and info.has("coverage")
+    run = SuiteRun(python=python, with_coverage=with_cov, timeout=timeout)
+    if want_coverage and not with_cov:
+        run.coverage_error = (
+            f"coverage is not installed in {python}: install it there, or disable check "
+            "TEST-COVERAGE"
+        )
+    tmp = ws.state_dir / "tmp" / f"run-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        junit = tmp / "junit.xml"
+        data_file = tmp / ".coverage"
+        env = {
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "COVERAGE_FILE": str(data_file),
+            "PYTEST_ADDOPTS": "",
+        }
+        pytest_args = [
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={junit}",
+            "-o",
+            "junit_family=xunit1",
+        ]
+        argv = [python, "-m", "coverage", "run", *pytest_args] if with_cov else [python]
+        if not with_cov:
+            argv += pytest_args
+        res = run_tool(argv, cwd=root, timeout=timeout, env=env)
+        run.returncode = res.returncode
+        run.timed_out = res.timed_out
+        run.output_tail = tail(res.stdout, 15, 2000) + (
+            "\n" + tail(res.stderr, 10, 1500) if res.stderr.strip() else ""
+        )
+        if res.not_found:
+            run.error = f"cannot run the interpreter {python}"
+            return run
+        if junit.is_file():
+            try:
+                run.cases = parse_junit(junit.read_bytes(), ws)
+            except ET.ParseError as exc:
+                if not res.timed_out:
+                    run.error = f"pytest's JUnit XML is unreadable: {exc}"
+        if with_cov and not res.timed_out:
+            run.coverage, cov_err = _coverage_json(ws, python, tmp, data_file, timeout)
+            if cov_err:
+                run.coverage_error = cov_err
+        elif with_cov:
+            run.coverage_error = f"test suite timed out after {timeout:g} s"
+        return run
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (ws.state_dir / "tmp").rmdir()  # only when empty
+
+
+def _coverage_json(
+    ws: Workspace, python: str, tmp: Path, data_file: Path, timeout: float
+) -> tuple[dict[str, Any] | None, str | None]:
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "COVERAGE_FILE": str(data_file)}
+    if any(p.name.startswith(".coverage.") for p in tmp.iterdir()):  # parallel = true
+        run_tool([python, "-m", "coverage", "combine"], cwd=ws.root, timeout=timeout, env=env)
+    out = tmp / "coverage.json"
+    res = run_tool(
+        [python, "-m", "coverage", "json", "-q", "--ignore-errors", "-o", str(out)],
+        cwd=ws.root,
+        timeout=timeout,
+        env=env,
+    )
+    if not out.is_file():
+        detail = tail(res.stdout) or tail(res.stderr)
+        return None, f"no coverage data: {detail or 'coverage json wrote nothing'}"
+    try:
+        data = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"coverage JSON unreadable: {exc}"
+    return (data if isinstance(data, dict) else None), None
+
+
+# -- JUnit XML --------------------------------------------------------------------------
+_TB_LINE = re.compile(r"^(?P<path>[^\s:][^:\n]*?):(?P<line>\d+): ", re.MULTILINE)
+_TB_FILE = re.compile(r'File "(?P<path>[^"\n]+)", line (?P<line>\d+)')
+
+
+def _rel(ws: Workspace, raw: str) -> str | None:
+    raw = raw.strip()
+    if not raw or raw.startswith("<"):
+        return None
+    p = Path(raw)
+    if not p.is_absolute():
+        p = ws.root / p
+    try:
+        rel = ws.relpath(os.path.normpath(p))
+    except (PathOutsideWorkspace, OSError):
+        return None
+    return rel if rel not in ("", ".") else None
+
+
+def _file_of_classname(ws: Workspace, classname: str, name: str) -> str | None:
+    """``tests.test_x.TestY`` -> ``tests/test_x.py`` when that file exists."""
+    dotted = classname or name
+    parts = dotted.split(".")
+    for n in range(len(parts), 0, -1):
+        cand = "/".join(parts[:n]) + ".py"
+        if (ws.root / cand).is_file():
+            return cand
+    return None
+
+
+def parse_junit(data: bytes, ws: Workspace) -> list[TestCase]:
+    """Test cases of a JUnit XML report (pytest's, any family)."""
+    root = ET.fromstring(data)
+    cases: list[TestCase] = []
+    for tc in root.iter("testcase"):
+        classname = tc.get("classname") or ""
+        name = tc.get("name") or ""
+        file_attr = tc.get("file")
+        file = _rel(ws, file_attr) if file_attr else None
+        if file is None:
+            file = _file_of_classname(ws, classname, name)
+        line_attr = tc.get("line")
+        line = int(line_attr) if line_attr and line_attr.isdigit() else None
+        outcome, message, text = "passed", "", ""
+        for tag in ("failure", "error", "skipped"):
+            el = tc.find(tag)
+            if el is not None:
+                outcome = {"failure": "failed"}.get(tag, tag)
+                message = el.get("message") or ""
+                text = el.text or ""
+                break
+        cases.append(TestCase(classname, name, file, line, outcome, message, text))
+    return cases
+
+
+def failure_location(ws: Workspace, case: TestCase) -> tuple[str | None, int | None]:
+    """(file, 0-based line) where the test failed: the test file's frame in the traceback,
+    else the test's definition line, else ``def <name>`` in its file."""
+    fallback: tuple[str, int] | None = None
+    for m in [*_TB_LINE.finditer(case.text), *_TB_FILE.finditer(case.text)]:
+        rel = _rel(ws, m["path"])
+        if rel is None:
+            continue
+        if case.file is None or rel == case.file:
+            return rel, int(m["line"]) - 1
+        if fallback is None:
+            fallback = (rel, int(m["line"]) - 1)
+    if case.file is not None:
+        if case.line is not None:
+            return case.file, case.line
+        text = ws.read_text(case.file) or ""
+        base = case.name.split("[", 1)[0]
+        pat = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(base)}\b", re.MULTILINE)
+        m2 = pat.search(text)
+        return case.file, (text.count("\n", 0, m2.start()) if m2 else 0)
+    if fallback is not None:
+        return fallback
+    return None, None
+
+
+def _short(message: str, text: str) -> str:
+    msg = " ".join(ln.strip() for ln in message.strip().splitlines()[:3] if ln.strip())
+    if not msg:
+        errs = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
+        msg = " ".join(errs[:3])
+    return (msg[:300] + "…") if len(msg) > 300 else msg
+
+
+def _line_range(ws: Workspace, path: str, line: int) -> Range:
+    text = ws.read_text(path)
+    if text is None:
+        return Range.lines(line)
+    lines = text.splitlines()
+    if 0 <= line < len(lines):
+        s = lines[line]
+        start = len(s) - len(s.lstrip())
+        return Range.lines(line, start, len(s))
+    return Range.lines(line)
+
+
+def tests_anchor(ctx: CheckContext) -> tuple[str, bool]:
+    """Where a suite-level finding goes: the first test file, else ``tests/`` (missing)."""
+    files = ctx.workspace.glob(ctx.config.artifacts.tests)
+    files = [f for f in files if not f.endswith(("__init__.py", "conftest.py"))] or files
+    if files:
+        return files[0], False
+    return "tests/", True
+
+
+class PytestOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_findings: int = Field(100, ge=1, description="Failing tests shown as findings at most.")
+
+
+class PytestRun(Check):
+    id = "TEST-PYTEST"
+    title = "Tests pass (pytest)"
+    description = (
+        "The workspace's interpreter runs its pytest suite; each failing test is a finding "
+        "at its file and line. Score: share of tests that pass."
+    )
+    scope = "project"
+    default_owner = "qa_engineer"
+    default_weight = 2.0
+    default_blocking = False
+    default_severity = Severity.ERROR
+    runs_workspace_code = True
+    Options = PytestOptions
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return suite_inputs(config)
+
+    def run(self, ctx: CheckContext) -> CheckOutcome:
+        opts = ctx.options
+        assert isinstance(opts, PytestOptions)
+        run = run_suite(ctx, coverage=False)
+        return outcome_of_run(ctx, run, opts.max_findings)
+
+
+def outcome_of_run(ctx: CheckContext, run: SuiteRun, max_findings: int = 100) -> CheckOutcome:
+    ws = ctx.workspace
+    if run.error and not run.timed_out:
+        return CheckOutcome(score=0.0, error=run.error)
+    if run.timed_out:
+        where, missing = tests_anchor(ctx)
+        return CheckOutcome(
+            findings=[
+                ctx.finding(
+                    where,
+                    f"test suite timed out after {run.timeout:g} s (killed)",
+                    severity=Severity.ERROR,
+                    missing_file=missing,
+                )
+            ],
+            score=0.0,
+            passed=False,
+        )
+    cases = run.cases
+    if run.returncode == EXIT_NO_TESTS or (run.returncode == 0 and not cases):
+        where, missing = tests_anchor(ctx)
+        return CheckOutcome(
+            findings=[ctx.finding(where, "no tests collected by pytest", missing_file=missing)],
+            score=0.0,
+            passed=False,
+        )
+    if not cases and run.returncode != 0:
+        return CheckOutcome(
+            score=0.0,
+            error=f"pytest failed with exit code {run.returncode} before running any test:\n"
+            f"{run.output_tail}",
+        )
+    if run.returncode not in (0, 1, 2) and not any(c.outcome != "passed" for c in cases):
+        return CheckOutcome(
+            score=0.0,
+            error=f"pytest failed with exit code {run.returncode}:\n{run.output_tail}",
+        )
+    findings: list[Finding] = []
+    bad = [c for c in cases if c.outcome in ("failed", "error")]
+    for case in bad[:max_findings]:
+        path, line = failure_location(ws, case)
+        what = "failed" if case.outcome == "failed" else "error"
+        msg = f"{case.label} {what}: {_short(case.message, case.text)}".rstrip(": ")
+        if path is None:
+            where, missing = tests_anchor(ctx)
+            findings.append(ctx.finding(where, msg, missing_file=missing))
+        else:
+            findings.append(ctx.finding(path, msg, _line_range(ws, path, line or 0)))
+    if len(bad) > max_findings:
+        where = findings[-1].path
+        findings.append(
+            ctx.finding(
+                where,
+                f"{len(bad) - max_findings} more failing tests not shown",
+                severity=Severity.INFO,
+            )
+        )
+    counted = [c for c in cases if c.outcome != "skipped"]
+    if run.returncode == 2 and not bad:
+        return CheckOutcome(
+            score=0.0, error=f"pytest was interrupted (exit code 2):\n{run.output_tail}"
+        )
+    score = 1.0 - len(bad) / len(counted) if counted else 0.0
+    return CheckOutcome(findings=findings, score=score, passed=not bad and run.returncode == 0)
