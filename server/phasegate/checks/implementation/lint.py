@@ -31,7 +31,7 @@ from phasegate.checks.command import not_found_error, tail
 from phasegate.interpreter import workspace_bin
 from phasegate.model import Finding, Fix, Position, Range, Severity, TextEdit
 from phasegate.proc import run_tool
-from phasegate.workspace import PathOutsideWorkspace, Workspace
+from phasegate.workspace import STATE_DIR, PathOutsideWorkspace, Workspace
 
 if TYPE_CHECKING:
     from phasegate.config import Config
@@ -188,6 +188,8 @@ class Lint(Check):
         if ruff is None:
             return CheckOutcome(score=0.0, error=not_found_error("ruff", ctx.check.id))
         argv = [ruff, "check", "--output-format", "json", "--no-cache", "--exit-zero"]
+        # phasegate's own state (backups of replaced files among it) is never linted.
+        argv += ["--extend-exclude", STATE_DIR]
         argv += opts.args
         if paths is None:
             argv.append(".")

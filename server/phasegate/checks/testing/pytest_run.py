@@ -384,7 +384,7 @@ class PytestRun(Check):
     scope = "project"
     default_owner = "qa_engineer"
     default_weight = 2.0
-    default_blocking = False
+    default_blocking = True
     default_severity = Severity.ERROR
     runs_workspace_code = True
     Options = PytestOptions
