@@ -160,9 +160,33 @@ def run_suite(ctx: CheckContext, *, coverage: bool) -> SuiteRun:
         ):
             memo.consumers.add(consumer)
             return memo.run
-        run = _execute(ws, python, ctx.timeout, coverage or coverage_wanted(ctx.config))
+        before = _top_level(ws.root)
+        try:
+            run = _execute(ws, python, ctx.timeout, coverage or coverage_wanted(ctx.config))
+        finally:
+            _remove_new_empty_dirs(ws.root, before)
         _memo[ws.root] = _Memo(key, run, {consumer})
         return run
+
+
+def _top_level(root: Path) -> set[str]:
+    try:
+        return set(os.listdir(root))
+    except OSError:
+        return set()
+
+
+def _remove_new_empty_dirs(root: Path, before: set[str]) -> None:
+    """Remove the empty folders the suite's plugins left at the root (pytest-benchmark
+    creates `.benchmarks/` on start), so a validation leaves the workspace as it was.
+    Anything with content in it is the suite's own output and is left alone."""
+    for name in _top_level(root) - before:
+        path = root / name
+        if not path.is_dir() or path.is_symlink():
+            continue
+        if any(f for _d, _sub, files in os.walk(path) for f in files):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _execute(ws: Workspace, python: str, timeout: float, want_coverage: bool) -> SuiteRun:
