@@ -1,0 +1,921 @@
+#!/usr/bin/env node
+// End-to-end test of the PhaseGate extension in real VS Code (code-server) driven through
+// Chromium by playwright-core. Every run uses a fresh code-server, user-data, extensions,
+// HOME and XDG folders, and kills code-server by its pid (process group) at the end.
+//
+//   node e2e/driver.cjs --scenario full|smoke|missing --vsix phasegate.vsix \
+//     --python /path/to/python --artifacts artifacts/vscode-e2e/full
+//
+// Locations of the tools (written by scripts/install-e2e-deps.sh into env.sh) come from
+// the environment: PHASEGATE_E2E_NODE, PHASEGATE_E2E_CODE_SERVER, PHASEGATE_E2E_NODE_PATH,
+// PHASEGATE_E2E_CHROMIUM. Exit code 0 = every step passed; a screenshot is taken at each
+// step, pass or fail, and results.json lists the steps.
+"use strict";
+
+const { spawn, spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const http = require("node:http");
+const net = require("node:net");
+const os = require("node:os");
+const path = require("node:path");
+
+function parseArgs(argv) {
+  const out = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) {
+      throw new Error(`unexpected argument ${a}`);
+    }
+    out[a.slice(2)] = argv[++i];
+  }
+  return out;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const SCENARIO = args.scenario || "full";
+const VSIX = path.resolve(args.vsix || "phasegate.vsix");
+const PYTHON = args.python || "python3";
+const ARTIFACTS = path.resolve(args.artifacts || `artifacts/vscode-e2e/${SCENARIO}`);
+const MEDIA = args.media ? path.resolve(args.media) : null; // README screenshots go here too
+const KEEP = process.env.PHASEGATE_E2E_KEEP === "1";
+const NODE = process.env.PHASEGATE_E2E_NODE || process.execPath;
+const CODE_SERVER = process.env.PHASEGATE_E2E_CODE_SERVER;
+const CHROMIUM = process.env.PHASEGATE_E2E_CHROMIUM || "/usr/bin/chromium";
+const NODE_PATH = process.env.PHASEGATE_E2E_NODE_PATH;
+const REQUIREMENT = "Create a task management system";
+const SESSION_ID = "e2e-demo";
+
+function loadPlaywright() {
+  const candidates = [NODE_PATH, path.join(__dirname, "..", "node_modules")].filter(Boolean);
+  for (const dir of candidates) {
+    try {
+      return require(require.resolve("playwright-core", { paths: [dir] }));
+    } catch {
+      // next
+    }
+  }
+  return require("playwright-core");
+}
+
+const t0 = Date.now();
+const steps = [];
+let stepNo = 0;
+
+function log(msg) {
+  const s = ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
+  process.stdout.write(`[e2e ${s}s] ${msg}\n`);
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function healthy(port) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/healthz", timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(false);
+    });
+  });
+}
+
+async function waitFor(what, fn, timeoutMs = 30000, intervalMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) {
+        return last;
+      }
+    } catch (err) {
+      if (err && err.fatal) {
+        throw err;
+      }
+      last = err;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Fresh folders, workspace and code-server
+
+function makeRun() {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "phasegate-e2e-"));
+  const run = {
+    base,
+    data: path.join(base, "data"),
+    user: path.join(base, "data", "user"),
+    ext: path.join(base, "data", "ext"),
+    home: path.join(base, "home"),
+    workspace: path.join(base, "workspace"),
+  };
+  for (const d of [run.user, run.ext, run.home, run.workspace]) {
+    fs.mkdirSync(d, { recursive: true });
+  }
+  for (const x of ["config", "data", "state", "cache", "runtime"]) {
+    fs.mkdirSync(path.join(run.home, `.${x}`), { recursive: true, mode: 0o700 });
+  }
+  run.env = {
+    PATH: process.env.PATH,
+    LANG: "C.UTF-8",
+    HOME: run.home,
+    XDG_CONFIG_HOME: path.join(run.home, ".config"),
+    XDG_DATA_HOME: path.join(run.home, ".data"),
+    XDG_STATE_HOME: path.join(run.home, ".state"),
+    XDG_CACHE_HOME: path.join(run.home, ".cache"),
+    XDG_RUNTIME_DIR: path.join(run.home, ".runtime"),
+    TMPDIR: os.tmpdir(),
+  };
+  return run;
+}
+
+function writeWorkspace(run) {
+  fs.writeFileSync(
+    path.join(run.workspace, "phasegate.toml"),
+    "# PhaseGate configuration: the built-in pipeline.\n",
+  );
+  fs.writeFileSync(
+    path.join(run.workspace, "README.md"),
+    "# Task manager\n\nA workspace driven by PhaseGate.\n",
+  );
+}
+
+function writeUserSettings(run, python, extra = {}) {
+  const dir = path.join(run.user, "User");
+  fs.mkdirSync(dir, { recursive: true });
+  const settings = {
+    "phasegate.interpreter": python,
+    "security.workspace.trust.enabled": false,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "workbench.enableExperiments": false,
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+    "workbench.welcomePage.walkthroughs.openOnInstall": false,
+    "chat.disableAIFeatures": true,
+    "chat.commandCenter.enabled": false,
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "extensions.autoCheckUpdates": false,
+    "extensions.autoUpdate": false,
+    "extensions.ignoreRecommendations": true,
+    "git.enabled": false,
+    "files.autoSave": "off",
+    "editor.minimap.enabled": false,
+    "window.zoomLevel": 0,
+    "problems.decorations.enabled": true,
+    "terminal.integrated.gpuAcceleration": "off",
+    ...extra,
+  };
+  fs.writeFileSync(path.join(dir, "settings.json"), JSON.stringify(settings, null, 2));
+}
+
+function codeServerArgs(run) {
+  const trust = SCENARIO === "untrusted" ? [] : ["--disable-workspace-trust"];
+  return [
+    CODE_SERVER,
+    "--config",
+    path.join(run.data, "config.yaml"),
+    "--user-data-dir",
+    run.user,
+    "--extensions-dir",
+    run.ext,
+    "--disable-telemetry",
+    "--disable-update-check",
+    ...trust,
+    "--disable-getting-started-override",
+  ];
+}
+
+function installExtension(run) {
+  fs.writeFileSync(path.join(run.data, "config.yaml"), "auth: none\ncert: false\n");
+  const res = spawnSync(NODE, [...codeServerArgs(run), "--install-extension", VSIX, "--force"], {
+    env: run.env,
+    encoding: "utf8",
+    timeout: 120000,
+  });
+  fs.writeFileSync(path.join(ARTIFACTS, "install-extension.log"), `${res.stdout}\n${res.stderr}`);
+  if (res.status !== 0) {
+    throw new Error(`--install-extension failed (${res.status}): ${res.stderr || res.stdout}`);
+  }
+  const installed = fs.readdirSync(run.ext).filter((d) => d.startsWith("phasegate.phasegate"));
+  if (installed.length === 0) {
+    throw new Error(`extension not in ${run.ext}: ${fs.readdirSync(run.ext).join(", ")}`);
+  }
+  return installed[0];
+}
+
+async function startCodeServer(run) {
+  const port = await freePort();
+  const logFile = fs.openSync(path.join(ARTIFACTS, "code-server.log"), "a");
+  const child = spawn(
+    NODE,
+    [
+      ...codeServerArgs(run),
+      "--bind-addr",
+      `127.0.0.1:${port}`,
+      "--auth",
+      "none",
+      "--reconnection-grace-time",
+      "5",
+      run.workspace,
+    ],
+    { env: run.env, detached: true, stdio: ["ignore", logFile, logFile] },
+  );
+  fs.closeSync(logFile);
+  let exited = null;
+  child.on("exit", (code, signal) => {
+    exited = { code, signal };
+  });
+  await waitFor("code-server /healthz", async () => {
+    if (exited) {
+      throw new Error(`code-server exited early: ${JSON.stringify(exited)}`);
+    }
+    return healthy(port);
+  }, 60000);
+  return { child, port };
+}
+
+async function stopProcessGroup(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) {
+    return;
+  }
+  const gone = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = sleep(5000).then(() => "timeout");
+  if ((await Promise.race([gone, timer])) === "timeout") {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// UI helpers
+
+class Ui {
+  constructor(page) {
+    this.page = page;
+  }
+
+  async shot(name, { media } = {}) {
+    const file = path.join(ARTIFACTS, `${String(++stepNo).padStart(2, "0")}-${name}.png`);
+    await this.page.screenshot({ path: file }).catch((err) => log(`screenshot failed: ${err}`));
+    if (media && MEDIA && fs.existsSync(file)) {
+      fs.mkdirSync(MEDIA, { recursive: true });
+      fs.copyFileSync(file, path.join(MEDIA, `${media}.png`));
+    }
+    return file;
+  }
+
+  async waitWorkbench() {
+    await this.page.waitForSelector(".monaco-workbench .statusbar", { timeout: 60000 });
+    await this.page.waitForSelector(".monaco-workbench .part.editor", { timeout: 60000 });
+    // Let the workbench restore and the extension host start.
+    await sleep(1500);
+  }
+
+  /** Drag the side bar's sash so that the PhaseGate view's descriptions fit (best effort). */
+  async widenSideBar(width = 470) {
+    const box = await this.page.locator(".part.sidebar").boundingBox().catch(() => null);
+    if (!box || box.width >= width) {
+      return;
+    }
+    const edge = box.x + box.width;
+    const sashes = await this.page.locator(".monaco-sash.vertical").all();
+    for (const sash of sashes) {
+      const b = await sash.boundingBox().catch(() => null);
+      if (b && Math.abs(b.x + b.width / 2 - edge) < 6 && b.height > 200) {
+        const y = b.y + b.height / 2;
+        await this.page.mouse.move(b.x + b.width / 2, y);
+        await this.page.mouse.down();
+        await this.page.mouse.move(box.x + width, y, { steps: 8 });
+        await this.page.mouse.up();
+        await this.page.mouse.move(box.x + width + 300, y);
+        return;
+      }
+    }
+  }
+
+  async dismissNotifications() {
+    // Clear all notifications (Notifications: Clear All).
+    await this.runCommand("Notifications: Clear All Notifications", { exact: false }).catch(() => undefined);
+  }
+
+  async closeSecondarySideBar() {
+    const auxbar = this.page.locator(".part.auxiliarybar");
+    if (await auxbar.isVisible().catch(() => false)) {
+      await this.runCommand("View: Close Secondary Side Bar", { exact: false }).catch(() => undefined);
+    }
+  }
+
+  async openPalette(prefix = ">") {
+    await this.page.keyboard.press("Escape");
+    await this.page.keyboard.press("F1");
+    const input = this.page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible", timeout: 10000 });
+    if (prefix !== ">") {
+      await input.fill(prefix);
+    }
+    return input;
+  }
+
+  /** F1, type the command, pick the row whose label matches, Enter. */
+  async runCommand(label, { exact = true, shotName } = {}) {
+    const input = await this.openPalette();
+    await input.fill(`>${label}`);
+    const row = this.page
+      .locator(".quick-input-list .monaco-list-row")
+      .filter({ hasText: label })
+      .first();
+    await row.waitFor({ state: "visible", timeout: 15000 });
+    if (exact) {
+      const text = (await row.innerText()).split("\n")[0];
+      if (!text.includes(label)) {
+        throw new Error(`palette row is "${text}", expected "${label}"`);
+      }
+    }
+    if (shotName) {
+      await this.shot(shotName);
+    }
+    await row.click();
+  }
+
+  async paletteLabels(filter) {
+    const input = await this.openPalette();
+    await input.fill(`>${filter}`);
+    await this.page.waitForSelector(".quick-input-list .monaco-list-row", { timeout: 15000 });
+    await sleep(500);
+    const labels = await this.page
+      .locator(".quick-input-list .monaco-list-row .label-name")
+      .allInnerTexts();
+    return labels.map((l) => l.trim());
+  }
+
+  async closeQuickInput() {
+    const widget = this.page.locator(".quick-input-widget");
+    for (let i = 0; i < 3 && (await widget.isVisible().catch(() => false)); i++) {
+      await this.page.keyboard.press("Escape");
+      await sleep(200);
+    }
+  }
+
+  async quickInput(text) {
+    const input = this.page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible", timeout: 15000 });
+    await input.fill(text);
+    await sleep(200);
+    await input.press("Enter");
+  }
+
+  async openFile(relPath) {
+    await this.page.keyboard.press("Escape");
+    await this.page.keyboard.press("Control+P");
+    const input = this.page.locator(".quick-input-widget input");
+    await input.waitFor({ state: "visible", timeout: 10000 });
+    await input.fill(relPath);
+    const row = this.page
+      .locator(".quick-input-list .monaco-list-row")
+      .filter({ hasText: path.basename(relPath) })
+      .first();
+    await row.waitFor({ state: "visible", timeout: 15000 });
+    await input.press("Enter");
+    await this.page.waitForSelector(
+      `.tabs-container .tab.active[data-resource-name="${path.basename(relPath)}"], .tabs-container .tab.active:has-text("${path.basename(relPath)}")`,
+      { timeout: 15000 },
+    );
+    await this.page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+  }
+
+  /** F8 to the next problem, then Ctrl+.: the labels of the code actions offered. */
+  async quickFixesAtNextProblem() {
+    await this.page.keyboard.press("F8");
+    await this.page.waitForSelector(".marker-widget", { timeout: 10000 });
+    await this.page.keyboard.press("Escape");
+    await sleep(200);
+    // The code actions are computed by the server: retry the key if no menu opened.
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press("Control+.");
+      try {
+        await this.page.waitForSelector(".action-widget .monaco-list-row", { timeout: 5000 });
+        break;
+      } catch (err) {
+        if (attempt >= 3) {
+          throw err;
+        }
+        await this.page.keyboard.press("Escape");
+      }
+    }
+    await sleep(400);
+    const rows = await this.page
+      .locator(".action-widget .monaco-list-row:not(.group-header)")
+      .allInnerTexts();
+    return rows.map((t) => t.replace(/\s+/g, " ").trim()).filter((t) => t !== "");
+  }
+
+  async cursorLine() {
+    const loc = this.page.locator("#status\\.editor\\.selection");
+    return (await loc.count()) ? (await loc.innerText()).trim() : "";
+  }
+
+  async problemsCount() {
+    const text = await this.page.locator("#status\\.problems").innerText();
+    const nums = (text.match(/\d+/g) || []).map(Number);
+    return { text: text.replace(/\s+/g, " ").trim(), total: nums.reduce((a, b) => a + b, 0) };
+  }
+
+  /** Throw at once when the extension reports a failed command (don't wait for a timeout). */
+  async failOnErrorToast() {
+    const texts = await this.notificationTexts();
+    const bad = texts.find((t) => /PhaseGate: .* failed:|did not start/.test(t));
+    if (bad) {
+      const err = new Error(`the extension reported: ${bad}`);
+      err.fatal = true;
+      throw err;
+    }
+  }
+
+  async notificationTexts() {
+    return (await this.page.locator(".notification-toast").allInnerTexts()).map((t) =>
+      t.replace(/\s+/g, " ").trim(),
+    );
+  }
+
+  async statusItem() {
+    const loc = this.page.locator(".statusbar [aria-label^='PhaseGate']").first();
+    if (!(await loc.count())) {
+      return null;
+    }
+    return (await loc.innerText()).trim();
+  }
+
+  async showPhaseGateView() {
+    await this.runCommand("View: Show PhaseGate", { exact: false });
+    await this.page.waitForSelector(".part.sidebar .title-label:has-text('PhaseGate')", {
+      timeout: 15000,
+    });
+  }
+
+  async treeRows() {
+    return (
+      await this.page
+        .locator(".part.sidebar .monaco-list-row")
+        .allInnerTexts()
+    ).map((t) => t.replace(/\s+/g, " ").trim());
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+
+async function step(ui, name, fn, opts = {}) {
+  const started = Date.now();
+  log(`step: ${name}`);
+  const rec = { name, ok: false, seconds: 0 };
+  steps.push(rec);
+  try {
+    rec.detail = await fn();
+    rec.ok = true;
+  } catch (err) {
+    rec.error = String(err && err.stack ? err.stack : err);
+    log(`FAILED: ${name}: ${err && err.message ? err.message : err}`);
+  } finally {
+    rec.seconds = (Date.now() - started) / 1000;
+    rec.screenshot = await ui.shot(name.replace(/[^A-Za-z0-9]+/g, "-").toLowerCase(), {
+      media: rec.ok ? opts.media : undefined,
+    });
+  }
+  if (!rec.ok) {
+    throw new Error(`step "${name}" failed: ${rec.error}`);
+  }
+  return rec.detail;
+}
+
+const PALETTE_COMMANDS = [
+  "PhaseGate: Start Session",
+  "PhaseGate: Resume Session",
+  "PhaseGate: Validate Workspace",
+  "PhaseGate: Remediate",
+  "PhaseGate: Rework Phase",
+  "PhaseGate: Run Gates",
+  "PhaseGate: Show Report",
+  "PhaseGate: Stop Session",
+  "PhaseGate: Restart Server",
+  "PhaseGate: Show Output",
+];
+
+async function commandsListed(ui) {
+  // The contributions appear once the extension host has scanned the extension.
+  let labels = [];
+  await waitFor(
+    "PhaseGate commands in the palette",
+    async () => {
+      labels = await ui.paletteLabels("PhaseGate:");
+      return labels.some((l) => l.includes(PALETTE_COMMANDS[0]));
+    },
+    30000,
+    1000,
+  ).catch(() => undefined);
+  const missing = PALETTE_COMMANDS.filter((c) => !labels.some((l) => l.includes(c)));
+  if (missing.length > 0) {
+    throw new Error(`commands missing from the palette: ${missing.join(", ")} (saw ${labels.join(" | ")})`);
+  }
+  await ui.shot("command-palette", { media: "command-palette" });
+  await ui.closeQuickInput();
+  return labels;
+}
+
+async function scenarioMissing(ui) {
+  // The interpreter has no phasegate: an error with an Install button, status bar in error.
+  // (The commands are listed last: Escape in the palette would hide the toast.)
+  await step(ui, "server missing is reported with an install button", async () => {
+    const toast = ui.page
+      .locator(".notification-toast")
+      .filter({ hasText: "language server is not installed" })
+      .first();
+    await toast.waitFor({ state: "visible", timeout: 30000 });
+    const text = (await toast.innerText()).replace(/\s+/g, " ");
+    if (!/Install phasegate/.test(text)) {
+      throw new Error(`no Install button in: ${text}`);
+    }
+    return text;
+  }, { media: "server-missing" });
+  await step(ui, "install button opens a terminal with pip install", async () => {
+    const toast = ui.page
+      .locator(".notification-toast")
+      .filter({ hasText: "language server is not installed" })
+      .first();
+    await toast.locator(".monaco-button", { hasText: "Install phasegate" }).click();
+    await ui.page.waitForSelector(".terminal-wrapper, .xterm", { timeout: 20000 });
+    const deadline = Date.now() + 15000;
+    let text = "";
+    while (Date.now() < deadline) {
+      // Rows joined without breaks: a long command wraps over several rows.
+      text = (await ui.page.locator(".xterm-rows > div").allInnerTexts()).join("").replace(/\s+/g, " ");
+      const m = /\S*python3? -m pip install --dry-run --no-index phasegate/.exec(text);
+      if (m) {
+        return m[0];
+      }
+      await sleep(100);
+    }
+    throw new Error(`terminal does not show the pip command: ${text.slice(0, 500)}`);
+  });
+  await step(ui, "activates and lists the commands", () => commandsListed(ui));
+}
+
+async function scenarioUntrusted(ui) {
+  // Restricted Mode: the commands that run workspace code explain why they are disabled.
+  await step(ui, "decline trust: restricted mode", async () => {
+    const dialog = ui.page.locator(".monaco-dialog-box");
+    await dialog.waitFor({ state: "visible", timeout: 30000 });
+    await dialog.locator(".monaco-button", { hasText: /No, I don.t trust/ }).first().click();
+    await ui.page.waitForSelector(".statusbar [aria-label*='Restricted Mode'], .statusbar-item:has-text('Restricted Mode')", {
+      timeout: 15000,
+    });
+  });
+  await step(ui, "activates and lists the commands", () => commandsListed(ui));
+  await step(ui, "start session explains that trust is needed", async () => {
+    await ui.runCommand("PhaseGate: Start Session");
+    const toast = ui.page
+      .locator(".notification-toast")
+      .filter({ hasText: "disabled in an untrusted workspace" })
+      .first();
+    await toast.waitFor({ state: "visible", timeout: 15000 });
+    const text = (await toast.innerText()).replace(/\s+/g, " ");
+    if (!/Manage Workspace Trust/.test(text)) {
+      throw new Error(`no Manage Workspace Trust button in: ${text}`);
+    }
+    // No requirement input box was offered: nothing ran.
+    await sleep(800);
+    const asked = ui.page.locator(".quick-input-widget", { hasText: "Start Session (1/2)" });
+    if (await asked.isVisible().catch(() => false)) {
+      throw new Error("the requirement input box opened in an untrusted workspace");
+    }
+    return text;
+  }, { media: "untrusted" });
+}
+
+async function scenarioSmoke(ui) {
+  await step(ui, "activates and lists the commands", () => commandsListed(ui));
+  await step(ui, "status bar shows PhaseGate", () =>
+    waitFor("PhaseGate status bar item", () => ui.statusItem(), 30000),
+  );
+}
+
+async function scenarioFull(ui, run) {
+  await step(ui, "activates and lists the commands", () => commandsListed(ui));
+
+  await step(ui, "server starts and the status bar shows a phase", async () => {
+    const text = await waitFor(
+      "PhaseGate status bar item with a score",
+      async () => {
+        const t = await ui.statusItem();
+        return t && /\d\.\d\d|–/.test(t) ? t : null;
+      },
+      60000,
+    );
+    return text;
+  });
+
+  await step(ui, "start session from the command palette", async () => {
+    await ui.runCommand("PhaseGate: Start Session");
+    await ui.quickInput(REQUIREMENT);
+    await ui.quickInput(SESSION_ID);
+    await waitFor(
+      "docs/requirements.md and the session checkpoint",
+      async () => {
+        await ui.failOnErrorToast();
+        return (
+          fs.existsSync(path.join(run.workspace, "docs", "requirements.md")) &&
+          fs.existsSync(path.join(run.workspace, ".phasegate", "sessions", SESSION_ID))
+        );
+      },
+      180000,
+      500,
+    );
+    // Wait for the command to finish: its progress notification goes away.
+    await waitFor(
+      "the Start Session progress to end",
+      async () => {
+        await ui.failOnErrorToast();
+        return (await ui.page.locator(".notification-toast", { hasText: "PhaseGate: Start Session" }).count()) === 0;
+      },
+      300000,
+      500,
+    );
+    return fs.readdirSync(path.join(run.workspace, "docs"));
+  });
+
+  await step(ui, "requirements.md has gate squiggles", async () => {
+    await ui.openFile("docs/requirements.md");
+    await waitFor(
+      "squiggles in docs/requirements.md",
+      async () => (await ui.page.locator(".squiggly-error, .squiggly-warning, .squiggly-info").count()) > 0,
+      60000,
+    );
+    return ui.problemsCount();
+  }, { media: "squiggles" });
+
+  const before = await ui.problemsCount();
+  log(`problems before the fix: ${before.text}`);
+
+  await step(ui, "quick fixes open with Ctrl+.", async () => {
+    await ui.page.keyboard.press("Control+Home");
+    const rows = await ui.quickFixesAtNextProblem();
+    if (!rows.some((r) => /^(Apply fix|Rework)/.test(r))) {
+      throw new Error(`no PhaseGate action among the quick fixes: ${rows.join(" | ")}`);
+    }
+    await ui.shot("quick-fixes-requirements", { media: "quick-fix-rework" });
+    await ui.page.keyboard.press("Escape");
+    return rows;
+  });
+
+  // A finding with its own fix: in requirements.md if it has one, else in README.md
+  // (DEP-README: a missing section, fixed by adding its heading).
+  let applied;
+  let fixedFile;
+  await step(ui, "a squiggle offers Apply fix", async () => {
+    for (const file of ["docs/requirements.md", "README.md"]) {
+      await ui.openFile(file);
+      await ui.page.keyboard.press("Control+Home");
+      const seen = new Set();
+      for (let i = 0; i < 15; i++) {
+        const rows = await ui.quickFixesAtNextProblem().catch(() => []);
+        applied = rows.find((r) => r.startsWith("Apply fix"));
+        if (applied) {
+          fixedFile = file;
+          return { file, rows };
+        }
+        await ui.page.keyboard.press("Escape");
+        const key = rows.join("|") + (await ui.cursorLine());
+        if (seen.has(key)) {
+          break; // F8 wrapped around
+        }
+        seen.add(key);
+      }
+    }
+    throw new Error("no finding with a fix in docs/requirements.md or README.md");
+  }, { media: "quick-fix" });
+
+  await step(ui, "apply the fix and save; problems drop", async () => {
+    await ui.page.locator(".action-widget .monaco-list-row").filter({ hasText: applied }).first().click();
+    await ui.page.locator(".action-widget .monaco-list-row").first().waitFor({ state: "hidden", timeout: 10000 });
+    await sleep(500);
+    await ui.page.keyboard.press("Control+S");
+    const after = await waitFor(
+      "the Problems count to drop",
+      async () => {
+        const now = await ui.problemsCount();
+        return now.total < before.total ? now : null;
+      },
+      60000,
+      500,
+    );
+    return { applied, file: fixedFile, before: before.text, after: after.text };
+  }, { media: "problems-dropped" });
+
+  await step(ui, "reload: the session is resumed in the PhaseGate view", async () => {
+    await ui.page.reload();
+    await ui.waitWorkbench();
+    await ui.showPhaseGateView();
+    const rows = await waitFor(
+      `the session ${SESSION_ID} in the PhaseGate view`,
+      async () => {
+        const r = await ui.treeRows();
+        return r.some((x) => x.includes(`Session ${SESSION_ID}`)) && r.some((x) => /Requirements/.test(x))
+          ? r
+          : null;
+      },
+      60000,
+      500,
+    );
+    return rows;
+  }, { media: "session-view" });
+
+  await step(ui, "status bar shows the current phase and score", async () => {
+    const text = await waitFor("status bar phase", async () => {
+      const t = await ui.statusItem();
+      return t && /\d\.\d\d/.test(t) ? t : null;
+    }, 30000);
+    return text;
+  });
+
+  await step(ui, "show report opens the HTML report in a tab", async () => {
+    await ui.runCommand("PhaseGate: Show Report");
+    await ui.page.waitForSelector(".tabs-container .tab:has-text('PhaseGate Report')", { timeout: 30000 });
+    await ui.failOnErrorToast();
+    const reports = fs.existsSync(path.join(run.workspace, ".phasegate"))
+      ? fs.readdirSync(path.join(run.workspace, ".phasegate"), { recursive: true }).filter((f) => String(f).endsWith(".html"))
+      : [];
+    // The webview's innermost frame holds the report's own HTML.
+    const title = await waitFor(
+      "the report to render in the webview",
+      async () => {
+        for (const frame of ui.page.frames()) {
+          const t = await frame.title().catch(() => "");
+          if (/phasegate report/i.test(t)) {
+            const body = await frame.locator("body").innerText().catch(() => "");
+            return body.includes(SESSION_ID) ? t : null;
+          }
+        }
+        return null;
+      },
+      30000,
+      500,
+    );
+    return { title, reports };
+  }, { media: "report" });
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  if (!CODE_SERVER || !fs.existsSync(CODE_SERVER)) {
+    throw new Error("PHASEGATE_E2E_CODE_SERVER is not set or missing: run scripts/install-e2e-deps.sh");
+  }
+  if (!fs.existsSync(VSIX)) {
+    throw new Error(`no .vsix at ${VSIX}: run npm run package in vscode-client`);
+  }
+  fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const run = makeRun();
+  log(`scenario ${SCENARIO}; run folder ${run.base}; python ${PYTHON}`);
+  writeWorkspace(run);
+  if (SCENARIO === "missing") {
+    // An interpreter without phasegate; the install button must not change this machine,
+    // so pip only resolves offline (--dry-run --no-index).
+    writeUserSettings(run, args["missing-python"] || "/usr/bin/python3", {
+      "phasegate.server.installSpec": "--dry-run --no-index phasegate",
+    });
+  } else if (SCENARIO === "untrusted") {
+    writeUserSettings(run, PYTHON, {
+      "security.workspace.trust.enabled": true,
+      "security.workspace.trust.startupPrompt": "always",
+    });
+  } else {
+    writeUserSettings(run, PYTHON);
+  }
+
+  let server;
+  let browser;
+  let ok = false;
+  const consoleLines = [];
+  try {
+    const installed = installExtension(run);
+    log(`installed ${installed}`);
+    server = await startCodeServer(run);
+    log(`code-server pid ${server.child.pid} on port ${server.port}`);
+
+    const { chromium } = loadPlaywright();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      env: run.env,
+      timeout: 60000,
+    });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+    const page = await context.newPage();
+    page.on("console", (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
+    page.setDefaultTimeout(30000);
+    const ui = new Ui(page);
+    await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(run.workspace)}`);
+    await step(ui, "workbench loads", async () => {
+      await ui.waitWorkbench();
+      await ui.closeSecondarySideBar();
+      await ui.widenSideBar();
+    });
+    if (SCENARIO === "full") {
+      await scenarioFull(ui, run);
+    } else if (SCENARIO === "smoke") {
+      await scenarioSmoke(ui);
+    } else if (SCENARIO === "missing") {
+      await scenarioMissing(ui);
+    } else if (SCENARIO === "untrusted") {
+      await scenarioUntrusted(ui);
+    } else {
+      throw new Error(`unknown scenario ${SCENARIO}`);
+    }
+    ok = true;
+  } catch (err) {
+    log(`ERROR: ${err && err.message ? err.message : err}`);
+  } finally {
+    fs.writeFileSync(path.join(ARTIFACTS, "browser-console.log"), consoleLines.join("\n"));
+    if (browser) {
+      await browser.close().catch(() => undefined);
+    }
+    if (server) {
+      await stopProcessGroup(server.child);
+    }
+    copyLogs(run);
+    fs.writeFileSync(
+      path.join(ARTIFACTS, "results.json"),
+      JSON.stringify({ scenario: SCENARIO, ok, seconds: (Date.now() - t0) / 1000, steps }, null, 2),
+    );
+    if (!KEEP) {
+      fs.rmSync(run.base, { recursive: true, force: true });
+    }
+  }
+  const passed = steps.filter((s) => s.ok).length;
+  log(`${passed} passed, ${steps.length - passed} failed (scenario ${SCENARIO}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  process.exitCode = ok ? 0 : 1;
+}
+
+function copyLogs(run) {
+  // The PhaseGate output channel and the extension host logs, for diagnosis.
+  const logs = path.join(run.user, "logs");
+  if (!fs.existsSync(logs)) {
+    return;
+  }
+  const dest = path.join(ARTIFACTS, "vscode-logs");
+  try {
+    fs.cpSync(logs, dest, { recursive: true });
+  } catch (err) {
+    log(`copying logs failed: ${err}`);
+  }
+  if (fs.existsSync(run.workspace)) {
+    try {
+      fs.cpSync(run.workspace, path.join(ARTIFACTS, "workspace"), { recursive: true });
+    } catch {
+      // best effort
+    }
+  }
+}
+
+main().catch((err) => {
+  log(`fatal: ${err && err.stack ? err.stack : err}`);
+  process.exitCode = 1;
+});

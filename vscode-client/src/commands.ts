@@ -1,0 +1,342 @@
+// The PhaseGate commands of the command palette and the view.
+
+import * as path from "node:path";
+import * as vscode from "vscode";
+
+import {
+  errorCode,
+  errorMessage,
+  REQUEST_CANCELLED,
+  REQUEST_FAILED,
+  type ServerManager,
+} from "./client";
+import { showReport } from "./report";
+import type { PhaseStatusBar } from "./statusBar";
+import {
+  type PhaseInfo,
+  parseSessionList,
+  phaseDescription,
+  validateSessionId,
+} from "./status";
+import type { Node } from "./tree";
+
+/** Commands that run workspace code: refused in an untrusted workspace. */
+const NEEDS_TRUST = new Set([
+  "phasegate.startSession",
+  "phasegate.resumeSession",
+  "phasegate.remediate",
+  "phasegate.rework",
+  "phasegate.runGates",
+]);
+
+const CANCEL_GRACE_MS = 3000;
+
+export class Commands {
+  constructor(
+    private readonly manager: ServerManager,
+    private readonly statusBar: PhaseStatusBar,
+  ) {}
+
+  register(context: vscode.ExtensionContext): void {
+    const reg = (id: string, fn: (...args: unknown[]) => unknown): void => {
+      context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+    };
+    reg("phasegate.session.start", () => this.startSession());
+    reg("phasegate.session.resume", () => this.resumeSession());
+    reg("phasegate.workspace.validate", (node) => this.validate(node as Node | undefined));
+    reg("phasegate.workspace.remediate", (node) => this.remediate(node as Node | undefined));
+    reg("phasegate.phase.rework", (node) => this.rework(node as Node | undefined));
+    reg("phasegate.gates.run", () => this.runGates());
+    reg("phasegate.report.show", () => this.report());
+    reg("phasegate.session.stop", () => this.stopSession());
+    reg("phasegate.server.restart", () => this.manager.restart());
+    reg("phasegate.output.show", () => this.manager.output.show());
+    reg("phasegate.view.refresh", () => this.refresh());
+  }
+
+  /** Explain why a command that runs workspace code is refused here; true when it may run. */
+  private async requireTrust(title: string): Promise<boolean> {
+    if (vscode.workspace.isTrusted) {
+      return true;
+    }
+    const choice = await vscode.window.showWarningMessage(
+      `PhaseGate: ${title} runs workspace code (personas, tests, configured commands), which is ` +
+        "disabled in an untrusted workspace. Trust the workspace to use it.",
+      "Manage Workspace Trust",
+    );
+    if (choice) {
+      await vscode.commands.executeCommand("workbench.trust.manage");
+    }
+    return false;
+  }
+
+  /**
+   * Run a server command under a cancellable progress notification, showing the server's
+   * work-done progress. Cancel sends $/cancelRequest, then stopSession if the server has
+   * not answered within a grace period. Returns the result, or undefined on error/cancel.
+   */
+  async run(
+    title: string,
+    command: string,
+    arg?: object,
+    opts: { quiet?: boolean } = {},
+  ): Promise<unknown> {
+    if (NEEDS_TRUST.has(command) && !(await this.requireTrust(title))) {
+      return undefined;
+    }
+    const client = await this.manager.ensureStarted();
+    if (!client) {
+      return undefined;
+    }
+    this.statusBar.setBusy(title);
+    try {
+      return await vscode.window.withProgress(
+        {
+          location: opts.quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
+          title: `PhaseGate: ${title}`,
+          cancellable: !opts.quiet,
+        },
+        async (progress, token) => {
+          let lastPct = 0;
+          const cts = new vscode.CancellationTokenSource();
+          let cancelled = false;
+          const request = this.manager.execute(client, command, arg, cts.token, {
+            report: (message, percentage) => {
+              let increment: number | undefined;
+              if (percentage !== undefined && percentage > lastPct) {
+                increment = percentage - lastPct;
+                lastPct = percentage;
+              }
+              progress.report({ message, increment });
+            },
+          });
+          const onCancel = new Promise<"cancelled">((resolve) => {
+            token.onCancellationRequested(() => {
+              cancelled = true;
+              cts.cancel();
+              progress.report({ message: "cancelling…" });
+              setTimeout(() => resolve("cancelled"), CANCEL_GRACE_MS);
+            });
+          });
+          try {
+            const result = await Promise.race([request, onCancel]);
+            if (result === "cancelled") {
+              this.manager.output.info(`${command}: no answer after cancel; stopping the session`);
+              await this.manager
+                .execute(client, "phasegate.stopSession", undefined)
+                .then((s) => this.manager.setStatus(s))
+                .catch(() => undefined);
+              void vscode.window.showInformationMessage(`PhaseGate: ${title} cancelled.`);
+              return undefined;
+            }
+            this.manager.setStatus(result);
+            return result;
+          } catch (err) {
+            if (cancelled || errorCode(err) === REQUEST_CANCELLED) {
+              void vscode.window.showInformationMessage(`PhaseGate: ${title} cancelled.`);
+              return undefined;
+            }
+            this.reportError(title, err);
+            return undefined;
+          } finally {
+            cts.dispose();
+          }
+        },
+      );
+    } finally {
+      this.statusBar.setBusy(undefined);
+    }
+  }
+
+  private reportError(title: string, err: unknown): void {
+    const message = errorMessage(err);
+    this.manager.output.error(`${title}: ${message}`);
+    if (errorCode(err) === REQUEST_FAILED && !vscode.workspace.isTrusted) {
+      void vscode.window
+        .showWarningMessage(`PhaseGate: ${title}: ${message}`, "Manage Workspace Trust")
+        .then((c) => c && vscode.commands.executeCommand("workbench.trust.manage"));
+      return;
+    }
+    void vscode.window
+      .showErrorMessage(`PhaseGate: ${title} failed: ${message}`, "Show Output")
+      .then((c) => c && this.manager.output.show());
+  }
+
+  async startSession(): Promise<void> {
+    if (!(await this.requireTrust("Start Session"))) {
+      return;
+    }
+    const requirement = await vscode.window.showInputBox({
+      title: "PhaseGate: Start Session (1/2)",
+      prompt: "What should be built? The requirement drives every phase.",
+      placeHolder: "Create a task management system",
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() === "" ? "Enter a requirement." : undefined),
+    });
+    if (requirement === undefined || requirement.trim() === "") {
+      return;
+    }
+    const sessionId = await vscode.window.showInputBox({
+      title: "PhaseGate: Start Session (2/2)",
+      prompt: "Session id (optional; Enter for a generated one)",
+      placeHolder: "task-manager",
+      ignoreFocusOut: true,
+      validateInput: validateSessionId,
+    });
+    if (sessionId === undefined) {
+      return;
+    }
+    const arg: { requirement: string; sessionId?: string } = { requirement: requirement.trim() };
+    if (sessionId.trim() !== "") {
+      arg.sessionId = sessionId.trim();
+    }
+    const result = await this.run("Start Session", "phasegate.startSession", arg);
+    if (result !== undefined) {
+      await this.revealView();
+    }
+  }
+
+  async resumeSession(): Promise<void> {
+    if (!(await this.requireTrust("Resume Session"))) {
+      return;
+    }
+    const client = await this.manager.ensureStarted();
+    if (!client) {
+      return;
+    }
+    let sessions;
+    try {
+      sessions = parseSessionList(
+        await this.manager.execute(client, "phasegate.listSessions", undefined),
+      );
+    } catch (err) {
+      this.reportError("Resume Session", err);
+      return;
+    }
+    if (sessions.length === 0) {
+      const choice = await vscode.window.showInformationMessage(
+        "PhaseGate: this workspace has no session to resume.",
+        "Start Session",
+      );
+      if (choice) {
+        await this.startSession();
+      }
+      return;
+    }
+    const picked = await vscode.window.showQuickPick(
+      sessions.map((s) => ({
+        label: s.id,
+        description: `${s.active ? "active · " : ""}${s.status}${s.updated_at ? ` · ${s.updated_at}` : ""}`,
+        detail: s.requirement,
+        id: s.id,
+      })),
+      { title: "PhaseGate: Resume Session", placeHolder: "Session to resume" },
+    );
+    if (!picked) {
+      return;
+    }
+    const result = await this.run("Resume Session", "phasegate.resumeSession", {
+      sessionId: picked.id,
+    });
+    if (result !== undefined) {
+      await this.revealView();
+    }
+  }
+
+  async validate(node?: Node): Promise<void> {
+    const arg = node?.kind === "phase" ? { phase: node.phase.name } : undefined;
+    await this.run("Validate Workspace", "phasegate.validate", arg);
+  }
+
+  async remediate(node?: Node): Promise<void> {
+    const arg = node?.kind === "phase" ? { phase: node.phase.name } : undefined;
+    await this.run("Remediate", "phasegate.remediate", arg);
+  }
+
+  async runGates(): Promise<void> {
+    await this.run("Run Gates", "phasegate.runGates");
+  }
+
+  async rework(node?: Node): Promise<void> {
+    if (!(await this.requireTrust("Rework Phase"))) {
+      return;
+    }
+    let phase: PhaseInfo | undefined = node?.kind === "phase" ? node.phase : undefined;
+    if (!phase) {
+      phase = await this.pickPhase();
+    }
+    if (!phase) {
+      return;
+    }
+    await this.run(`Rework ${phase.title || phase.name}`, "phasegate.rework", {
+      phase: phase.name,
+    });
+  }
+
+  private async pickPhase(): Promise<PhaseInfo | undefined> {
+    let status = this.manager.status;
+    if (!status || status.phases.length === 0) {
+      const client = await this.manager.ensureStarted();
+      if (!client) {
+        return undefined;
+      }
+      try {
+        status = this.manager.setStatus(
+          await this.manager.execute(client, "phasegate.status", undefined),
+        );
+      } catch (err) {
+        this.reportError("Rework Phase", err);
+        return undefined;
+      }
+    }
+    const phases = status?.phases ?? [];
+    if (phases.length === 0) {
+      void vscode.window.showInformationMessage("PhaseGate: no phases to rework.");
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      phases.map((p) => ({
+        label: p.title || p.name,
+        description: phaseDescription(p),
+        detail: failingSummary(p),
+        phase: p,
+      })),
+      { title: "PhaseGate: Rework Phase", placeHolder: "Phase whose failed checks to rework" },
+    );
+    return picked?.phase;
+  }
+
+  async stopSession(): Promise<void> {
+    await this.run("Stop Session", "phasegate.stopSession", undefined, { quiet: true });
+  }
+
+  async refresh(): Promise<void> {
+    await this.run("Refresh", "phasegate.status", undefined, { quiet: true });
+  }
+
+  async report(): Promise<void> {
+    const result = await this.run("Show Report", "phasegate.report", { format: "html" }, {
+      quiet: true,
+    });
+    if (!result || typeof result !== "object") {
+      return;
+    }
+    const reportPath = (result as { path?: unknown }).path;
+    if (typeof reportPath !== "string" || reportPath === "") {
+      void vscode.window.showErrorMessage("PhaseGate: the server returned no report path.");
+      return;
+    }
+    const root = this.manager.folder?.uri.fsPath ?? "";
+    const abs = path.isAbsolute(reportPath) ? reportPath : path.join(root, reportPath);
+    await showReport(abs);
+  }
+
+  private async revealView(): Promise<void> {
+    await vscode.commands.executeCommand("workbench.view.extension.phasegate");
+  }
+}
+
+function failingSummary(p: PhaseInfo): string {
+  const failing = p.checks.filter((c) => !c.passed && !c.skipped).map((c) => c.id);
+  return failing.length > 0 ? `failing: ${failing.join(", ")}` : "all checks pass";
+}

@@ -1,0 +1,221 @@
+// The status object the language server returns from its commands and pushes as the
+// `phasegate/status` notification, and small pure helpers to present it.
+
+export type PhaseState =
+  | "pending"
+  | "in_progress"
+  | "completed"
+  | "stalled"
+  | "blocked"
+  | "regressed";
+
+export interface LspPosition {
+  line: number;
+  character: number;
+}
+
+export interface LspRange {
+  start: LspPosition;
+  end: LspPosition;
+}
+
+export interface FindingInfo {
+  id: string;
+  path: string | null;
+  range: LspRange | null;
+  severity: number;
+  message: string;
+  code: string;
+}
+
+export interface CheckInfo {
+  id: string;
+  passed: boolean;
+  score: number | null;
+  blocking: boolean;
+  owner: string | null;
+  skipped: string | null;
+  error: string | null;
+  findings: FindingInfo[];
+}
+
+export interface PhaseInfo {
+  name: string;
+  title: string;
+  status: PhaseState | string;
+  score: number | null;
+  threshold: number | null;
+  iteration: number;
+  passed: boolean | null;
+  checks: CheckInfo[];
+}
+
+export interface SessionInfo {
+  id: string;
+  requirement: string;
+  status: string;
+  current_phase: string | null;
+  global_iterations: number;
+}
+
+export interface StatusObject {
+  workspace: string;
+  trusted: boolean;
+  session: SessionInfo | null;
+  phases: PhaseInfo[];
+  /** The long command the server is running, if it says (an addition to the contract). */
+  running: string | null;
+}
+
+export interface SessionListEntry {
+  id: string;
+  requirement: string;
+  status: string;
+  updated_at: string | null;
+  active: boolean;
+}
+
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A session id typed by the user: undefined when acceptable, else the reason. */
+export function validateSessionId(value: string): string | undefined {
+  const v = value.trim();
+  if (v === "" || SESSION_ID_PATTERN.test(v)) {
+    return undefined;
+  }
+  return "Use 1 to 64 letters, digits, '-' or '_' (or leave empty for a generated id).";
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+function str(v: unknown, fallback = ""): string {
+  return typeof v === "string" ? v : fallback;
+}
+
+function optStr(v: unknown): string | null {
+  return typeof v === "string" ? v : null;
+}
+
+function range(v: unknown): LspRange | null {
+  if (!isObject(v) || !isObject(v.start) || !isObject(v.end)) {
+    return null;
+  }
+  const sl = num(v.start.line);
+  const sc = num(v.start.character);
+  const el = num(v.end.line);
+  const ec = num(v.end.character);
+  if (sl === null || sc === null || el === null || ec === null) {
+    return null;
+  }
+  return { start: { line: sl, character: sc }, end: { line: el, character: ec } };
+}
+
+/** Parse an untrusted status payload into a well-formed object; null if it is not one. */
+export function parseStatus(raw: unknown): StatusObject | null {
+  if (!isObject(raw) || !Array.isArray(raw.phases)) {
+    return null;
+  }
+  const phasesRaw = raw.phases;
+  const phases: PhaseInfo[] = phasesRaw.filter(isObject).map((p) => ({
+    name: str(p.name),
+    title: str(p.title, str(p.name)),
+    status: str(p.status, "pending"),
+    score: num(p.score),
+    threshold: num(p.threshold),
+    iteration: num(p.iteration) ?? 0,
+    passed: typeof p.passed === "boolean" ? p.passed : null,
+    checks: (Array.isArray(p.checks) ? p.checks : []).filter(isObject).map((c) => ({
+      id: str(c.id),
+      passed: c.passed === true,
+      score: num(c.score),
+      blocking: c.blocking === true,
+      owner: optStr(c.owner),
+      skipped: optStr(c.skipped),
+      error: optStr(c.error),
+      findings: (Array.isArray(c.findings) ? c.findings : []).filter(isObject).map((f) => ({
+        id: str(f.id),
+        path: optStr(f.path),
+        range: range(f.range),
+        severity: num(f.severity) ?? 2,
+        message: str(f.message),
+        code: str(f.code, str(c.id)),
+      })),
+    })),
+  }));
+  let session: SessionInfo | null = null;
+  if (isObject(raw.session)) {
+    const s = raw.session;
+    session = {
+      id: str(s.id),
+      requirement: str(s.requirement),
+      status: str(s.status),
+      current_phase: optStr(s.current_phase),
+      global_iterations: num(s.global_iterations) ?? 0,
+    };
+  }
+  return {
+    workspace: str(raw.workspace),
+    trusted: raw.trusted !== false,
+    session,
+    phases,
+    running: optStr(raw.running),
+  };
+}
+
+export function parseSessionList(raw: unknown): SessionListEntry[] {
+  if (!Array.isArray(raw)) {
+    return [];
+  }
+  return raw.filter(isObject).map((s) => ({
+    id: str(s.id),
+    requirement: str(s.requirement),
+    status: str(s.status),
+    updated_at: optStr(s.updated_at),
+    active: s.active === true,
+  }));
+}
+
+export function formatScore(v: number | null): string {
+  return v === null ? "–" : v.toFixed(2);
+}
+
+/** "0.72 / 0.75 · iteration 2" */
+export function phaseDescription(p: PhaseInfo): string {
+  const parts: string[] = [];
+  if (p.score !== null || p.threshold !== null) {
+    parts.push(`${formatScore(p.score)} / ${formatScore(p.threshold)}`);
+  }
+  if (p.iteration > 0) {
+    parts.push(`iteration ${p.iteration}`);
+  }
+  parts.push(p.status.replace("_", " "));
+  return parts.join(" · ");
+}
+
+/** The phase to show in the status bar: the session's current one, else the first not done. */
+export function currentPhase(status: StatusObject): PhaseInfo | undefined {
+  const name = status.session?.current_phase;
+  if (name) {
+    const p = status.phases.find((x) => x.name === name);
+    if (p) {
+      return p;
+    }
+  }
+  return status.phases.find((p) => p.status !== "completed") ?? status.phases.at(-1);
+}
+
+export function findingCount(status: StatusObject): number {
+  let n = 0;
+  for (const p of status.phases) {
+    for (const c of p.checks) {
+      n += c.findings.length;
+    }
+  }
+  return n;
+}

@@ -1,0 +1,126 @@
+// The status bar item: current phase and its gate score; a click focuses the PhaseGate view.
+
+import * as vscode from "vscode";
+
+import type { ServerState } from "./client";
+import { currentPhase, findingCount, formatScore, type StatusObject } from "./status";
+
+const STATUS_ICONS: Record<string, string> = {
+  completed: "$(pass-filled)",
+  in_progress: "$(play-circle)",
+  pending: "$(circle-large-outline)",
+  stalled: "$(debug-pause)",
+  blocked: "$(error)",
+  regressed: "$(warning)",
+};
+
+export class PhaseStatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private serverState: ServerState = "stopped";
+  private status: StatusObject | null = null;
+  private busy: string | undefined;
+
+  constructor() {
+    this.item = vscode.window.createStatusBarItem("phasegate.status", vscode.StatusBarAlignment.Left, 50);
+    this.item.name = "PhaseGate";
+    this.item.command = "workbench.view.extension.phasegate";
+    this.render();
+  }
+
+  setServerState(state: ServerState): void {
+    this.serverState = state;
+    this.render();
+  }
+
+  setStatus(status: StatusObject | null): void {
+    this.status = status;
+    this.render();
+  }
+
+  /** Show a spinner and `text` while a command runs; undefined clears it. */
+  setBusy(text: string | undefined): void {
+    this.busy = text;
+    this.render();
+  }
+
+  private render(): void {
+    this.draw();
+    const label = this.item.text.replace(/\$\([^)]*\)\s*/g, "").trim();
+    this.item.accessibilityInformation = {
+      label: label.startsWith("PhaseGate") ? label : `PhaseGate: ${label}`,
+    };
+  }
+
+  private draw(): void {
+    const enabled = vscode.workspace.getConfiguration("phasegate").get<boolean>("statusBar.enabled");
+    if (enabled === false) {
+      this.item.hide();
+      return;
+    }
+    this.item.backgroundColor = undefined;
+    this.item.command = "workbench.view.extension.phasegate";
+    if (this.serverState === "missing" || this.serverState === "failed") {
+      this.item.text = "$(error) PhaseGate";
+      this.item.tooltip =
+        this.serverState === "missing"
+          ? "PhaseGate: the language server is not installed for the selected interpreter"
+          : "PhaseGate: the language server did not start";
+      this.item.command = "phasegate.output.show";
+      this.item.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
+      this.item.show();
+      return;
+    }
+    if (this.serverState === "starting") {
+      this.item.text = "$(loading~spin) PhaseGate";
+      this.item.tooltip = "PhaseGate: starting the language server";
+      this.item.show();
+      return;
+    }
+    if (this.serverState === "stopped" && !this.status) {
+      this.item.hide();
+      return;
+    }
+    const status = this.status;
+    const phase = status ? currentPhase(status) : undefined;
+    let text = "PhaseGate";
+    if (phase) {
+      const icon = STATUS_ICONS[phase.status] ?? "$(circle-large-outline)";
+      text = `${icon} ${phase.title || phase.name} ${formatScore(phase.score)}/${formatScore(phase.threshold)}`;
+    } else {
+      text = "$(checklist) PhaseGate";
+    }
+    const busy = this.busy ?? (status?.running ? `running ${status.running}` : undefined);
+    if (busy) {
+      text = `$(loading~spin) ${text}`;
+    }
+    this.item.text = text;
+    const md = new vscode.MarkdownString(undefined, true);
+    if (status?.session) {
+      md.appendMarkdown(`**PhaseGate session \`${status.session.id}\`** — ${status.session.status}\n\n`);
+    } else {
+      md.appendMarkdown("**PhaseGate** — no session\n\n");
+    }
+    if (busy) {
+      md.appendMarkdown(`$(loading~spin) ${busy}\n\n`);
+    }
+    if (status) {
+      for (const p of status.phases) {
+        const icon = STATUS_ICONS[p.status] ?? "";
+        md.appendMarkdown(
+          `${icon} ${p.title || p.name}: ${formatScore(p.score)} / ${formatScore(p.threshold)}` +
+            ` (iteration ${p.iteration})  \n`,
+        );
+      }
+      md.appendMarkdown(`\n${findingCount(status)} findings · click to open the PhaseGate view`);
+      if (!status.trusted) {
+        md.appendMarkdown("\n\n$(shield) untrusted workspace: in-process checks only");
+      }
+    }
+    this.item.tooltip = md;
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,222 @@
+// The PhaseGate view: session → phases → checks → findings.
+
+import * as path from "node:path";
+import * as vscode from "vscode";
+
+import {
+  type CheckInfo,
+  type FindingInfo,
+  formatScore,
+  type PhaseInfo,
+  phaseDescription,
+  type SessionInfo,
+  type StatusObject,
+} from "./status";
+
+export type Node =
+  | { kind: "session"; session: SessionInfo; status: StatusObject }
+  | { kind: "phase"; phase: PhaseInfo; current: boolean }
+  | { kind: "check"; phase: PhaseInfo; check: CheckInfo }
+  | { kind: "finding"; phase: PhaseInfo; check: CheckInfo; finding: FindingInfo }
+  | { kind: "message"; text: string; icon?: string };
+
+const PHASE_ICONS: Record<string, [string, string | undefined]> = {
+  completed: ["pass-filled", "testing.iconPassed"],
+  in_progress: ["play-circle", "charts.blue"],
+  pending: ["circle-large-outline", undefined],
+  stalled: ["debug-pause", "list.warningForeground"],
+  blocked: ["error", "testing.iconFailed"],
+  regressed: ["warning", "list.warningForeground"],
+};
+
+export function phaseIcon(status: string): vscode.ThemeIcon {
+  const [id, color] = PHASE_ICONS[status] ?? ["circle-large-outline", undefined];
+  return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+}
+
+function severityIcon(severity: number): vscode.ThemeIcon {
+  switch (severity) {
+    case 1:
+      return new vscode.ThemeIcon("error", new vscode.ThemeColor("problemsErrorIcon.foreground"));
+    case 2:
+      return new vscode.ThemeIcon(
+        "warning",
+        new vscode.ThemeColor("problemsWarningIcon.foreground"),
+      );
+    default:
+      return new vscode.ThemeIcon("info", new vscode.ThemeColor("problemsInfoIcon.foreground"));
+  }
+}
+
+export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
+  private status: StatusObject | null = null;
+  private serverNote: string | undefined;
+  private readonly emitter = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+
+  constructor(private readonly root: () => vscode.Uri | undefined) {}
+
+  update(status: StatusObject | null): void {
+    this.status = status;
+    this.emitter.fire(undefined);
+  }
+
+  /** A line shown instead of the tree when the server is not running (undefined: none). */
+  setServerNote(note: string | undefined): void {
+    this.serverNote = note;
+    this.emitter.fire(undefined);
+  }
+
+  getChildren(node?: Node): Node[] {
+    const status = this.status;
+    if (!node) {
+      if (this.serverNote && !status) {
+        return [{ kind: "message", text: this.serverNote, icon: "warning" }];
+      }
+      if (!status) {
+        return [];
+      }
+      if (status.session) {
+        return [{ kind: "session", session: status.session, status }];
+      }
+      return this.phaseNodes(status);
+    }
+    switch (node.kind) {
+      case "session":
+        return this.phaseNodes(node.status);
+      case "phase":
+        return node.phase.checks.map((check) => ({ kind: "check", phase: node.phase, check }));
+      case "check":
+        return node.check.findings.map((finding) => ({
+          kind: "finding",
+          phase: node.phase,
+          check: node.check,
+          finding,
+        }));
+      default:
+        return [];
+    }
+  }
+
+  private phaseNodes(status: StatusObject): Node[] {
+    const current = status.session?.current_phase ?? null;
+    return status.phases.map((phase) => ({
+      kind: "phase",
+      phase,
+      current: phase.name === current,
+    }));
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    const C = vscode.TreeItemCollapsibleState;
+    switch (node.kind) {
+      case "session": {
+        const s = node.session;
+        const item = new vscode.TreeItem(`Session ${s.id}`, C.Expanded);
+        item.id = `session:${s.id}`;
+        item.description = `${s.status.replace("_", " ")} · ${s.global_iterations} iterations`;
+        item.tooltip = new vscode.MarkdownString(
+          `**${escapeMd(s.id)}** — ${escapeMd(s.status)}\n\n${escapeMd(s.requirement)}`,
+        );
+        item.iconPath = new vscode.ThemeIcon("milestone");
+        item.contextValue = "session";
+        return item;
+      }
+      case "phase": {
+        const p = node.phase;
+        const expand = p.checks.length === 0 ? C.None : node.current ? C.Expanded : C.Collapsed;
+        const item = new vscode.TreeItem(p.title || p.name, expand);
+        item.id = `phase:${p.name}`;
+        item.description = phaseDescription(p);
+        item.iconPath = phaseIcon(p.status);
+        item.contextValue = `phase:${p.status}`;
+        const failed = p.checks.filter((c) => !c.passed && !c.skipped).length;
+        item.tooltip = new vscode.MarkdownString(
+          [
+            `**${escapeMd(p.title || p.name)}** — ${p.status.replace("_", " ")}`,
+            `score ${formatScore(p.score)}, threshold ${formatScore(p.threshold)}, ` +
+              `iteration ${p.iteration}`,
+            `${p.checks.length} checks, ${failed} failing`,
+          ].join("\n\n"),
+        );
+        return item;
+      }
+      case "check": {
+        const c = node.check;
+        const item = new vscode.TreeItem(
+          c.id,
+          c.findings.length > 0 ? C.Collapsed : C.None,
+        );
+        item.id = `check:${node.phase.name}:${c.id}`;
+        const bits = [c.skipped ? `skipped: ${c.skipped}` : `score ${formatScore(c.score)}`];
+        if (c.findings.length > 0) {
+          bits.push(`${c.findings.length} finding${c.findings.length === 1 ? "" : "s"}`);
+        }
+        if (c.blocking) {
+          bits.push("blocking");
+        }
+        if (c.owner) {
+          bits.push(c.owner);
+        }
+        item.description = bits.join(" · ");
+        item.tooltip = c.error ? `error: ${c.error}` : item.description;
+        if (c.error) {
+          item.iconPath = new vscode.ThemeIcon("bug", new vscode.ThemeColor("testing.iconErrored"));
+        } else if (c.skipped) {
+          item.iconPath = new vscode.ThemeIcon("debug-step-over");
+        } else if (c.passed) {
+          item.iconPath = new vscode.ThemeIcon("check", new vscode.ThemeColor("testing.iconPassed"));
+        } else {
+          item.iconPath = new vscode.ThemeIcon("close", new vscode.ThemeColor("testing.iconFailed"));
+        }
+        item.contextValue = c.passed ? "check:passed" : "check:failed";
+        return item;
+      }
+      case "finding": {
+        const f = node.finding;
+        const item = new vscode.TreeItem(f.message, C.None);
+        item.id = `finding:${node.phase.name}:${node.check.id}:${f.id}`;
+        const line = f.range ? f.range.start.line + 1 : undefined;
+        item.description = f.path ? `${f.path}${line !== undefined ? `:${line}` : ""}` : "";
+        item.tooltip = `${f.code}: ${f.message}`;
+        item.iconPath = severityIcon(f.severity);
+        item.contextValue = "finding";
+        const root = this.root();
+        if (f.path && root) {
+          const uri = path.isAbsolute(f.path)
+            ? vscode.Uri.file(f.path)
+            : vscode.Uri.joinPath(root, ...f.path.split(/[\\/]/));
+          const selection = f.range
+            ? new vscode.Range(
+                f.range.start.line,
+                f.range.start.character,
+                f.range.end.line,
+                f.range.end.character,
+              )
+            : undefined;
+          item.resourceUri = uri;
+          item.command = {
+            command: "vscode.open",
+            title: "Open",
+            arguments: [uri, { selection, preview: true }],
+          };
+        }
+        return item;
+      }
+      case "message": {
+        const item = new vscode.TreeItem(node.text, C.None);
+        item.iconPath = node.icon ? new vscode.ThemeIcon(node.icon) : undefined;
+        item.command = { command: "phasegate.output.show", title: "Show Output" };
+        return item;
+      }
+    }
+  }
+
+  getParent(): undefined {
+    return undefined;
+  }
+}
+
+function escapeMd(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, "\\$&");
+}

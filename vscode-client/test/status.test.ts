@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { pipInstallLine, shellQuote } from "../src/shell";
+import {
+  currentPhase,
+  findingCount,
+  parseSessionList,
+  parseStatus,
+  phaseDescription,
+  validateSessionId,
+} from "../src/status";
+
+const STATUS = {
+  workspace: "/w",
+  trusted: true,
+  session: {
+    id: "demo",
+    requirement: "Create a task management system",
+    status: "running",
+    current_phase: "design",
+    global_iterations: 3,
+  },
+  phases: [
+    {
+      name: "requirements",
+      title: "Requirements",
+      status: "completed",
+      score: 0.9,
+      threshold: 0.6,
+      iteration: 1,
+      passed: true,
+      checks: [],
+    },
+    {
+      name: "design",
+      title: "Design",
+      status: "in_progress",
+      score: 0.5,
+      threshold: 0.75,
+      iteration: 2,
+      passed: false,
+      checks: [
+        {
+          id: "DES-TRACE",
+          passed: false,
+          score: 0.5,
+          blocking: false,
+          owner: "solution_architect",
+          skipped: null,
+          error: null,
+          findings: [
+            {
+              id: "f1",
+              path: "docs/design.md",
+              range: { start: { line: 3, character: 0 }, end: { line: 3, character: 7 } },
+              severity: 2,
+              message: "REQ-002 is not traced",
+              code: "DES-TRACE",
+            },
+            { id: "f2", path: null, range: null, severity: "bad", message: 1 },
+          ],
+        },
+      ],
+    },
+  ],
+  running: "phasegate.rework",
+};
+
+test("parseStatus keeps well-formed parts and defaults the rest", () => {
+  const s = parseStatus(STATUS);
+  assert.ok(s);
+  assert.equal(s.session?.id, "demo");
+  assert.equal(s.phases.length, 2);
+  assert.equal(s.running, "phasegate.rework");
+  const findings = s.phases[1].checks[0].findings;
+  assert.equal(findings[0].range?.start.line, 3);
+  assert.equal(findings[1].severity, 2);
+  assert.equal(findings[1].message, "");
+  assert.equal(findings[1].code, "DES-TRACE");
+  assert.equal(findingCount(s), 2);
+});
+
+test("parseStatus refuses what is not a status object", () => {
+  assert.equal(parseStatus(null), null);
+  assert.equal(parseStatus([]), null);
+  assert.equal(parseStatus({ path: "/tmp/report.html" }), null);
+});
+
+test("phase description shows score / threshold, iteration and status", () => {
+  const s = parseStatus(STATUS);
+  assert.ok(s);
+  assert.equal(phaseDescription(s.phases[1]), "0.50 / 0.75 · iteration 2 · in progress");
+  assert.equal(
+    phaseDescription({ ...s.phases[1], score: null, threshold: null, iteration: 0, status: "pending" }),
+    "pending",
+  );
+});
+
+test("current phase: the session's, else the first not completed", () => {
+  const s = parseStatus(STATUS);
+  assert.ok(s);
+  assert.equal(currentPhase(s)?.name, "design");
+  assert.equal(currentPhase({ ...s, session: null })?.name, "design");
+  const done = s.phases.map((p) => ({ ...p, status: "completed" }));
+  assert.equal(currentPhase({ ...s, session: null, phases: done })?.name, "design");
+});
+
+test("session ids follow the server's rule", () => {
+  assert.equal(validateSessionId(""), undefined);
+  assert.equal(validateSessionId("task-manager_2"), undefined);
+  assert.notEqual(validateSessionId("../etc"), undefined);
+  assert.notEqual(validateSessionId("a".repeat(65)), undefined);
+});
+
+test("session list entries are parsed defensively", () => {
+  const list = parseSessionList([
+    { id: "a", requirement: "r", status: "completed", updated_at: "2026-01-01", active: true },
+    "junk",
+    { id: "b" },
+  ]);
+  assert.deepEqual(
+    list.map((s) => [s.id, s.active]),
+    [
+      ["a", true],
+      ["b", false],
+    ],
+  );
+  assert.deepEqual(parseSessionList({}), []);
+});
+
+test("pip install line quotes paths and splits the spec", () => {
+  assert.equal(shellQuote("/usr/bin/python3", "linux"), "/usr/bin/python3");
+  assert.equal(shellQuote("/my dir/py", "linux"), "'/my dir/py'");
+  assert.equal(shellQuote("it's", "linux"), "'it'\\''s'");
+  assert.equal(
+    pipInstallLine("/opt/py 3/bin/python", "phasegate[llm]>=0.1", "linux"),
+    "'/opt/py 3/bin/python' -m pip install 'phasegate[llm]>=0.1'",
+  );
+  assert.equal(
+    pipInstallLine("/usr/bin/python3", "--dry-run --no-index phasegate", "linux"),
+    "/usr/bin/python3 -m pip install --dry-run --no-index phasegate",
+  );
+  assert.equal(
+    pipInstallLine("C:\\Program Files\\Python\\python.exe", "phasegate", "win32"),
+    '& "C:\\Program Files\\Python\\python.exe" -m pip install phasegate',
+  );
+});
