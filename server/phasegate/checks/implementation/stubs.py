@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from phasegate.checks.base import Check, CheckContext
+from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.implementation.syntax import OWNER, PYTHON_SUFFIXES, decode_source
 from phasegate.model import Finding, Range, Severity
 
@@ -140,11 +140,14 @@ class Stubs(Check):
         "`raise NotImplementedError` are findings on the function's name (abstract "
         "methods, `@overload`s, `@click.group()`s, `Protocol` members and `.pyi` files "
         "excepted), and so is every TODO/FIXME/XXX comment, on the marker itself. Test "
-        "files are excluded. Score: the share of files without findings."
+        "files are excluded. Score: the share of files without findings (a package's "
+        "`__init__.py` without findings does not count: it holds no implementation to "
+        "judge). Weighs as much as the syntax and lint checks together, so a package "
+        "of stubs does not pass the gate."
     )
     scope = "file"
     default_owner = OWNER
-    default_weight = 1.0
+    default_weight = 2.0
     Options = StubOptions
 
     @classmethod
@@ -154,6 +157,17 @@ class Stubs(Check):
     @classmethod
     def default_exclude(cls, config: Config) -> list[str]:
         return list(config.artifacts.tests)
+
+    def score_files(self, ctx: CheckContext, per_file: dict[str, list[Finding]]) -> CheckOutcome:
+        """The share of files without findings, package ``__init__.py`` files without
+        findings left out: they hold no implementation, and counted as clean they would
+        lift a package of stubs towards the threshold."""
+        judged = {
+            p: fs
+            for p, fs in per_file.items()
+            if fs or p.rsplit("/", 1)[-1] not in ("__init__.py", "__init__.pyi")
+        }
+        return super().score_files(ctx, judged)
 
     def check_file(self, ctx: CheckContext, path: str) -> list[Finding]:
         if not path.endswith(PYTHON_SUFFIXES):

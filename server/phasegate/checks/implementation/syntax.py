@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from phasegate.checks.base import Check, CheckContext
+from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.model import Finding, Range, Severity
 
 if TYPE_CHECKING:
@@ -126,7 +126,8 @@ class Syntax(Check):
     description = (
         "Every Python file among the sources compiles (decoded as Python decodes it: BOM, "
         "coding cookie, else UTF-8); nothing is run. A syntax error is a finding at its "
-        "exact line and column. Blocking. Score: the share of files that compile."
+        "exact line and column. Blocking. Score: the share of files that compile; no "
+        "source file at all fails (there is nothing implemented yet)."
     )
     scope = "file"
     default_owner = OWNER
@@ -162,3 +163,12 @@ class Syntax(Check):
         end_line = problem.line if problem.end_line is None else problem.end_line
         rng = Range.span(problem.line, problem.start, end_line, problem.end)
         return [ctx.finding(path, problem.message, rng)]
+
+    def score_files(self, ctx: CheckContext, per_file: dict[str, list[Finding]]) -> CheckOutcome:
+        """The share of files that compile; a workspace without any source fails."""
+        if not per_file:
+            patterns = ", ".join(ctx.inputs) or "(no inputs)"
+            msg = f"no source files: nothing matches {patterns}"
+            finding = ctx.finding(".", msg, line=0, missing_file=True)
+            return CheckOutcome(findings=[finding], score=0.0, passed=False)
+        return super().score_files(ctx, per_file)
