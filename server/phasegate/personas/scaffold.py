@@ -80,9 +80,47 @@ def _inline(text: str) -> str:
     return "\\" + s if _MD_LEAD_RE.match(s) else s
 
 
-def short_title(clause: str, words: int = 8) -> str:
-    """The first ``words`` words of ``clause``, capitalised, for a heading."""
-    title = " ".join(clause.split()[:words]).strip(" .,;:!?")
+_DANGLING = frozenset(
+    [
+        "a",
+        "all",
+        "an",
+        "and",
+        "any",
+        "as",
+        "at",
+        "by",
+        "each",
+        "every",
+        "for",
+        "from",
+        "in",
+        "into",
+        "its",
+        "of",
+        "on",
+        "or",
+        "some",
+        "that",
+        "the",
+        "their",
+        "to",
+        "which",
+        "with",
+        "without",
+    ]
+)
+
+
+def short_title(clause: str, words: int = 10) -> str:
+    """The first ``words`` words of ``clause``, capitalised, for a heading; a cut title
+    does not end on a dangling word ("… with users and")."""
+    parts = clause.split()
+    kept = parts[:words]
+    if len(parts) > words:
+        while len(kept) > 1 and kept[-1].lower().strip(" .,;:!?") in _DANGLING:
+            kept.pop()
+    title = " ".join(kept).strip(" .,;:!?")
     return _inline(title[:1].upper() + title[1:])
 
 
