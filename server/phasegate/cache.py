@@ -4,48 +4,195 @@ File-scope checks keep findings per (file, content hash); project-scope checks k
 outcome per hash of all their inputs. The cache is loaded lazily per check and written
 atomically on :meth:`ResultCache.flush`, so reopening a workspace can republish the last
 findings at once and re-run only what changed since.
+
+One file per check, ``<phase>_<check id>.json``, in two lines:
+
+1. a JSON header: ``{"version", "fingerprint", "files": {path: [hash, [finding…]]},
+   "project": {"hash", "score", "passed"} | null}``;
+2. when the check has a project outcome, its findings as one JSON array.
+
+Findings go to and from JSON through pydantic's compiled serialiser (one call per list,
+not one per finding), and a project outcome's findings are only decoded when its hash
+matches: a lint run with tens of thousands of findings costs a few tens of milliseconds
+to store and to reload.
+
+:meth:`ResultCache.content_hash` remembers each input file's content hash together with
+its ``stat`` signature (mtime, ctime, size, inode) in ``content-hashes.json``, so an
+unchanged file is not read again to learn that it is unchanged. The content hash stays
+what decides: a file whose signature changed is read and hashed again, and a file
+modified in the last few seconds (when two writes could share a timestamp) is never
+remembered.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import gc
+import hashlib
 import os
+import stat
 import tempfile
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pydantic_core
+from pydantic import TypeAdapter
 
 from phasegate.checks.base import CheckOutcome
 from phasegate.model import Finding
 
-CACHE_VERSION = 1
+if TYPE_CHECKING:
+    from phasegate.workspace import Workspace
+
+CACHE_VERSION = 2
+HASHES_FILE = "content-hashes.json"  # no "_": never the name of a check's file
+HASHES_VERSION = 1
+# A file changed this recently may change again within its timestamp's granularity
+# without its stat signature changing: its hash is not remembered.
+RACY_NS = 3_000_000_000
+MAX_REMEMBERED_HASHES = 200_000
+
+FINDINGS: TypeAdapter[list[Finding]] = TypeAdapter(list[Finding])
 
 
 def _safe_name(key: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many acyclic objects are made or
+    serialised: its repeated scans would cost more than the work itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+_O_BENEATH_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_O_BENEATH_FILE = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block: it is not read here
+)
+_CAN_OPEN_BENEATH = (
+    hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
+)
+
+
+def read_beneath(root: Path, rel: str) -> bytes | None:
+    """The bytes of the workspace-relative ``rel``, opened one path component at a time
+    below ``root`` without following any symbolic link: a file that can be read this
+    way is inside the workspace, without resolving its path. None when it cannot (a
+    link on the way, a missing file, ``..``): the caller takes the careful path."""
+    parts = rel.split("/")
+    if not _CAN_OPEN_BENEATH or any(p in ("", ".", "..") for p in parts):
+        return None
+    fds: list[int] = []
+    try:
+        fd = os.open(root, _O_BENEATH_DIR)
+        fds.append(fd)
+        for part in parts[:-1]:
+            fd = os.open(part, _O_BENEATH_DIR, dir_fd=fd)
+            fds.append(fd)
+        fd = os.open(parts[-1], _O_BENEATH_FILE, dir_fd=fd)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            return fh.read()
+    except (OSError, ValueError):
+        return None
+    finally:
+        for d in fds:
+            os.close(d)
+
+
+Signature = tuple[int, int, int, int]
+
+
+def stat_signatures(root: Path, files: list[str]) -> list[Signature | None] | None:
+    """Each file's (mtime, ctime, size, inode), None for a file that cannot be stat'ed;
+    None altogether when a file changed within the last few seconds, too recently for
+    an unchanged signature to prove that its content is unchanged."""
+    out: list[Signature | None] = []
+    recent = time.time_ns() - RACY_NS
+    base = str(root)
+    for rel in files:
+        try:
+            st = os.stat(os.path.join(base, rel))
+        except (OSError, ValueError):
+            out.append(None)
+            continue
+        if st.st_mtime_ns >= recent or st.st_ctime_ns >= recent:
+            return None
+        out.append((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
+    return out
+
+
+def _atomic_write(directory: Path, name: str, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, directory / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 class ResultCache:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._data: dict[str, dict[str, Any]] = {}
+        # project findings: decoded objects (after put) or the stored JSON array (bytes)
+        self._project: dict[str, list[Finding] | bytes] = {}
         self._dirty: set[str] = set()
         self._lock = threading.RLock()
+        self._hashes: dict[str, list[Any]] | None = None
+        self._hashes_dirty = False
+
+    def _load(self, check_key: str) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        path = self.directory / f"{_safe_name(check_key)}.json"
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raw = b""
+        if raw:
+            header, _, rest = raw.partition(b"\n")
+            try:
+                with gc_paused():
+                    parsed = pydantic_core.from_json(header)
+            except ValueError:
+                parsed = None
+            if (
+                isinstance(parsed, dict)
+                and parsed.get("version") == CACHE_VERSION
+                and isinstance(parsed.get("files"), dict)
+            ):
+                data = parsed
+                project = data.get("project")
+                if isinstance(project, dict):
+                    self._project[check_key] = rest.strip()
+                else:
+                    data["project"] = None
+        data.setdefault("version", CACHE_VERSION)
+        data.setdefault("files", {})
+        data.setdefault("project", None)
+        return data
 
     def _entry(self, check_key: str) -> dict[str, Any]:
         with self._lock:
             if check_key not in self._data:
-                data: dict[str, Any] = {}
-                path = self.directory / f"{_safe_name(check_key)}.json"
-                try:
-                    raw = json.loads(path.read_text(encoding="utf-8"))
-                    if raw.get("version") == CACHE_VERSION:
-                        data = raw
-                except (OSError, ValueError):
-                    data = {}
-                data.setdefault("version", CACHE_VERSION)
-                data.setdefault("files", {})
-                self._data[check_key] = data
+                self._data[check_key] = self._load(check_key)
             return self._data[check_key]
 
     # -- file scope ----------------------------------------------------------------------
@@ -54,9 +201,12 @@ class ResultCache:
         if e.get("fingerprint") != fp:
             return None
         hit = e["files"].get(path)
-        if hit is None or hit[0] != h:
+        if not isinstance(hit, list) or len(hit) != 2 or hit[0] != h:
             return None
-        return [Finding.model_validate(f) for f in hit[1]]
+        try:
+            return FINDINGS.validate_python(hit[1])
+        except ValueError:
+            return None
 
     def put_file(self, check_key: str, fp: str, path: str, h: str, fs: list[Finding]) -> None:
         with self._lock:
@@ -64,7 +214,7 @@ class ResultCache:
             if e.get("fingerprint") != fp:
                 e["fingerprint"] = fp
                 e["files"] = {}
-            e["files"][path] = [h, [f.model_dump(mode="json") for f in fs]]
+            e["files"][path] = [h, list(fs)]  # serialised at flush
             self._dirty.add(check_key)
 
     def retain_files(self, check_key: str, keep: set[str]) -> None:
@@ -84,7 +234,14 @@ class ResultCache:
             return None
         with self._lock:
             items = list(e["files"].items())
-        return {p: (h[0], [Finding.model_validate(f) for f in h[1]]) for p, h in items}
+        out: dict[str, tuple[str, list[Finding]]] = {}
+        with gc_paused():
+            for p, hit in items:
+                try:
+                    out[p] = (hit[0], FINDINGS.validate_python(hit[1]))
+                except (ValueError, TypeError, IndexError):
+                    continue
+        return out
 
     def drop_file(self, check_key: str, path: str) -> None:
         """Forget one file of a file-scope check (it was deleted or left its inputs)."""
@@ -94,52 +251,115 @@ class ResultCache:
                 self._dirty.add(check_key)
 
     # -- project scope -------------------------------------------------------------------
+    def _project_outcome(self, check_key: str, p: dict[str, Any]) -> CheckOutcome | None:
+        with self._lock:
+            stored = self._project.get(check_key)
+        if stored is None:
+            return None
+        if isinstance(stored, bytes):
+            try:
+                with gc_paused():
+                    findings = FINDINGS.validate_json(stored)
+            except ValueError:  # damaged: forget it, the check runs again
+                with self._lock:
+                    self._data[check_key]["project"] = None
+                    self._project.pop(check_key, None)
+                return None
+        else:
+            findings = list(stored)
+        score = p.get("score")
+        passed = p.get("passed")
+        return CheckOutcome(
+            findings=findings,
+            score=float(score) if isinstance(score, (int, float)) else 0.0,
+            passed=passed if isinstance(passed, bool) else None,
+            error=None,
+        )
+
     def peek_project(self, check_key: str) -> CheckOutcome | None:
         """The last cached outcome of a project check, whatever its inputs are now."""
         e = self._entry(check_key)
         p = e.get("project")
-        if not p:
+        if not isinstance(p, dict):
             return None
-        return CheckOutcome(
-            findings=[Finding.model_validate(f) for f in p["findings"]],
-            score=p["score"],
-            passed=p["passed"],
-            error=None,
-        )
+        return self._project_outcome(check_key, p)
 
     def get_project(self, check_key: str, inputs_hash: str) -> CheckOutcome | None:
         e = self._entry(check_key)
         p = e.get("project")
-        if not p or p.get("hash") != inputs_hash:
+        if not isinstance(p, dict) or p.get("hash") != inputs_hash:
             return None
-        return CheckOutcome(
-            findings=[Finding.model_validate(f) for f in p["findings"]],
-            score=p["score"],
-            passed=p["passed"],
-            error=None,
-        )
+        return self._project_outcome(check_key, p)
+
+    def has_project(self, check_key: str) -> bool:
+        """True when an outcome of this project check is cached (for any inputs)."""
+        return isinstance(self._entry(check_key).get("project"), dict)
 
     def put_project(self, check_key: str, inputs_hash: str, outcome: CheckOutcome) -> None:
         with self._lock:
             e = self._entry(check_key)
-            e["project"] = {
-                "hash": inputs_hash,
-                "score": outcome.score,
-                "passed": outcome.passed,
-                "findings": [f.model_dump(mode="json") for f in outcome.findings],
-            }
+            e["project"] = {"hash": inputs_hash, "score": outcome.score, "passed": outcome.passed}
+            self._project[check_key] = list(outcome.findings)  # serialised at flush
             self._dirty.add(check_key)
 
+    # -- content hashes ------------------------------------------------------------------
+    def _remembered(self) -> dict[str, list[Any]]:
+        if self._hashes is None:
+            hashes: dict[str, list[Any]] = {}
+            try:
+                raw = pydantic_core.from_json((self.directory / HASHES_FILE).read_bytes())
+                if isinstance(raw, dict) and raw.get("version") == HASHES_VERSION:
+                    entries = raw.get("files")
+                    if isinstance(entries, dict):
+                        hashes = entries
+            except (OSError, ValueError):
+                pass
+            self._hashes = hashes
+        return self._hashes
+
+    def content_hash(self, workspace: Workspace, rel: str) -> str:
+        """``workspace.content_hash(rel)``, without reading a file whose stat signature
+        is the one it had when its hash was last computed (see the module docs)."""
+        try:
+            st = os.stat(os.path.join(workspace.root, rel))
+        except (OSError, ValueError):
+            return workspace.content_hash(rel)
+        sig = [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
+        with self._lock:
+            known = self._remembered().get(rel)
+        if isinstance(known, list) and len(known) == 5 and known[:4] == sig:
+            return str(known[4])
+        # read after the stat: a change made in between shows in the next stat
+        data = read_beneath(workspace.root, rel)
+        h = workspace.content_hash(rel) if data is None else hashlib.sha1(data).hexdigest()
+        if max(st.st_mtime_ns, st.st_ctime_ns) < time.time_ns() - RACY_NS:
+            with self._lock:
+                hashes = self._remembered()
+                if len(hashes) >= MAX_REMEMBERED_HASHES:
+                    hashes.clear()
+                hashes[rel] = [*sig, h]
+                self._hashes_dirty = True
+        return h
+
     # -- persistence ---------------------------------------------------------------------
+    def _serialise(self, key: str) -> bytes:
+        header = pydantic_core.to_json(self._data[key])
+        if self._data[key].get("project") is None:
+            return header + b"\n"
+        stored = self._project.get(key, b"[]")
+        findings = stored if isinstance(stored, bytes) else FINDINGS.dump_json(stored)
+        return header + b"\n" + findings + b"\n"
+
     def flush(self) -> None:
         with self._lock:
-            if not self._dirty:
+            if not self._dirty and not self._hashes_dirty:
                 return
             self.directory.mkdir(parents=True, exist_ok=True)
-            for key in sorted(self._dirty):
-                target = self.directory / f"{_safe_name(key)}.json"
-                fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(json.dumps(self._data[key]))  # one-shot: C encoder
-                os.replace(tmp, target)
+            with gc_paused():
+                for key in sorted(self._dirty):
+                    _atomic_write(self.directory, f"{_safe_name(key)}.json", self._serialise(key))
+                if self._hashes_dirty and self._hashes is not None:
+                    doc = {"version": HASHES_VERSION, "files": self._hashes}
+                    _atomic_write(self.directory, HASHES_FILE, pydantic_core.to_json(doc))
             self._dirty.clear()
+            self._hashes_dirty = False

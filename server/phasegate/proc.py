@@ -6,12 +6,14 @@ Every subprocess phasegate starts (checks, personas) goes through :func:`run_too
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ class ToolResult:
     timed_out: bool = False
     not_found: bool = False
     truncated: bool = False
+    cancelled: bool = False  # killed through a CancelToken (see cancel_scope)
 
     @property
     def ok(self) -> bool:
@@ -37,6 +40,53 @@ class ToolResult:
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+class CancelToken:
+    """Cancels the work of one caller: kills the process groups that :func:`run_tool`
+    started under it (see :func:`cancel_scope`) and refuses to start new ones."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._procs: set[subprocess.Popen[bytes]] = set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        self._event.set()
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            _kill_group(proc)
+
+    def _add(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.add(proc)
+        if self.cancelled:
+            _kill_group(proc)
+
+    def _discard(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+
+_cancel_token: contextvars.ContextVar[CancelToken | None] = contextvars.ContextVar(
+    "phasegate_cancel_token", default=None
+)
+
+
+@contextlib.contextmanager
+def cancel_scope(token: CancelToken) -> Iterator[CancelToken]:
+    """Every :func:`run_tool` call made inside this block (same thread or context) is
+    killed when ``token`` is cancelled."""
+    reset = _cancel_token.set(token)
+    try:
+        yield token
+    finally:
+        _cancel_token.reset(reset)
 
 
 def which(program: str, extra_dirs: Sequence[Path] = ()) -> str | None:
@@ -63,6 +113,9 @@ def run_tool(
     """
     argv = [str(a) for a in argv]
     start = time.monotonic()
+    token = _cancel_token.get()
+    if token is not None and token.cancelled:
+        return ToolResult(argv, None, "", "cancelled", 0.0, cancelled=True)
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
@@ -81,6 +134,8 @@ def run_tool(
     except PermissionError as exc:
         return ToolResult(argv, None, "", f"{argv[0]}: {exc}", 0.0, not_found=True)
     timed_out = False
+    if token is not None:
+        token._add(proc)
     try:
         out, err = proc.communicate(
             input=stdin.encode() if stdin is not None else None, timeout=timeout
@@ -97,6 +152,8 @@ def run_tool(
         # Children left behind by a finished parent are killed too.
         if proc.poll() is not None:
             _kill_group(proc)
+        if token is not None:
+            token._discard(proc)
     truncated = len(out) > max_output or len(err) > max_output
     return ToolResult(
         argv=argv,
@@ -106,4 +163,5 @@ def run_tool(
         duration_s=time.monotonic() - start,
         timed_out=timed_out,
         truncated=truncated,
+        cancelled=token is not None and token.cancelled and not timed_out,
     )

@@ -14,16 +14,17 @@ out); the gate passes when score >= threshold and no blocking check fails.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import hashlib
 import json
+import threading
 import time
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from phasegate.cache import ResultCache
+from phasegate.cache import ResultCache, stat_signatures
 from phasegate.checks.base import Check, CheckContext, CheckOutcome, get_check_class
 from phasegate.config import CheckConfig, Config, PhaseConfig
 from phasegate.model import CheckResult, Finding, GateResult, Severity
@@ -188,7 +189,7 @@ class GateRunner:
         per_file: dict[str, list[Finding]] = {}
         all_cached = True
         for path in files:
-            h = self.workspace.content_hash(path)
+            h = self.content_hash(path)
             hit = self.cache.get_file(rc.key, fp, path, h) if self.cache else None
             if hit is None:
                 all_cached = False
@@ -200,14 +201,25 @@ class GateRunner:
             self.cache.retain_files(rc.key, set(files))
         return rc.check.score_files(rc.ctx, per_file), all_cached
 
+    def content_hash(self, path: str) -> str:
+        """The content hash of an input file; with a cache, a file whose stat signature
+        is unchanged since it was last hashed is not read again."""
+        if self.cache is not None:
+            return self.cache.content_hash(self.workspace, path)
+        return self.workspace.content_hash(path)
+
     def inputs_hash(self, rc: ResolvedCheck) -> str:
         h = hashlib.sha1(rc.config_fingerprint().encode())
         for path in rc.ctx.input_files():
             h.update(path.encode())
-            h.update(self.workspace.content_hash(path).encode())
+            h.update(self.content_hash(path).encode())
         return h.hexdigest()
 
     def _run_project_check(self, rc: ResolvedCheck) -> tuple[CheckOutcome, bool]:
+        if self.cache is not None and not self.cache.has_project(rc.key):
+            first = self._run_project_check_first(rc)
+            if first is not None:
+                return first
         key = self.inputs_hash(rc)
         if self.cache:
             hit = self.cache.get_project(rc.key, key)
@@ -217,6 +229,68 @@ class GateRunner:
         if self.cache and outcome.error is None:
             self.cache.put_project(rc.key, key, outcome)
         return outcome, False
+
+    def _run_project_check_first(self, rc: ResolvedCheck) -> tuple[CheckOutcome, bool] | None:
+        """A project check with nothing cached: there is nothing to compare its inputs'
+        hash with before it runs, so the hash is computed while it runs (a tool such as
+        ruff leaves this process idle). The outcome is cached only when no input changed
+        meanwhile: every input's stat signature is the same after the run as before it,
+        and none had changed in the seconds before (see :func:`stat_signatures`).
+        None when an input changed too recently to tell: the caller hashes first."""
+        assert self.cache is not None
+        files = rc.ctx.input_files()
+        before = stat_signatures(self.workspace.root, files)
+        if before is None:
+            return None
+        hashed: list[str] = []
+
+        def hash_inputs() -> None:
+            with contextlib.suppress(Exception):  # no hash: the outcome is not cached
+                hashed.append(self.inputs_hash(rc))
+
+        worker = threading.Thread(target=hash_inputs, name="phasegate-inputs-hash", daemon=True)
+        worker.start()
+        try:
+            outcome = rc.check.run(rc.ctx)
+        finally:
+            worker.join()
+        unchanged = stat_signatures(self.workspace.root, files) == before
+        if outcome.error is None and hashed and unchanged:
+            self.cache.put_project(rc.key, hashed[0], outcome)
+        return outcome, False
+
+    def peek_check(self, rc: ResolvedCheck) -> CheckResult | None:
+        """The check's last cached result, without running it or reading its inputs;
+        None when nothing is cached. Reopening a workspace republishes these at once."""
+        if self.cache is None:
+            return None
+        if rc.cls.runs_workspace_code and not self.trusted:
+            return None
+        try:
+            if rc.cls.scope == "file":
+                files = self.cache.peek_files(rc.key, rc.config_fingerprint())
+                if files is None:
+                    return None
+                per_file = {p: fs for p, (_h, fs) in files.items()}
+                outcome = rc.check.score_files(rc.ctx, per_file)
+            else:
+                hit = self.cache.peek_project(rc.key)
+                if hit is None:
+                    return None
+                outcome = hit
+        except Exception:
+            return None
+        return CheckResult(
+            id=rc.config.id,
+            phase=rc.phase,
+            weight=rc.weight,
+            blocking=rc.blocking,
+            owner=rc.ctx.owner,
+            passed=_passed(outcome),
+            score=min(1.0, max(0.0, outcome.score)),
+            findings=outcome.findings,
+            cached=True,
+        )
 
     def run_checks(self, checks: Iterable[ResolvedCheck]) -> list[CheckResult]:
         return [self.run_check(rc) for rc in checks]
@@ -234,4 +308,6 @@ class GateRunner:
         self, phase: str, threshold: float, *, entry: bool = False
     ) -> GateResult:
         """:meth:`evaluate` off the event loop."""
+        import asyncio  # only here: the CLI's synchronous paths never load asyncio
+
         return await asyncio.to_thread(self.evaluate, phase, threshold, entry=entry)

@@ -7,6 +7,7 @@ the same in a 1k-file and a 10k-file workspace.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import threading
@@ -70,6 +71,7 @@ class Workspace:
         self._files: set[str] | None = None
         self._ignore: pathspec.PathSpec[Any] | None = None
         self._text_cache: dict[str, tuple[float, int, str | None]] = {}
+        self._glob_cache: dict[tuple[str, ...], list[str]] = {}
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -146,9 +148,22 @@ class Workspace:
             return self._files
 
     def glob(self, patterns: Iterable[str]) -> list[str]:
-        """Sorted files matching any of ``patterns``."""
-        spec = _compile(tuple(patterns))
-        return sorted(f for f in self.files() if spec.match_file(f))
+        """Sorted files matching any of ``patterns``.
+
+        Results are kept per pattern set and updated by :meth:`notify_changed`, so asking
+        again after a one-file change does not walk the whole index.
+        """
+        key = tuple(patterns)
+        with self._lock:
+            files = self.files()
+            hit = self._glob_cache.get(key)
+            if hit is None:
+                spec = _compile(key)
+                hit = sorted(f for f in files if spec.match_file(f))
+                if len(self._glob_cache) >= 512:
+                    self._glob_cache.clear()
+                self._glob_cache[key] = hit
+            return list(hit)
 
     def exists(self, rel: str) -> bool:
         return rel in self.files() or (self.root / rel).is_file()
@@ -161,12 +176,27 @@ class Workspace:
                 if rel == ".gitignore":
                     self._files = None
                     self._text_cache.clear()
+                    self._glob_cache.clear()
                     return
                 self._text_cache.pop(rel, None)
                 if (self.root / rel).is_file() and not self.is_ignored(rel):
-                    files.add(rel)
-                else:
+                    if rel not in files:
+                        files.add(rel)
+                        self._glob_update(rel, added=True)
+                elif rel in files:
                     files.discard(rel)
+                    self._glob_update(rel, added=False)
+
+    def _glob_update(self, rel: str, *, added: bool) -> None:
+        for key, hit in self._glob_cache.items():
+            if not _compile(key).match_file(rel):
+                continue
+            i = bisect.bisect_left(hit, rel)
+            present = i < len(hit) and hit[i] == rel
+            if added and not present:
+                hit.insert(i, rel)
+            elif not added and present:
+                del hit[i]
 
     def refresh(self) -> None:
         """Forget everything; the next ``files()`` rescans the disk."""
@@ -174,6 +204,7 @@ class Workspace:
             self._files = None
             self._ignore = None
             self._text_cache.clear()
+            self._glob_cache.clear()
 
     # -- contents ------------------------------------------------------------------------
     def read_bytes(self, rel: str) -> bytes | None:

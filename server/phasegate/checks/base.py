@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from abc import ABC
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from phasegate.model import Finding, Fix, Range, Severity
+from phasegate.plugins import EntryPointRegistry
 
 if TYPE_CHECKING:
     from phasegate.config import CheckConfig, Config
@@ -140,7 +140,10 @@ class Check(ABC):
         findings = [f for fs in per_file.values() for f in fs]
         if not per_file:
             return CheckOutcome(findings=findings, score=1.0)
-        bad = sum(1 for fs in per_file.values() if any(f.severity <= Severity.WARNING for f in fs))
+        # ``fs and``: most files have no findings; skipping them keeps a re-score cheap
+        bad = sum(
+            1 for fs in per_file.values() if fs and any(f.severity <= Severity.WARNING for f in fs)
+        )
         return CheckOutcome(findings=findings, score=1.0 - bad / len(per_file))
 
 
@@ -148,25 +151,15 @@ class UnknownCheck(LookupError):
     pass
 
 
-_registry: dict[str, type[Check]] | None = None
-
-
-def _load_registry() -> dict[str, type[Check]]:
-    reg: dict[str, type[Check]] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception:  # a broken plugin must not break the others
-            continue
-        if isinstance(obj, type) and issubclass(obj, Check):
-            reg[ep.name] = obj
-    return reg
+_registry: EntryPointRegistry[Check] | None = None
 
 
 def registered_checks() -> dict[str, type[Check]]:
+    """Every check kind by name. Looking up one name imports only that check's module;
+    listing the registry imports them all (see :mod:`phasegate.plugins`)."""
     global _registry
     if _registry is None:
-        _registry = _load_registry()
+        _registry = EntryPointRegistry(ENTRY_POINT_GROUP, Check)
     return _registry
 
 

@@ -6,20 +6,22 @@ the one of iteration K with ``--iteration K``. Results are cached by content has
 ``DIR/.phasegate/cache/``, the only place this command writes.
 
 Exit status: 0 every gate passed, 1 a gate failed, 2 configuration error or bad usage.
+
+JSON and SARIF are indented on a terminal and compact otherwise (``--pretty`` /
+``--compact`` decide), and encoded by pydantic's compiled encoder, so the output of a
+run with tens of thousands of findings costs little next to the tools that found them.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
-from phasegate.cache import ResultCache
+from phasegate.cache import ResultCache, gc_paused
 from phasegate.checks.base import UnknownCheck
 from phasegate.config import Config
 from phasegate.config_loader import ConfigError, load
@@ -109,13 +111,55 @@ def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
     is_flag=True,
     help="Treat the workspace as untrusted: skip checks that run workspace code.",
 )
+@click.option(
+    "--pretty/--compact",
+    default=None,
+    help="Indent JSON and SARIF output, or not. Default: indented on a terminal, "
+    "compact otherwise.",
+)
 def command(
-    directory: Path, phase: str | None, fmt: str, iteration: int | None, untrusted: bool
+    directory: Path,
+    phase: str | None,
+    fmt: str,
+    iteration: int | None,
+    untrusted: bool,
+    pretty: bool | None,
 ) -> None:
     """Run the gates on DIRECTORY (default: .) without changing it.
 
     Exit status: 0 all gates passed, 1 a gate failed, 2 configuration error or bad usage.
     """
+    # A short-lived run that makes many acyclic objects (findings): the cyclic garbage
+    # collector's repeated scans would cost more than the work itself.
+    with gc_paused():
+        _validate(directory, phase, fmt, iteration, untrusted, pretty)
+
+
+def _write_stdout(data: bytes) -> None:
+    stream = sys.stdout
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(data.decode("utf-8"))
+        stream.write("\n")
+    else:
+        buffer.write(data)
+        buffer.write(b"\n")
+    stream.flush()
+
+
+def _validate(
+    directory: Path,
+    phase: str | None,
+    fmt: str,
+    iteration: int | None,
+    untrusted: bool,
+    pretty: bool | None,
+) -> None:
+    from phasegate.commands._output import dump_json
+
+    if pretty is None:
+        pretty = sys.stdout.isatty()
     root = directory.resolve()
     try:
         loaded = load(root)
@@ -129,7 +173,7 @@ def command(
             root, loaded.config, phase=phase, iteration=iteration, trusted=not untrusted
         )
         if fmt == "sarif":
-            click.echo(json.dumps(_sarif(root, gates), indent=2))
+            _write_stdout(dump_json(_sarif(root, gates), pretty=pretty))
     except ValidationSetupError as exc:
         click.echo(f"phasegate: {exc}", err=True)
         sys.exit(EXIT_ERROR)
@@ -137,12 +181,16 @@ def command(
     from phasegate.commands._output import gates_to_json, render_findings, render_gates
 
     if fmt == "json":
-        click.echo(json.dumps(gates_to_json(root, gates), indent=2))
+        _write_stdout(dump_json(gates_to_json(root, gates), pretty=pretty))
     elif fmt == "text":
+        from rich.console import Console
+
         console = Console(highlight=False)
         render_findings(console, gates, root)
         render_gates(console, gates)
         passed = sum(1 for g in gates if g.passed)
         source = loaded.source.name if loaded.source else "built-in defaults"
         console.print(f"{passed}/{len(gates)} gates passed (config: {source})")
-    sys.exit(EXIT_PASSED if all(g.passed for g in gates) else EXIT_FAILED)
+    from phasegate.cli import finish
+
+    finish(EXIT_PASSED if all(g.passed for g in gates) else EXIT_FAILED)

@@ -13,7 +13,6 @@ import os
 import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -116,17 +115,13 @@ _registry: dict[str, type[Persona]] | None = None
 
 
 def registered_personas() -> dict[str, type[Persona]]:
+    """Every persona kind by name, imported one at a time as it is looked up (see
+    :mod:`phasegate.plugins`)."""
     global _registry
     if _registry is None:
-        reg: dict[str, type[Persona]] = {}
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                obj = ep.load()
-            except Exception:
-                continue
-            if isinstance(obj, type) and issubclass(obj, Persona):
-                reg[ep.name] = obj
-        _registry = reg
+        from phasegate.plugins import EntryPointRegistry
+
+        _registry = EntryPointRegistry(ENTRY_POINT_GROUP, Persona)
     return _registry
 
 

@@ -18,18 +18,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
-import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import not_found_error, tail
 from phasegate.interpreter import workspace_bin
-from phasegate.model import Finding, Fix, Position, Range, Severity, TextEdit
+from phasegate.model import Finding, Severity
 from phasegate.proc import run_tool
 from phasegate.workspace import STATE_DIR, PathOutsideWorkspace, Workspace
 
@@ -40,6 +41,8 @@ RUFF_CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")
 SYNTAX_CODES = {None, "", "E999", "invalid-syntax", "syntax-error"}
 MAX_RUFF_OUTPUT = 512 * 1024 * 1024
+
+_FINDINGS: TypeAdapter[list[Finding]] = TypeAdapter(list[Finding])
 
 
 class LintOptions(BaseModel):
@@ -70,21 +73,38 @@ def find_ruff(root: Path, trusted: bool, use_workspace_ruff: bool = True) -> str
     return shutil.which("ruff")
 
 
-def _pos(loc: Any) -> tuple[int, int]:
-    """ruff's 1-based row/column -> 0-based line/character."""
-    if not isinstance(loc, dict):
-        return 0, 0
-    row = loc.get("row") or 1
-    col = loc.get("column") or 1
-    return max(0, int(row) - 1), max(0, int(col) - 1)
+def _coord(value: Any) -> int:
+    """A 1-based ruff row or column -> 0-based (missing or invalid: 0)."""
+    if type(value) is int:
+        return value - 1 if value > 0 else 0
+    try:
+        return max(0, int(value or 1) - 1)
+    except (TypeError, ValueError):
+        return 0
 
 
-def _range(start: Any, end: Any) -> Range:
-    sl, sc = _pos(start)
-    el, ec = _pos(end) if isinstance(end, dict) else (sl, sc)
-    if (el, ec) < (sl, sc):
-        el, ec = sl, sc
-    return Range(start=Position(line=sl, character=sc), end=Position(line=el, character=ec))
+def _pos(loc: Any) -> dict[str, int]:
+    """ruff's 1-based row/column -> a 0-based LSP position."""
+    if type(loc) is not dict:
+        return {"line": 0, "character": 0}
+    row = loc.get("row")
+    col = loc.get("column")
+    return {
+        "line": row - 1 if type(row) is int and row > 0 else _coord(row),
+        "character": col - 1 if type(col) is int and col > 0 else _coord(col),
+    }
+
+
+def _range(start: Any, end: Any) -> dict[str, dict[str, int]]:
+    s = _pos(start)
+    if type(end) is not dict:
+        return {"start": s, "end": s}
+    e = _pos(end)
+    sl = s["line"]
+    el = e["line"]
+    if el < sl or (el == sl and e["character"] < s["character"]):
+        e = s
+    return {"start": s, "end": e}
 
 
 @contextlib.contextmanager
@@ -101,24 +121,58 @@ def _gc_paused() -> Iterator[None]:
 
 
 class _Paths:
-    """ruff's absolute file names -> workspace-relative paths, each resolved once."""
+    """ruff's absolute file names -> workspace-relative paths, each resolved once.
+
+    The same answer as :meth:`Workspace.relpath` (the real path, links resolved,
+    relative to the root), computed once per directory rather than once per file.
+    """
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        self._root = str(workspace.root)
         self._memo: dict[str, str | None] = {}
+        self._dirs: dict[str, str | None] = {}
+
+    def _dir(self, directory: str) -> str | None:
+        """The workspace-relative real path of ``directory`` ("" for the root), or None
+        when it is outside the workspace."""
+        if directory not in self._dirs:
+            real = os.path.realpath(directory)
+            rel: str | None = None
+            if real == self._root:
+                rel = ""
+            elif real.startswith(self._root + os.sep):
+                rel = real[len(self._root) + 1 :].replace(os.sep, "/")
+            self._dirs[directory] = rel
+        return self._dirs[directory]
 
     def rel(self, filename: str) -> str | None:
-        if filename not in self._memo:
+        try:
+            return self._memo[filename]
+        except KeyError:
+            pass
+        rel: str | None = None
+        directory, _, name = filename.rpartition(os.sep)
+        if (
+            os.path.isabs(filename)
+            and directory
+            and name not in ("", ".", "..")
+            and not os.path.islink(filename)
+        ):
+            d = self._dir(directory)
+            if d is not None:
+                rel = f"{d}/{name}" if d else name
+        if rel is None:
             try:
-                rel: str | None = self.workspace.relpath(filename)
-            except (PathOutsideWorkspace, OSError):
+                rel = self.workspace.relpath(filename)
+            except (PathOutsideWorkspace, OSError, ValueError):
                 rel = None
-            self._memo[filename] = rel
-        return self._memo[filename]
+        self._memo[filename] = rel
+        return rel
 
 
-def diagnostic_to_finding(diag: dict[str, Any], path: str, ctx_code: str, owner: str) -> Finding:
-    """One ruff JSON diagnostic -> one finding (with ruff's fix, if it has one)."""
+def _finding_data(diag: dict[str, Any], path: str, ctx_code: str, owner: str) -> dict[str, Any]:
+    """One ruff JSON diagnostic -> the fields of its finding (validated in bulk later)."""
     code = diag.get("code")
     message = str(diag.get("message") or "")
     syntax = code in SYNTAX_CODES
@@ -126,32 +180,54 @@ def diagnostic_to_finding(diag: dict[str, Any], path: str, ctx_code: str, owner:
     cell = diag.get("cell")
     if cell is not None:
         text = f"cell {cell}: {text}"
-    rng = _range(diag.get("location"), diag.get("end_location"))
     fix = None
     raw_fix = diag.get("fix")
-    if isinstance(raw_fix, dict) and cell is None:
+    if type(raw_fix) is dict and cell is None:
         edits = [
-            TextEdit(
-                path=path,
-                range=_range(e.get("location"), e.get("end_location")),
-                new_text=str(e.get("content") or ""),
-            )
-            for e in raw_fix.get("edits") or []
-            if isinstance(e, dict)
+            {
+                "path": path,
+                "range": _range(e.get("location"), e.get("end_location")),
+                "new_text": str(e.get("content") or ""),
+            }
+            for e in raw_fix.get("edits") or ()
+            if type(e) is dict
         ]
         if edits:
             applicability = str(raw_fix.get("applicability") or "safe")
             label = str(raw_fix.get("message") or message)
-            fix = Fix(title=f"{label} (ruff {code}, {applicability} fix)", edits=edits)
-    return Finding(
-        path=path,
-        range=rng,
-        severity=Severity.ERROR if syntax else Severity.WARNING,
-        code=ctx_code,
-        message=text,
-        owner=owner,
-        fix=fix,
-    )
+            fix = {"title": f"{label} (ruff {code}, {applicability} fix)", "edits": edits}
+    return {
+        "path": path,
+        "range": _range(diag.get("location"), diag.get("end_location")),
+        "severity": Severity.ERROR if syntax else Severity.WARNING,
+        "code": ctx_code,
+        "message": text,
+        "owner": owner,
+        "fix": fix,
+    }
+
+
+def diagnostic_to_finding(diag: dict[str, Any], path: str, ctx_code: str, owner: str) -> Finding:
+    """One ruff JSON diagnostic -> one finding (with ruff's fix, if it has one)."""
+    return Finding.model_validate(_finding_data(diag, path, ctx_code, owner))
+
+
+def diagnostics_to_findings(
+    diags: list[Any], workspace: Workspace, ctx_code: str, owner: str
+) -> list[Finding]:
+    """ruff's JSON diagnostics -> findings, validated in one call (pydantic's compiled
+    validator over the whole list, not one model at a time). Diagnostics that are not
+    objects or name a file outside the workspace are left out."""
+    rel = _Paths(workspace).rel
+    data: list[dict[str, Any]] = []
+    append = data.append
+    for diag in diags:
+        if type(diag) is not dict:
+            continue
+        path = rel(str(diag.get("filename") or ""))
+        if path is not None:
+            append(_finding_data(diag, path, ctx_code, owner))
+    return _FINDINGS.validate_python(data)
 
 
 class Lint(Check):
@@ -209,20 +285,13 @@ class Lint(Check):
             return CheckOutcome(score=0.0, error=f"ruff failed ({res.returncode}): {detail}")
         with _gc_paused():
             try:
-                diags = json.loads(res.stdout) if res.stdout.strip() else []
+                blank = not res.stdout or res.stdout.isspace()
+                diags = [] if blank else pydantic_core.from_json(res.stdout)
             except ValueError as exc:
                 return CheckOutcome(score=0.0, error=f"ruff's JSON output is unreadable: {exc}")
             if not isinstance(diags, list):
                 return CheckOutcome(score=0.0, error="ruff's JSON output is not a list")
-            resolver = _Paths(ctx.workspace)
-            findings: list[Finding] = []
-            for diag in diags:
-                if not isinstance(diag, dict):
-                    continue
-                path = resolver.rel(str(diag.get("filename") or ""))
-                if path is None:
-                    continue
-                findings.append(diagnostic_to_finding(diag, path, ctx.check.id, ctx.owner))
+            findings = diagnostics_to_findings(diags, ctx.workspace, ctx.check.id, ctx.owner)
             del diags
         if paths is None:
             checked = {f for f in ctx.input_files() if f.endswith(PYTHON_SUFFIXES)}
