@@ -87,6 +87,14 @@ def _outcome(decision: Decision) -> str:
     }[decision]
 
 
+# Outcomes that end a phase's persona work (``_outcome`` of these decisions).
+_RECORDED_DECISIONS = {
+    "passed": Decision.COMPLETED,
+    "stalled": Decision.STALLED,
+    "blocked": Decision.BLOCKED,
+}
+
+
 def _completed(ps: PhaseState) -> bool:
     return ps.status is PhaseStatus.COMPLETED
 
@@ -521,6 +529,11 @@ class Executor:
         while True:
             self._check_stop()
             last = ps.iterations[-1] if ps.iterations else None
+            if last is not None and last.outcome in _RECORDED_DECISIONS:
+                # the decision was checkpointed but the process died before the phase's
+                # status was: apply it now instead of starting another iteration
+                self._apply_decision(ps, last, _RECORDED_DECISIONS[last.outcome])
+                return
             if last is not None and last.number > 0 and not last.outcome:
                 # an iteration interrupted mid-way: finish it (re-runs unfinished personas)
                 decision = await self._continue_iteration(pc, ps, last)
@@ -756,18 +769,22 @@ class Executor:
             **self._gate_data(gate),
             **self._rec_data(ps, rec),
         )
+        self._apply_decision(ps, rec, decision)
+
+    def _apply_decision(self, ps: PhaseState, rec: IterationRecord, decision: Decision) -> None:
+        """The phase status that ``decision`` (already recorded in ``rec``) implies."""
         if decision is Decision.COMPLETED:
             what = "on disk, no persona work" if rec.number == 0 else f"at iteration {rec.number}"
             self._set_status(
                 ps,
                 PhaseStatus.COMPLETED,
-                f"passed {what}: {gate.score:.2f} >= {gate.threshold:.2f}",
+                f"passed {what}: {rec.score:.2f} >= {rec.threshold:.2f}",
             )
         elif decision is Decision.STALLED:
             self._set_status(
                 ps,
                 PhaseStatus.STALLED,
-                f"no longer improving: {gate.score:.2f} did not beat the best "
+                f"no longer improving: {rec.score:.2f} did not beat the best "
                 f"{rec.best_before or 0:.2f} by {self.config.min_improvement:.2f}; "
                 "waiting for a person",
             )
