@@ -1,0 +1,1 @@
+"""The phasegate language server (see :mod:`phasegate.lsp.server`)."""

@@ -1,0 +1,273 @@
+"""The server object: its state and the workspace lifecycle (open, refresh, reload).
+
+The features are registered on it by :mod:`phasegate.lsp.server`.
+
+Custom messages: notification ``phasegate/status`` (server -> client) and request
+``phasegate/stats`` (client -> server: run counts, latency of the loop, memory).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import to_fs_path
+
+from phasegate import __version__
+from phasegate.lsp.diagnostics import Diagnostics, register_pull
+from phasegate.lsp.engine import Engine
+from phasegate.lsp.incremental import Scheduler, WorkItem
+from phasegate.lsp.progress import WorkDone
+from phasegate.lsp.sessions import Sessions
+from phasegate.lsp.settings import Settings, parse_settings
+from phasegate.lsp.stats import LoopMonitor, rss_bytes
+from phasegate.lsp.status import build_status
+from phasegate.lsp.traceability import TraceIndex
+from phasegate.lsp.watch import Watcher
+
+log = logging.getLogger(__name__)
+
+STATUS_NOTIFICATION = "phasegate/status"
+STATS_REQUEST = "phasegate/stats"
+STATUS_THROTTLE = 0.05  # seconds between two status notifications at most
+
+
+class PhasegateProtocol(LanguageServerProtocol):
+    """Also stops the long command whose request the client cancels."""
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        super()._handle_cancel_notification(msg_id)
+        server = self._server
+        if isinstance(server, PhasegateServer):
+            server.sessions.cancel_request(msg_id)
+
+
+class PhasegateServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("phasegate", __version__, protocol_cls=PhasegateProtocol, max_workers=4)
+        self.settings = Settings()
+        self.engine: Engine | None = None
+        self.diagnostics = Diagnostics(self)
+        self.scheduler = Scheduler(self)
+        self.sessions = Sessions(self)
+        self.watcher = Watcher(self)
+        self.trace: TraceIndex = TraceIndex(Engine(Path.cwd(), self.settings))
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.monitor = LoopMonitor()
+        self._status_last: str | None = None
+        self._status_timer: asyncio.TimerHandle | None = None
+        self.status_count = 0
+        self.ready = False
+        self.first_publish_s: float | None = None
+        self._started = time.monotonic()
+
+    # -- helpers --------------------------------------------------------------------------
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        log.info(message)
+        with contextlib.suppress(Exception):
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def warn_user(self, message: str) -> None:
+        with contextlib.suppress(Exception):
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+            )
+
+    def status_changed(self) -> None:
+        """Something the status shows may have changed: push it soon (throttled)."""
+        if self.loop is None or self._status_timer is not None or not self.ready:
+            return
+        self._status_timer = self.loop.call_later(STATUS_THROTTLE, self.push_status)
+
+    def push_status(self) -> None:
+        self._status_timer = None
+        status = build_status(self)
+        raw = json.dumps(status, sort_keys=True)
+        if raw == self._status_last:
+            return
+        self._status_last = raw
+        self.status_count += 1
+        self.protocol.notify(STATUS_NOTIFICATION, status)
+
+    # -- workspace lifecycle ----------------------------------------------------------------
+    def open_workspace(self, params: types.InitializeParams) -> None:
+        self.settings = parse_settings(params.initialization_options)
+        root: str | None = None
+        if params.workspace_folders:
+            root = to_fs_path(params.workspace_folders[0].uri)
+        elif params.root_uri:
+            root = to_fs_path(params.root_uri)
+        elif params.root_path:
+            root = params.root_path
+        if root:
+            self.engine = Engine(Path(root), self.settings)
+            self.trace = TraceIndex(self.engine)
+        mode = self.diagnostics.choose_mode(params.capabilities, self.settings.diagnostics_mode)
+        if mode == "pull":
+            register_pull(self)
+
+    async def start(self) -> None:
+        """After ``initialized``: load the config, republish, watch, verify."""
+        self.loop = asyncio.get_running_loop()
+        self.monitor.start()
+        for w in self.settings.warnings:
+            self.log(w, types.MessageType.Warning)
+        eng = self.engine
+        if eng is None:
+            self.log("no workspace folder: phasegate has nothing to check")
+            self.ready = True
+            return
+        if not self.settings.trusted:
+            self.log("untrusted workspace: checks and personas that run workspace code are off")
+        try:
+            await asyncio.to_thread(eng.load_config)
+            self._report_config()
+            await self._initial_results()
+        except Exception as exc:  # keep serving: commands and later saves can still work
+            log.exception("starting up failed")
+            self.log(f"phasegate could not start up: {exc}", types.MessageType.Error)
+        self.ready = True
+        self.push_status()
+        kind = await self.watcher.start()
+        self.log(f"phasegate {__version__}: diagnostics {self.diagnostics.mode}, watching: {kind}")
+
+    def _report_config(self) -> None:
+        eng = self.engine
+        if eng is None:
+            return
+        paths = {p.path for p in eng.config_problems}
+        if eng.config_path:
+            paths.add(eng.config_path)
+        if eng.config_problems:
+            self.log(f"{eng.config_path or 'configuration'} has errors", types.MessageType.Error)
+        self.diagnostics.update(paths)
+
+    async def _initial_results(self) -> None:
+        """Republish the last findings from the cache at once, then verify what changed."""
+        eng = self.engine
+        assert eng is not None
+        live = eng.live
+        if live is None:
+            return
+        checks = list(live.checks.values())
+        peeked = await asyncio.to_thread(lambda: [live.peek(rc) for rc in checks])
+        dirty: set[str] = set()
+        for c in peeked:
+            if c is not None:
+                dirty |= live.commit(c)
+        self.diagnostics.update(dirty)
+        if dirty:
+            self.first_publish_s = time.monotonic() - self._started
+        has_session = self.sessions.active_id() is not None
+        if not has_session and not self.settings.run_on_open:
+            return
+        items: dict[str, WorkItem] = {}
+        for rc in checks:
+            if rc.cls.runs_workspace_code and not has_session:
+                items[rc.key] = WorkItem(rc.key, "cached")
+            else:
+                items[rc.key] = WorkItem(rc.key, "full")
+        self.scheduler.submit(items, "open")
+
+    async def refresh(
+        self,
+        phases: list[str] | None = None,
+        progress: WorkDone | None = None,
+        title: str | None = None,
+    ) -> None:
+        """Verify every check (of ``phases``) against its inputs and wait for the results."""
+        eng = self.engine
+        if eng is None or eng.live is None:
+            return
+        items = {
+            k: WorkItem(k, "full")
+            for k, rc in eng.live.checks.items()
+            if phases is None or rc.phase in phases
+        }
+        if title is not None:
+            async with WorkDone(self, title, cancellable=False) as wd:
+                self.scheduler.submit(items, "refresh", progress=wd)
+                await self.scheduler.idle()
+            return
+        self.scheduler.submit(items, "refresh", progress=progress)
+        await self.scheduler.idle()
+
+    def refresh_soon(self, *, workspace_code: bool = True) -> None:
+        """Verify every check in the background (without the checks that run workspace
+        code when ``workspace_code`` is false, e.g. after a stop)."""
+        eng = self.engine
+        if eng is None or eng.live is None:
+            return
+        items = {
+            k: WorkItem(k, "full")
+            for k, rc in eng.live.checks.items()
+            if workspace_code or not rc.cls.runs_workspace_code
+        }
+        self.scheduler.submit(items, "refresh")
+
+    def config_changed(self) -> None:
+        """The config file changed on disk: reload it; recompute everything if it is new."""
+        eng = self.engine
+        if eng is None:
+            return
+        before = {p.path for p in eng.config_problems}
+        old_live = eng.live
+        old_anchor = eng.anchor()
+        changed = eng.load_config()
+        after = {p.path for p in eng.config_problems}
+        self.diagnostics.update(before | after | ({eng.config_path} if eng.config_path else set()))
+        if not changed and eng.anchor() != old_anchor and eng.live is not None:
+            changed = True  # findings about missing files move to the new config file
+        if not changed:
+            return
+        self.log("configuration changed: re-running every check")
+        self.scheduler.cancel_all()
+        stale = old_live.forget_all() if old_live is not None else set()
+        self.diagnostics.update(stale)
+        self.trace.reset()
+        assert eng.live is not None
+        self.scheduler.submit({k: WorkItem(k, "full") for k in eng.live.checks}, "config")
+        self.status_changed()
+
+    def paths_changed_hook(self, paths: set[str]) -> None:
+        self.trace.update(paths)
+
+    def stats(self) -> dict[str, Any]:
+        eng = self.engine
+        live = eng.live if eng else None
+        return {
+            **self.scheduler.stats(),
+            "checkExecutions": live.check_executions if live else 0,
+            "resultsVersion": live.version if live else 0,
+            "publishCount": self.diagnostics.publish_count,
+            "statusCount": self.status_count,
+            "diagnosticsMode": self.diagnostics.mode,
+            "watch": self.watcher.kind,
+            "trusted": self.settings.trusted,
+            "files": len(eng.workspace.files())
+            if eng and eng.workspace._files is not None
+            else None,
+            "loopLagMaxMs": round(self.monitor.max_lag * 1000, 3),
+            "loopLagP99Ms": round(self.monitor.p99() * 1000, 3),
+            "rssBytes": rss_bytes(),
+            "firstPublishS": self.first_publish_s,
+            "ready": self.ready,
+        }
+
+    async def stop_all(self) -> None:
+        self.sessions.close()
+        self.scheduler.close()
+        self.monitor.stop()
+        await self.watcher.stop()
+        eng = self.engine
+        if eng is not None:
+            with contextlib.suppress(Exception):
+                eng.cache.flush()

@@ -1,0 +1,293 @@
+"""Findings and config errors as LSP diagnostics, pushed or pulled.
+
+Mode ("auto" by default): pull (``textDocument/diagnostic`` + ``workspace/diagnostic``)
+when the client supports pull *and* ``workspace/diagnostic/refresh`` — the server's
+results change on their own (file watcher, long test runs), so a client that cannot be
+told to pull again gets pushed diagnostics instead. The pull handlers are registered in
+``initialize`` only in pull mode, so a push-mode client never pulls as well.
+
+Every diagnostic carries ``source="phasegate"``, ``code`` = check id,
+``codeDescription.href`` = the check's docs, and ``data`` = {findingId, phase, check,
+owner, fix} (the code actions use ``data.fix`` as is).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.uris import from_fs_path, to_fs_path
+
+from phasegate.model import Finding, Range
+from phasegate.runner import ResolvedCheck
+
+if TYPE_CHECKING:
+    from phasegate.lsp.core import PhasegateServer
+
+SOURCE = "phasegate"
+CONFIG_CODE = "config"
+EOL = 10_000  # Range.lines(end_char=None) means "to the end of the line"
+
+
+def uri_for(root: Path, rel: str) -> str:
+    uri: str | None = from_fs_path(str(root / rel))
+    assert uri is not None
+    return uri
+
+
+def rel_for(root: Path, uri: str) -> str | None:
+    """Workspace-relative path of a ``file:`` URI, or None when outside the workspace."""
+    path = to_fs_path(uri)
+    if path is None:
+        return None
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+class LineMap:
+    """Converts engine positions (code points; EOL = end of line) to the client's units,
+    clamped to the file's real lines so every client accepts them."""
+
+    def __init__(self, text: str | None, codec: Any) -> None:
+        self.lines = (text or "").split("\n")
+        self.codec = codec
+
+    def position(self, line: int, character: int) -> types.Position:
+        if line >= len(self.lines):
+            line = max(0, len(self.lines) - 1)
+            character = EOL
+        text = self.lines[line].rstrip("\r") if self.lines else ""
+        character = min(max(0, character), len(text))
+        units = self.codec.client_num_units(text[:character]) if self.codec else character
+        return types.Position(line=max(0, line), character=units)
+
+    def range(self, r: Range) -> types.Range:
+        start = self.position(r.start.line, r.start.character)
+        end = self.position(r.end.line, r.end.character)
+        if (end.line, end.character) < (start.line, start.character):
+            end = start
+        return types.Range(start=start, end=end)
+
+
+def finding_data(rc: ResolvedCheck, f: Finding) -> dict[str, Any]:
+    return {
+        "findingId": f.id,
+        "phase": rc.phase,
+        "check": rc.config.id,
+        "owner": f.owner or rc.ctx.owner,
+        "fix": f.fix.model_dump(mode="json") if f.fix is not None else None,
+    }
+
+
+def to_diagnostic(rc: ResolvedCheck, f: Finding, lm: LineMap, shown_on: str) -> types.Diagnostic:
+    message = f.message
+    rng = f.range
+    if shown_on != f.path:
+        # A finding about a missing file, shown on the anchor file: say where it belongs.
+        message = f"{f.path}: {message}"
+        rng = Range.lines(0)
+    return types.Diagnostic(
+        range=lm.range(rng),
+        message=message,
+        severity=types.DiagnosticSeverity(int(f.severity)),
+        code=rc.config.id,
+        code_description=types.CodeDescription(href=rc.cls.docs_url(rc.config.id)),
+        source=SOURCE,
+        data=finding_data(rc, f),
+    )
+
+
+class Diagnostics:
+    """Builds, publishes and serves the diagnostics of one server."""
+
+    def __init__(self, server: PhasegateServer) -> None:
+        self.server = server
+        self.mode: str = "push"
+        self.refresh_support = False
+        self._published: set[str] = set()  # uris with a non-empty pushed list
+        self.publish_count = 0
+        self._changed: asyncio.Event | None = None
+
+    # -- setup ---------------------------------------------------------------------------
+    def choose_mode(self, caps: types.ClientCapabilities, wanted: str) -> str:
+        td = caps.text_document
+        pull = td is not None and td.diagnostic is not None
+        ws = caps.workspace
+        self.refresh_support = bool(
+            ws is not None and ws.diagnostics is not None and ws.diagnostics.refresh_support
+        )
+        if wanted == "push":
+            self.mode = "push"
+        elif wanted == "pull":
+            self.mode = "pull" if pull else "push"
+        else:
+            self.mode = "pull" if pull and self.refresh_support else "push"
+        return self.mode
+
+    # -- building -------------------------------------------------------------------------
+    def _codec(self) -> Any:
+        try:
+            return self.server.workspace.position_codec
+        except RuntimeError:
+            return None
+
+    def build(self, rel: str) -> list[types.Diagnostic]:
+        """Every diagnostic shown on ``rel`` (config errors first, then findings)."""
+        eng = self.server.engine
+        if eng is None:
+            return []
+        out: list[types.Diagnostic] = []
+        lm: LineMap | None = None
+        problems = [p for p in eng.config_problems if p.path == rel]
+        items = eng.live.findings_for(rel) if eng.live is not None else []
+        if problems or items:
+            lm = LineMap(eng.workspace.read_text(rel), self._codec())
+        for p in problems:
+            assert lm is not None
+            pos = lm.position(p.line, p.column)
+            end = lm.position(p.line, EOL)
+            out.append(
+                types.Diagnostic(
+                    range=types.Range(start=pos, end=end if end.character > pos.character else pos),
+                    message=f"{p.key}: {p.message}" if p.key else p.message,
+                    severity=types.DiagnosticSeverity.Error,
+                    code=CONFIG_CODE,
+                    source=SOURCE,
+                )
+            )
+        for rc, f in items:
+            assert lm is not None
+            out.append(to_diagnostic(rc, f, lm, rel))
+        return out
+
+    def all_paths(self) -> set[str]:
+        eng = self.server.engine
+        if eng is None:
+            return set()
+        paths = {p.path for p in eng.config_problems}
+        if eng.live is not None:
+            paths |= set(eng.live.display_paths())
+        return paths
+
+    # -- push -----------------------------------------------------------------------------
+    def update(self, rels: set[str]) -> None:
+        """The findings shown on ``rels`` changed: push them, or ask the client to pull."""
+        eng = self.server.engine
+        if eng is None or not rels:
+            return
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+        if self.mode == "pull":
+            if self.refresh_support:
+                self.server.workspace_diagnostic_refresh(None)
+            return
+        for rel in sorted(rels):
+            uri = uri_for(eng.root, rel)
+            diags = self.build(rel)
+            if not diags and uri not in self._published:
+                continue
+            self.server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=diags)
+            )
+            self.publish_count += 1
+            if diags:
+                self._published.add(uri)
+            else:
+                self._published.discard(uri)
+
+    def republish_all(self) -> None:
+        eng = self.server.engine
+        if eng is None:
+            return
+        rels = self.all_paths()
+        stale = {rel_for(eng.root, u) for u in self._published}
+        self.update(rels | {r for r in stale if r is not None})
+
+    # -- pull -----------------------------------------------------------------------------
+    def _result_id(self, diags: list[types.Diagnostic]) -> str:
+        conv = self.server.protocol._converter
+        raw = json.dumps(conv.unstructure(diags), sort_keys=True)
+        return hashlib.sha1(raw.encode()).hexdigest()[:16]
+
+    def document_report(
+        self, params: types.DocumentDiagnosticParams
+    ) -> types.DocumentDiagnosticReport:
+        eng = self.server.engine
+        rel = rel_for(eng.root, params.text_document.uri) if eng else None
+        diags = self.build(rel) if rel is not None else []
+        rid = self._result_id(diags)
+        if params.previous_result_id == rid:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=rid)
+        return types.RelatedFullDocumentDiagnosticReport(items=diags, result_id=rid)
+
+    async def workspace_report_when_changed(
+        self, params: types.WorkspaceDiagnosticParams, wait: float = 60.0
+    ) -> types.WorkspaceDiagnosticReport:
+        """Answer at once when something changed since the client's last pull; else hold
+        the request (long poll) until the findings change or ``wait`` seconds pass."""
+        report = self.workspace_report(params)
+        unchanged = all(
+            isinstance(i, types.WorkspaceUnchangedDocumentDiagnosticReport) for i in report.items
+        )
+        if not (unchanged and params.previous_result_ids):
+            return report
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), wait)
+        return self.workspace_report(params)
+
+    def workspace_report(
+        self, params: types.WorkspaceDiagnosticParams
+    ) -> types.WorkspaceDiagnosticReport:
+        eng = self.server.engine
+        if eng is None:
+            return types.WorkspaceDiagnosticReport(items=[])
+        previous = {p.uri: p.value for p in params.previous_result_ids}
+        items: list[types.WorkspaceDocumentDiagnosticReport] = []
+        rels = self.all_paths()
+        rels |= {r for r in (rel_for(eng.root, u) for u in previous) if r is not None}
+        for rel in sorted(rels):
+            uri = uri_for(eng.root, rel)
+            diags = self.build(rel)
+            rid = self._result_id(diags)
+            if previous.get(uri) == rid:
+                items.append(
+                    types.WorkspaceUnchangedDocumentDiagnosticReport(
+                        uri=uri, result_id=rid, version=None
+                    )
+                )
+            else:
+                items.append(
+                    types.WorkspaceFullDocumentDiagnosticReport(
+                        uri=uri, items=diags, result_id=rid, version=None
+                    )
+                )
+        return types.WorkspaceDiagnosticReport(items=items)
+
+
+def register_pull(server: PhasegateServer) -> None:
+    """Register the pull handlers (called from ``initialize`` in pull mode only)."""
+    options = types.DiagnosticOptions(
+        identifier=SOURCE, inter_file_dependencies=True, workspace_diagnostics=True
+    )
+
+    @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, options)
+    def document_diagnostic(
+        ls: PhasegateServer, params: types.DocumentDiagnosticParams
+    ) -> types.DocumentDiagnosticReport:
+        return ls.diagnostics.document_report(params)
+
+    @server.feature(types.WORKSPACE_DIAGNOSTIC)
+    async def workspace_diagnostic(
+        ls: PhasegateServer, params: types.WorkspaceDiagnosticParams
+    ) -> types.WorkspaceDiagnosticReport:
+        return await ls.diagnostics.workspace_report_when_changed(params)

@@ -1,0 +1,415 @@
+"""Incremental re-runs: changed paths in, exactly the matching checks re-run, results out.
+
+* Changes arrive from ``didSave``, ``workspace/didChangeWatchedFiles`` and (when the
+  client has no file watcher) :mod:`watchfiles`. A path whose content is the one already
+  processed is dropped, so a save reported by two sources runs once.
+* Bursts are throttled: a change runs at once unless a run started less than
+  ``debounce`` seconds ago; changes arriving meanwhile are collected and run together
+  when that time is up.
+* The checks whose inputs match a changed path (all phases, completed ones too) run in
+  worker threads: per-file checks in one job, project checks in another (so a slow
+  linter never delays the per-file results), each check that runs workspace code (tests,
+  configured commands) in a job of its own.
+* A change to a check that is still running cancels that run: its subprocesses are
+  killed (:class:`phasegate.proc.CancelToken`), its results are dropped and its work is
+  merged into the new run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from phasegate.lsp.live import Cancelled, Computed, LiveResults
+from phasegate.lsp.progress import WorkDone
+from phasegate.proc import CancelToken
+from phasegate.workspace import STATE_DIR
+
+if TYPE_CHECKING:
+    from phasegate.lsp.core import PhasegateServer
+
+Mode = Literal["delta", "full", "cached"]  # full: verify every input; cached: never run
+BATCH_SECONDS = 0.1  # a long job hands its results over at least this often
+HAND_OVER_EACH = 8  # a job of at most this many checks publishes after each check
+DEDUPE_MAX = 32  # changes of at most this many paths are compared with what already ran
+FLUSH_AFTER = 1.0  # seconds of quiet before the result cache is written to disk
+
+
+@dataclass
+class WorkItem:
+    key: str
+    mode: Mode
+    paths: set[str] = field(default_factory=set)
+
+    def merge(self, other: WorkItem) -> None:
+        rank = {"cached": 0, "delta": 1, "full": 2}
+        if rank[other.mode] > rank[self.mode]:
+            self.mode = other.mode
+        self.paths |= other.paths
+
+
+@dataclass(eq=False)
+class Job:
+    id: int
+    trigger: str
+    live: LiveResults
+    items: dict[str, WorkItem]
+    token: CancelToken = field(default_factory=CancelToken)
+    committed: set[str] = field(default_factory=set)
+    analysed: dict[str, int] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+    done: asyncio.Future[None] | None = None
+    progress: WorkDone | None = None
+    after: asyncio.Future[None] | None = None  # start when this is done
+
+    def record(self, ms: float) -> dict[str, Any]:
+        paths = sorted({p for i in self.items.values() for p in i.paths})
+        return {
+            "id": self.id,
+            "trigger": self.trigger,
+            "paths": paths[:50],
+            "checks": sorted(self.items),
+            # files (or project runs) analysed per check: cache hits and unchanged files excluded
+            "analysed": [{"check": k, "count": v} for k, v in sorted(self.analysed.items())],
+            "ms": round(ms, 3),
+            "cancelled": self.token.cancelled,
+        }
+
+
+class Scheduler:
+    """Turns changed paths into check runs, one server's worth."""
+
+    def __init__(self, server: PhasegateServer) -> None:
+        self.server = server
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="phasegate-check")
+        self._pending: set[str] = set()
+        self._pending_trigger = "change"
+        self._carried: dict[str, WorkItem] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_flush = -1e9
+        self._seen: dict[str, str] = {}  # path -> content hash when it last ran
+        self._inflight: dict[str, Job] = {}
+        self._jobs: set[Job] = set()
+        self._ids = itertools.count(1)
+        self._dirty: set[str] = set()
+        self._publish_scheduled = False
+        self.history: deque[dict[str, Any]] = deque(maxlen=100)
+        self.job_count = 0
+        self._idle_waiters: list[asyncio.Future[None]] = []
+        self._flush_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def debounce(self) -> float:
+        return self.server.settings.debounce
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs or self._pending or self._timer or self._carried)
+
+    def close(self) -> None:
+        for job in list(self._jobs):
+            job.token.cancel()
+        if self._timer:
+            self._timer.cancel()
+        if self._flush_timer:
+            self._flush_timer.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- input ----------------------------------------------------------------------------
+    def _version(self, rel: str) -> str:
+        """The content hash of a path ("-" when missing): one read of one file."""
+        eng = self.server.engine
+        assert eng is not None
+        try:
+            if not (eng.root / rel).is_file():
+                return "-"
+        except OSError:
+            return "-"
+        return eng.workspace.content_hash(rel)
+
+    def relevant(self, rel: str) -> bool:
+        eng = self.server.engine
+        if eng is None:
+            return False
+        if rel == STATE_DIR or rel.startswith(STATE_DIR + "/"):
+            return False
+        if eng.is_config_file(rel) or rel == ".gitignore":
+            return True
+        return not eng.workspace.is_ignored(rel)
+
+    def paths_changed(self, rels: Iterable[str], trigger: str) -> None:
+        """Some files changed on disk (workspace-relative paths)."""
+        rels = [r for r in rels if self.relevant(r)]
+        small = len(rels) <= DEDUPE_MAX  # a big burst (branch switch) is not read here
+        fresh = []
+        for rel in rels:
+            if small and rel not in self._pending and self._seen.get(rel) == self._version(rel):
+                continue  # already processed this very content (e.g. save + watcher)
+            fresh.append(rel)
+        if not fresh:
+            return
+        self._pending.update(fresh)
+        self._pending_trigger = trigger
+        self._arm()
+
+    def _arm(self) -> None:
+        """Throttle: run at once unless the last run started less than ``debounce`` ago;
+        then run when that much time has passed, with everything collected meanwhile."""
+        if self._timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, self._last_flush + self.debounce - time.monotonic())
+        self._timer = loop.call_later(delay, self._flush)
+
+    # -- scheduling ----------------------------------------------------------------------
+    def _flush(self) -> None:
+        self._timer = None
+        self._last_flush = time.monotonic()
+        paths, self._pending = self._pending, set()
+        try:
+            self._run_paths(paths)
+        finally:
+            self._check_idle()
+
+    def _run_paths(self, paths: set[str]) -> None:
+        eng = self.server.engine
+        if eng is None:
+            return
+        for rel in paths:
+            if len(paths) <= DEDUPE_MAX:
+                self._seen[rel] = self._version(rel)
+            else:
+                self._seen.pop(rel, None)
+        if any(eng.is_config_file(p) for p in paths):
+            self.server.config_changed()
+            paths = {p for p in paths if not eng.is_config_file(p)}
+        if eng.live is None or eng.runner is None:
+            return
+        eng.workspace.notify_changed(paths)
+        if ".gitignore" in paths:
+            self.submit({k: WorkItem(k, "full") for k in eng.live.checks}, "gitignore")
+            return
+        if not paths:
+            return
+        items: dict[str, WorkItem] = {}
+        for rc in eng.runner.checks_for_paths(paths):
+            if (
+                rc.cls.runs_workspace_code
+                and not self.server.settings.run_workspace_checks_on_change
+            ):
+                continue
+            items[rc.key] = WorkItem(rc.key, "delta", {p for p in paths if rc.matches(p)})
+        self.submit(items, self._pending_trigger)
+        eng.forget_anchor()
+        self.server.paths_changed_hook(paths)
+
+    def submit(
+        self, items: dict[str, WorkItem], trigger: str, progress: WorkDone | None = None
+    ) -> list[Job]:
+        """Run ``items`` now, cancelling the runs they supersede."""
+        eng = self.server.engine
+        if eng is None or eng.live is None:
+            return []
+        for key in list(items):
+            job = self._inflight.get(key)
+            if job is not None:
+                self._cancel(job)
+        for key, carried in self._carried.items():
+            if key in items:
+                items[key].merge(carried)
+            else:
+                items[key] = carried
+        self._carried = {}
+        if not items:
+            return []
+        live = eng.live
+        per_file: dict[str, WorkItem] = {}
+        project: dict[str, WorkItem] = {}
+        slow: list[dict[str, WorkItem]] = []
+        for key, item in items.items():
+            rc = live.checks.get(key)
+            if rc is None:
+                continue
+            if rc.cls.runs_workspace_code and eng.trusted and item.mode != "cached":
+                slow.append({key: item})
+            elif rc.cls.scope == "file":
+                per_file[key] = item
+            else:
+                project[key] = item
+        jobs: list[Job] = []
+        first: Job | None = None
+        for group in [g for g in (per_file, project) if g] + slow:
+            job = Job(next(self._ids), trigger, live, group, progress=progress)
+            # The per-file results (the file just saved) go first: the other jobs start
+            # when they are published, so they do not compete with them for the CPU.
+            job.after = first.done if first is not None and group is not per_file else None
+            jobs.append(job)
+            self._start(job)
+            if group is per_file:
+                first = job
+        return jobs
+
+    def _cancel(self, job: Job) -> None:
+        if job.token.cancelled:
+            return
+        job.token.cancel()
+        for key, item in job.items.items():
+            if self._inflight.get(key) is job:
+                del self._inflight[key]
+            if key in job.committed:
+                continue
+            if key in self._carried:
+                self._carried[key].merge(item)
+            else:
+                self._carried[key] = WorkItem(item.key, item.mode, set(item.paths))
+
+    def cancel_all(self) -> None:
+        for job in list(self._jobs):
+            self._cancel(job)
+        self._carried.clear()
+
+    def _start(self, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+        for key in job.items:
+            self._inflight[key] = job
+        self._jobs.add(job)
+        job.done = loop.create_future()
+        task = loop.create_task(self._run(job))
+        task.add_done_callback(lambda _t: None)
+
+    async def _run(self, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+
+        def hand_over(batch: list[Computed]) -> None:
+            loop.call_soon_threadsafe(self._commit, job, batch)
+
+        def work() -> None:
+            batch: list[Computed] = []
+            last = time.monotonic()
+            for key, item in job.items.items():
+                if job.token.cancelled:
+                    return
+                rc = job.live.checks[key]
+                try:
+                    if item.mode == "cached":
+                        c = job.live.cached_only(rc)
+                    else:
+                        c = job.live.compute(
+                            rc, item.paths if item.mode == "delta" else None, job.token
+                        )
+                except Cancelled:
+                    return
+                batch.append(c)
+                if len(job.items) <= HAND_OVER_EACH or time.monotonic() - last >= BATCH_SECONDS:
+                    hand_over(batch)
+                    batch = []
+                    last = time.monotonic()
+            if batch:
+                hand_over(batch)
+
+        try:
+            if job.after is not None and not job.after.done():
+                await asyncio.shield(job.after)
+            if not job.token.cancelled:
+                await loop.run_in_executor(self._pool, work)
+        except RuntimeError:  # pool shut down
+            job.token.cancel()
+        finally:
+            self._finish(job)
+
+    def _commit(self, job: Job, batch: list[Computed]) -> None:
+        if job.token.cancelled:
+            return
+        eng = self.server.engine
+        if eng is None or eng.live is not job.live:
+            return  # the configuration changed meanwhile
+        for c in batch:
+            self._dirty |= job.live.commit(c)
+            job.committed.add(c.rc.key)
+            job.analysed[c.rc.config.id] = job.analysed.get(c.rc.config.id, 0) + c.analysed
+        if job.progress is not None:
+            n, total = len(job.committed), len(job.items)
+            job.progress.report(f"{n}/{total} checks", int(100 * n / max(1, total)))
+        self._publish_soon()
+
+    def _finish(self, job: Job) -> None:
+        self._jobs.discard(job)
+        for key in job.items:
+            if self._inflight.get(key) is job:
+                del self._inflight[key]
+        self.job_count += 1
+        self.history.append(job.record((time.monotonic() - job.started) * 1000))
+        if job.done is not None and not job.done.done():
+            job.done.set_result(None)
+        if job.token.cancelled and self._carried and not self._jobs and self._timer is None:
+            # Cancelled by stop (not superseded by a newer run): nothing will pick it up.
+            self._carried.clear()
+        self._check_idle()
+        self.server.status_changed()
+        self._schedule_cache_flush()
+
+    def _schedule_cache_flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._flush_timer = loop.call_later(FLUSH_AFTER, self._flush_cache)
+
+    def _flush_cache(self) -> None:
+        self._flush_timer = None
+        eng = self.server.engine
+        if eng is None:
+            return
+        if self.busy:
+            self._schedule_cache_flush()
+            return
+        asyncio.get_running_loop().run_in_executor(self._pool, eng.cache.flush)
+
+    def _check_idle(self) -> None:
+        if not self.busy:
+            for w in self._idle_waiters:
+                if not w.done():
+                    w.set_result(None)
+            self._idle_waiters.clear()
+
+    def _publish_soon(self) -> None:
+        if self._publish_scheduled:
+            return
+        self._publish_scheduled = True
+        asyncio.get_running_loop().call_soon(self._publish)
+
+    def _publish(self) -> None:
+        self._publish_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        self.server.diagnostics.update(dirty)
+        self.server.status_changed()
+
+    # -- waiting --------------------------------------------------------------------------
+    async def wait_jobs(self, jobs: list[Job]) -> None:
+        futs = [j.done for j in jobs if j.done is not None]
+        if futs:
+            await asyncio.gather(*futs)
+
+    async def idle(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is pending or running; False on timeout."""
+        if not self.busy:
+            return True
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._idle_waiters.append(fut)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(fut), timeout)
+            return True
+        return False
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "busy": self.busy,
+            "jobs": self.job_count,
+            "history": list(self.history),
+        }

@@ -1,0 +1,430 @@
+"""The live results the editor sees: every check's last result, updated incrementally.
+
+Work is split in two halves so that the event loop never waits on a check:
+
+* ``compute_*`` methods run in a worker thread. A file-scope check re-analyses only the
+  input files whose content changed (by content hash) and re-scores from the findings
+  it keeps per file; a project check runs whole (from the result cache when the hash of
+  its inputs is unchanged). They read the committed state and return a :class:`Computed`.
+* :meth:`LiveResults.commit` runs on the event loop: it installs a result, works out
+  which displayed files gained or lost findings, and returns them for republishing.
+
+A run whose token was cancelled (superseded by a newer change) is never committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from phasegate.checks.base import CheckOutcome
+from phasegate.config import Config
+from phasegate.model import CheckResult, Finding, GateResult, Severity
+from phasegate.proc import CancelToken, cancel_scope
+from phasegate.runner import GateRunner, ResolvedCheck, score_gate
+from phasegate.workspace import Workspace
+
+PROJECT_SOURCE = "*"
+NOT_RUN = "not run yet: run the gates (phasegate.runGates) to run it"
+
+DisplayPathFn = Callable[[Finding], str]
+RACY_NS = 2_000_000_000  # files modified this recently are hashed, never memoised
+
+
+class Cancelled(Exception):
+    """The run was superseded; its result must be dropped."""
+
+
+@dataclass
+class FileState:
+    """A file-scope check's findings and content hash per input file."""
+
+    per_file: dict[str, list[Finding]] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Computed:
+    """One check's new result, not yet committed."""
+
+    rc: ResolvedCheck
+    result: CheckResult
+    # findings per source (input file, or PROJECT_SOURCE); only the sources listed here
+    # changed, unless ``replace_all``.
+    contributions: dict[str, list[Finding]]
+    replace_all: bool
+    file_state: FileState | None = None
+    analysed: int = 0  # files (or 1 for a project check) actually analysed
+    from_cache: bool = False
+
+
+def _passed(outcome: CheckOutcome) -> bool:
+    if outcome.error is not None:
+        return False
+    if outcome.passed is not None:
+        return outcome.passed
+    return not any(f.severity <= Severity.WARNING for f in outcome.findings)
+
+
+class HashMemo:
+    """sha1 of files, memoised by (mtime_ns, size): one read per change of a file, shared
+    by every check (and by the runner's inputs hash, see :class:`LiveRunner`)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._memo: dict[str, tuple[int, int, str]] = {}
+        self._lock = threading.Lock()
+
+    def content_hash(self, path: str) -> str:
+        try:
+            st = os.stat(self.workspace.root / path)
+        except OSError:
+            with self._lock:
+                self._memo.pop(path, None)
+            return "-"
+        with self._lock:
+            memo = self._memo.get(path)
+        if memo is not None and memo[0] == st.st_mtime_ns and memo[1] == st.st_size:
+            return memo[2]
+        h = self.workspace.content_hash(path)
+        # A file written in the last moments may be written again within the same clock
+        # tick, same size: its (mtime, size) would not tell. Only older files are memoised.
+        if time.time_ns() - st.st_mtime_ns > RACY_NS:
+            with self._lock:
+                self._memo[path] = (st.st_mtime_ns, st.st_size, h)
+        return h
+
+
+@dataclass
+class LiveRunner(GateRunner):
+    """The runner the server uses: the same results and cache keys as
+    :class:`GateRunner`, with content hashes memoised by (mtime, size) so that verifying
+    a project check's inputs stats its files instead of reading them all."""
+
+    hashes: HashMemo | None = None
+
+    def memo(self) -> HashMemo:
+        if self.hashes is None:
+            self.hashes = HashMemo(self.workspace)
+        return self.hashes
+
+    def inputs_hash(self, rc: ResolvedCheck) -> str:
+        memo = self.memo()
+        h = hashlib.sha1(rc.config_fingerprint().encode())
+        for path in rc.ctx.input_files():
+            h.update(path.encode())
+            h.update(memo.content_hash(path).encode())
+        return h.hexdigest()
+
+
+class LiveResults:
+    """Check results of one workspace, indexed by the file each finding is shown on."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        config: Config,
+        runner: GateRunner,
+        *,
+        display_path: DisplayPathFn | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.config = config
+        self.runner = runner
+        self.checks: dict[str, ResolvedCheck] = {rc.key: rc for rc in runner.all_checks()}
+        self.results: dict[str, CheckResult] = {}
+        self.file_states: dict[str, FileState] = {}
+        # check key -> source -> findings; display path -> (check key, source) -> findings
+        self._contrib: dict[str, dict[str, list[Finding]]] = {}
+        self._by_display: dict[str, dict[tuple[str, str], list[Finding]]] = {}
+        # where each (check key, source)'s findings are shown (decided when they came in)
+        self._placed: dict[tuple[str, str], set[str]] = {}
+        self._display = display_path or (lambda f: f.path)
+        self.hashes = runner.memo() if isinstance(runner, LiveRunner) else HashMemo(workspace)
+        self.check_executions = 0  # checks run (not served from the cache)
+        self.version = 0  # bumped by every commit that changed something
+
+    def content_hash(self, path: str) -> str:
+        return self.hashes.content_hash(path)
+
+    # -- worker side (threads) -------------------------------------------------------------
+    def _result(
+        self, rc: ResolvedCheck, outcome: CheckOutcome, start: float, cached: bool
+    ) -> CheckResult:
+        score = 0.0 if outcome.error else min(1.0, max(0.0, outcome.score))
+        return CheckResult(
+            id=rc.config.id,
+            phase=rc.phase,
+            weight=rc.weight,
+            blocking=rc.blocking,
+            owner=rc.ctx.owner,
+            passed=_passed(outcome),
+            score=score,
+            findings=outcome.findings,
+            duration_s=time.monotonic() - start,
+            error=outcome.error,
+            cached=cached,
+        )
+
+    def _check_file(self, rc: ResolvedCheck, path: str, h: str) -> tuple[list[Finding], bool]:
+        cache = self.runner.cache
+        fp = rc.config_fingerprint()
+        hit = cache.get_file(rc.key, fp, path, h) if cache else None
+        if hit is not None:
+            return hit, True
+        found = rc.check.check_file(rc.ctx, path)
+        if cache:
+            cache.put_file(rc.key, fp, path, h, found)
+        return found, False
+
+    def compute(
+        self, rc: ResolvedCheck, paths: Iterable[str] | None, token: CancelToken
+    ) -> Computed:
+        """The check's new result after ``paths`` changed (``None``: verify every input)."""
+        with cancel_scope(token):
+            if rc.cls.runs_workspace_code and not self.runner.trusted:
+                return self._project(rc, token)
+            if rc.cls.scope == "file":
+                state = self.file_states.get(rc.key)
+                if paths is None or state is None:
+                    return self._file_full(rc, state, token)
+                return self._file_delta(rc, state, paths, token)
+            return self._project(rc, token)
+
+    def _crashed(self, rc: ResolvedCheck, exc: Exception, start: float) -> Computed:
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        outcome = CheckOutcome(findings=[], score=0.0, error=f"check crashed: {tb}")
+        return Computed(rc, self._result(rc, outcome, start, False), {}, True)
+
+    def _file_full(
+        self, rc: ResolvedCheck, state: FileState | None, token: CancelToken
+    ) -> Computed:
+        start = time.monotonic()
+        new = FileState()
+        analysed = 0
+        try:
+            for path in rc.ctx.input_files():
+                if token.cancelled:
+                    raise Cancelled
+                h = self.content_hash(path)
+                if state is not None and state.hashes.get(path) == h:
+                    found = state.per_file[path]
+                else:
+                    found, cached = self._check_file(rc, path, h)
+                    analysed += 0 if cached else 1
+                new.per_file[path] = found
+                new.hashes[path] = h
+            outcome = rc.check.score_files(rc.ctx, new.per_file)
+        except Cancelled:
+            raise
+        except Exception as exc:  # a check bug must not take the server down
+            return self._crashed(rc, exc, start)
+        if self.runner.cache:
+            self.runner.cache.retain_files(rc.key, set(new.per_file))
+        result = self._result(rc, outcome, start, analysed == 0)
+        contrib = {p: fs for p, fs in new.per_file.items() if fs}
+        return Computed(rc, result, contrib, True, new, analysed, analysed == 0)
+
+    def _file_delta(
+        self, rc: ResolvedCheck, state: FileState, paths: Iterable[str], token: CancelToken
+    ) -> Computed:
+        start = time.monotonic()
+        per_file = dict(state.per_file)
+        hashes = dict(state.hashes)
+        changed: dict[str, list[Finding]] = {}
+        analysed = 0
+        files = self.workspace.files()
+        try:
+            for path in paths:
+                if token.cancelled:
+                    raise Cancelled
+                if path in files and rc.matches(path):
+                    h = self.content_hash(path)
+                    if hashes.get(path) == h:
+                        continue
+                    found, cached = self._check_file(rc, path, h)
+                    analysed += 0 if cached else 1
+                    per_file[path] = found
+                    hashes[path] = h
+                    changed[path] = found
+                elif path in per_file:
+                    del per_file[path]
+                    hashes.pop(path, None)
+                    changed[path] = []
+                    if self.runner.cache:
+                        self.runner.cache.drop_file(rc.key, path)
+            outcome = rc.check.score_files(rc.ctx, per_file)
+        except Cancelled:
+            raise
+        except Exception as exc:
+            return self._crashed(rc, exc, start)
+        result = self._result(rc, outcome, start, analysed == 0)
+        return Computed(
+            rc, result, changed, False, FileState(per_file, hashes), analysed, analysed == 0
+        )
+
+    def _project(self, rc: ResolvedCheck, token: CancelToken) -> Computed:
+        if token.cancelled:
+            raise Cancelled
+        result = self.runner.run_check(rc)  # cache-aware; never raises
+        if token.cancelled:
+            raise Cancelled
+        ran = not result.cached and result.skipped is None
+        return Computed(
+            rc,
+            result,
+            {PROJECT_SOURCE: list(result.findings)},
+            True,
+            None,
+            1 if ran else 0,
+            result.cached,
+        )
+
+    def peek(self, rc: ResolvedCheck) -> Computed | None:
+        """The last cached result of ``rc`` without running it (reopen)."""
+        result = self.runner.peek_check(rc)
+        if result is None:
+            return None
+        if rc.cls.scope == "file" and self.runner.cache is not None:
+            files = self.runner.cache.peek_files(rc.key, rc.config_fingerprint()) or {}
+            state = FileState(
+                per_file={p: fs for p, (_h, fs) in files.items()},
+                hashes={p: h for p, (h, _fs) in files.items()},
+            )
+            contrib = {p: fs for p, fs in state.per_file.items() if fs}
+            return Computed(rc, result, contrib, True, state, 0, True)
+        return Computed(rc, result, {PROJECT_SOURCE: list(result.findings)}, True, None, 0, True)
+
+    def cached_only(self, rc: ResolvedCheck) -> Computed:
+        """The check's result if the cache has it for its current inputs, else a
+        "not run yet" placeholder: never runs the check (used on open for checks that
+        run workspace code)."""
+        start = time.monotonic()
+        if rc.cls.runs_workspace_code and not self.runner.trusted:
+            return self._project(rc, CancelToken())  # a "skipped: untrusted" result
+        cache = self.runner.cache
+        if cache is not None and rc.cls.scope == "project":
+            hit = cache.get_project(rc.key, self.runner.inputs_hash(rc))
+            if hit is not None:
+                result = self._result(rc, hit, start, True)
+                return Computed(
+                    rc, result, {PROJECT_SOURCE: list(hit.findings)}, True, None, 0, True
+                )
+        return self.placeholder(rc)
+
+    def placeholder(self, rc: ResolvedCheck, reason: str = NOT_RUN) -> Computed:
+        """A check that has not run: excluded from its gate's score, shown as skipped."""
+        result = CheckResult(
+            id=rc.config.id,
+            phase=rc.phase,
+            weight=rc.weight,
+            blocking=rc.blocking,
+            owner=rc.ctx.owner,
+            passed=True,
+            score=1.0,
+            skipped=reason,
+        )
+        return Computed(rc, result, {}, True)
+
+    # -- event loop side -------------------------------------------------------------------
+    def commit(self, c: Computed) -> set[str]:
+        """Install a computed result; return the display paths whose findings changed."""
+        key = c.rc.key
+        self.results[key] = c.result
+        if c.file_state is not None:
+            self.file_states[key] = c.file_state
+        elif c.rc.cls.scope == "file" and c.replace_all:
+            self.file_states.pop(key, None)
+        if not c.from_cache:
+            self.check_executions += 1 if c.analysed else 0
+        old = self._contrib.setdefault(key, {})
+        affected: set[str] = set()
+        sources = set(c.contributions)
+        if c.replace_all:
+            sources |= set(old)
+        for src in sources:
+            new_fs = c.contributions.get(src, [])
+            old_fs = old.get(src, [])
+            if new_fs == old_fs:
+                continue
+            for dp in self._placed.pop((key, src), ()):
+                affected.add(dp)
+                bucket = self._by_display.get(dp)
+                if bucket is not None:
+                    bucket.pop((key, src), None)
+                    if not bucket:
+                        del self._by_display[dp]
+            if new_fs:
+                old[src] = new_fs
+                grouped = _group_display(new_fs, self._display)
+                self._placed[(key, src)] = set(grouped)
+                for dp_path, fs in grouped.items():
+                    affected.add(dp_path)
+                    self._by_display.setdefault(dp_path, {})[(key, src)] = fs
+            else:
+                old.pop(src, None)
+        if affected:
+            self.version += 1
+        return affected
+
+    def forget_all(self) -> set[str]:
+        """Drop every result (config changed); return the display paths that had findings."""
+        affected = set(self._by_display)
+        self.results.clear()
+        self.file_states.clear()
+        self._contrib.clear()
+        self._by_display.clear()
+        self._placed.clear()
+        self.version += 1
+        return affected
+
+    def findings_for(self, display_path: str) -> list[tuple[ResolvedCheck, Finding]]:
+        """Findings shown on ``display_path``, in pipeline order."""
+        bucket = self._by_display.get(display_path)
+        if not bucket:
+            return []
+        order = {k: i for i, k in enumerate(self.checks)}
+        out: list[tuple[ResolvedCheck, Finding]] = []
+        for (key, _src), fs in sorted(bucket.items(), key=lambda kv: order.get(kv[0][0], 1 << 30)):
+            rc = self.checks.get(key)
+            if rc is None:
+                continue
+            out += [(rc, f) for f in fs]
+        return out
+
+    def display_paths(self) -> list[str]:
+        return sorted(self._by_display)
+
+    def all_findings(self) -> list[tuple[ResolvedCheck, Finding]]:
+        out: list[tuple[ResolvedCheck, Finding]] = []
+        for key, rc in self.checks.items():
+            r = self.results.get(key)
+            if r is not None:
+                out += [(rc, f) for f in r.findings]
+        return out
+
+    def finding_by_id(self, finding_id: str) -> tuple[ResolvedCheck, Finding] | None:
+        for rc, f in self.all_findings():
+            if f.id == finding_id:
+                return rc, f
+        return None
+
+    def gate(self, phase: str, threshold: float) -> GateResult | None:
+        """The phase's exit gate from the current results (None until one check has a result)."""
+        rcs = [rc for rc in self.checks.values() if rc.phase == phase and not rc.entry]
+        results = [self.results[rc.key] for rc in rcs if rc.key in self.results]
+        if not results:
+            return None
+        return score_gate(phase, results, threshold)
+
+
+def _group_display(fs: list[Finding], display: DisplayPathFn) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    for f in fs:
+        out.setdefault(display(f), []).append(f)
+    return out

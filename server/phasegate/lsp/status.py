@@ -1,0 +1,113 @@
+"""The status object of LSP_CONTRACT.md: the reply of most commands and the payload of
+the ``phasegate/status`` notification.
+
+Phase statuses come from the session's checkpoint; scores come from the live results
+(so they follow every edit). A phase the session completed whose gate fails now is shown
+as ``regressed`` at once — the same rule the executor applies when it runs the gates,
+where it is also recorded in the checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from phasegate.model import CheckResult, PhaseStatus, SessionState
+
+if TYPE_CHECKING:
+    from phasegate.lsp.core import PhasegateServer
+
+MAX_FINDINGS_PER_CHECK = 200
+
+
+def _check(result: CheckResult, owner: str) -> dict[str, Any]:
+    findings = result.findings
+    return {
+        "id": result.id,
+        "passed": result.passed,
+        "score": result.score,
+        "blocking": result.blocking,
+        "owner": result.owner or owner,
+        "skipped": result.skipped,
+        "error": result.error,
+        "findings": [
+            {
+                "id": f.id,
+                "path": f.path,
+                "range": f.range.model_dump(mode="json"),
+                "severity": int(f.severity),
+                "message": f.message,
+                "code": f.code,
+            }
+            for f in findings[:MAX_FINDINGS_PER_CHECK]
+        ],
+        "findings_total": len(findings),
+    }
+
+
+def session_json(state: SessionState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    return {
+        "id": state.id,
+        "requirement": state.requirement,
+        "status": state.status.value,
+        "current_phase": state.current_phase,
+        "global_iterations": state.global_iterations,
+    }
+
+
+def build_status(server: PhasegateServer) -> dict[str, Any]:
+    eng = server.engine
+    state = server.sessions.state() if eng is not None else None
+    out: dict[str, Any] = {
+        "workspace": str(eng.root) if eng else "",
+        "trusted": server.settings.trusted,
+        "session": session_json(state),
+        "phases": [],
+        # additions to the contract (see LSP_CONTRACT.md)
+        "busy": server.scheduler.busy or server.sessions.running is not None,
+        "running": server.sessions.running,
+        "configErrors": [
+            {"path": p.path, "line": p.line, "column": p.column, "key": p.key, "message": p.message}
+            for p in (eng.config_problems if eng else [])
+        ],
+    }
+    if eng is None or eng.config is None or eng.live is None:
+        return out
+    config, live = eng.config, eng.live
+    for pc in config.phases:
+        ps = None
+        if state is not None:
+            try:
+                ps = state.phase(pc.name)
+            except KeyError:
+                ps = None
+        if ps is not None and ps.last_threshold is not None:
+            threshold = ps.last_threshold
+        else:
+            threshold = config.threshold(max(1, ps.persona_iterations if ps else 1))
+        gate = live.gate(pc.name, threshold)
+        status = ps.status.value if ps is not None else PhaseStatus.PENDING.value
+        if status == PhaseStatus.COMPLETED.value and gate is not None and not gate.passed:
+            status = PhaseStatus.REGRESSED.value
+        checks = []
+        for rc in live.checks.values():
+            if rc.phase != pc.name or rc.entry:
+                continue
+            r = live.results.get(rc.key)
+            if r is not None:
+                checks.append(_check(r, rc.ctx.owner))
+        out["phases"].append(
+            {
+                "name": pc.name,
+                "title": pc.display,
+                "status": status,
+                "score": gate.score if gate else (ps.last_score if ps else None),
+                "threshold": threshold,
+                "iteration": ps.persona_iterations if ps is not None else 0,
+                "passed": gate.passed if gate else None,
+                "checks": checks,
+                "message": ps.message if ps is not None else "",
+            }
+        )
+    return out

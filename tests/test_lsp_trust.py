@@ -1,0 +1,77 @@
+"""Workspace trust: untrusted, nothing the workspace configures runs; in-process checks do."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from pygls.exceptions import JsonRpcException
+from test_lsp_helpers import CLIENTS, make_workspace, start, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+CONFIG = """\
+[[phases]]
+name = "requirements"
+personas = ["requirement_analyst"]
+
+[[phases.checks]]
+id = "REQ-SECTIONS"
+
+[[phases.checks]]
+id = "MARK"
+kind = "command"
+inputs = ["docs/*.md"]
+options = {{ command = [{python!r}, "-c", "open('ran-check', 'w').write('x')"] }}
+
+[personas.requirement_analyst]
+kind = "command"
+options = {{ command = [{python!r}, "-c", "open('ran-persona', 'w').write('x')"] }}
+"""
+
+
+def workspace(tmp_path: Path) -> Path:
+    return make_workspace(tmp_path, {"phasegate.toml": CONFIG.format(python=sys.executable)})
+
+
+@pytest.mark.parametrize("client_name", CLIENTS)
+async def test_untrusted_runs_nothing_the_workspace_configures(
+    tmp_path: Path, client_name: str
+) -> None:
+    root = workspace(tmp_path)
+    async with start(root, client_name, {"trusted": False}) as s:
+        await s.settle()
+        # in-process checks still run and publish
+        await wait_for(lambda: "REQ-SECTIONS" in s.codes("docs/requirements.md"))
+        st = await s.command("phasegate.validate")
+        assert st["trusted"] is False
+        (mark,) = [c for c in st["phases"][0]["checks"] if c["id"] == "MARK"]
+        assert mark["skipped"] and "untrusted" in mark["skipped"]
+        for name, arg in (
+            ("phasegate.startSession", {"requirement": "Keep a list"}),
+            ("phasegate.remediate", {}),
+            ("phasegate.rework", {"phase": "requirements"}),
+            ("phasegate.resumeSession", {}),
+        ):
+            with pytest.raises(JsonRpcException) as exc:
+                await s.command(name, arg)
+            assert exc.value.code == -32803, name
+            assert "trusted workspace" in exc.value.message
+            assert "requirement_analyst (command)" in exc.value.message
+        s.save("docs/requirements.md")  # an edit re-runs the checks: still nothing runs
+        await s.settle()
+        assert not (root / "ran-check").exists()
+        assert not (root / "ran-persona").exists()
+        assert not (root / ".phasegate" / "sessions").exists()
+
+
+async def test_trusted_runs_the_configured_check(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    async with start(root, options={"trusted": True}) as s:
+        await s.settle()
+        assert not (root / "ran-check").exists()  # not on open without a session
+        st = await s.command("phasegate.validate")
+        (mark,) = [c for c in st["phases"][0]["checks"] if c["id"] == "MARK"]
+        assert mark["skipped"] is None and mark["passed"] is True
+        assert (root / "ran-check").exists()
