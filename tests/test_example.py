@@ -143,3 +143,46 @@ def test_example_gates_fail_exactly_where_its_readme_says(example: Path) -> None
     assert sorted(m.split()[0] for m in failed["IMPL-LINT"]) == ["E711", "F401"]
     assert any("test_task_due_today_is_not_overdue" in m for m in failed["TEST-PYTEST"])
     assert any("REQ-001" in m for m in failed["TEST-TRACE"])
+
+
+def test_quick_start_session_on_the_example_goes_as_its_readme_says(example: Path) -> None:
+    """`phasegate run` with the example's own phasegate.toml: ruff fixes the unused import,
+    Implementation passes at iteration 1, Testing stalls on the failing test."""
+    import os
+
+    from phasegate.store import SessionStore
+
+    env = {"PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    res = run_tool(
+        [
+            sys.executable,
+            "-m",
+            "phasegate",
+            "run",
+            "-w",
+            str(example),
+            "--session",
+            "qs",
+            "-r",
+            "Create a task management system with users and due dates",
+        ],
+        cwd=example,
+        timeout=300,
+        env=env,
+    )
+    assert res.returncode == 1, res.stdout + res.stderr
+    state = SessionStore(example).load("qs")
+    status = {p.name: p.status.value for p in state.phases}
+    assert status == {
+        "requirements": "completed",
+        "design": "completed",
+        "implementation": "completed",
+        "testing": "stalled",
+        "deployment": "pending",
+    }
+    impl = state.phase("implementation")
+    assert [it.number for it in impl.iterations] == [0, 1]
+    (backend,) = [r for r in impl.iterations[1].personas if r.persona == "backend_developer"]
+    assert backend.ok and backend.files_changed == ["taskboard/service.py"]
+    assert "import os" not in (example / "taskboard/service.py").read_text()
+    assert "tests/test_overdue.py:33:5: TEST-PYTEST" in res.stdout
