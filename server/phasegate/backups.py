@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from typing import Any, Literal
 
 import pathspec
 
+from phasegate.fsutil import atomic_write_bytes
 from phasegate.workspace import ALWAYS_IGNORED_DIRS, PathOutsideWorkspace, Workspace
 
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -89,30 +89,6 @@ def lexical_path(workspace: Workspace, rel: str) -> Path:
 
 def sha1_bytes(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
-
-
-def atomic_write_bytes(
-    path: Path, data: bytes, *, mode: int | None = None, fsync: bool = True
-) -> None:
-    """Write ``path`` through a temporary file in its directory and ``os.replace``.
-
-    The replace acts on the directory entry: a symlink at ``path`` is replaced by the file,
-    never written through.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if fsync:
-                fh.flush()
-                os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, stat.S_IMODE(mode))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -31,7 +31,6 @@ import gc
 import hashlib
 import os
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ import pydantic_core
 from pydantic import TypeAdapter
 
 from phasegate.checks.base import CheckOutcome
+from phasegate.fsutil import atomic_write_bytes
 from phasegate.model import Finding
 
 if TYPE_CHECKING:
@@ -134,18 +134,6 @@ def stat_signatures(root: Path, files: list[str]) -> list[Signature | None] | No
             return None
         out.append((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
     return out
-
-
-def _atomic_write(directory: Path, name: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, directory / name)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 class ResultCache:
@@ -357,9 +345,12 @@ class ResultCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             with gc_paused():
                 for key in sorted(self._dirty):
-                    _atomic_write(self.directory, f"{_safe_name(key)}.json", self._serialise(key))
+                    path = self.directory / f"{_safe_name(key)}.json"
+                    atomic_write_bytes(path, self._serialise(key), fsync=False)
                 if self._hashes_dirty and self._hashes is not None:
                     doc = {"version": HASHES_VERSION, "files": self._hashes}
-                    _atomic_write(self.directory, HASHES_FILE, pydantic_core.to_json(doc))
+                    atomic_write_bytes(
+                        self.directory / HASHES_FILE, pydantic_core.to_json(doc), fsync=False
+                    )
             self._dirty.clear()
             self._hashes_dirty = False

@@ -23,11 +23,9 @@ The engine knows no terminal or editor: the CLI and the language server drive it
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +45,7 @@ from phasegate.model import (
     SessionState,
     SessionStatus,
 )
-from phasegate.personas.base import PersonaContext, PersonaTask, make_persona
+from phasegate.persona_runner import phase_artifacts, run_persona
 from phasegate.progressive import Decision
 from phasegate.rework import owners_of_failed
 from phasegate.runner import GateRunner
@@ -845,19 +843,10 @@ class Executor:
         return gate
 
     # -- personas ------------------------------------------------------------------------
-    def _artifacts(self, phase: str) -> list[str]:
-        out: list[str] = []
-        for rc in self.runner.checks(phase):
-            for pat in rc.ctx.inputs:
-                if pat not in out:
-                    out.append(pat)
-        return out
-
     async def _run_persona(
         self, pc: PhaseConfig, k: int, name: str, reason: str, feedback: list[Finding]
     ) -> PersonaRun:
         st = self._st
-        run = PersonaRun(persona=name, reason=reason, feedback_count=len(feedback))
         self._emit(
             "persona_started",
             phase=pc.name,
@@ -866,62 +855,19 @@ class Executor:
             reason=reason,
             feedback_count=len(feedback),
         )
-        start = time.monotonic()
-        try:
-            persona = make_persona(name, self.config)
-        except Exception as exc:
-            run.ok = False
-            run.error = f"cannot create persona: {exc}"
-            return run
-        if not self.trusted and persona.runs_workspace_code:
-            run.skipped = (
-                f"untrusted workspace: persona {name!r} ({persona.kind}) runs workspace code"
-            )
-            return run
-        pconf = self.config.persona(name)
-        timeout = pconf.timeout or self.config.timeouts.persona
         label = _LABEL_RE.sub("_", f"{pc.name}-it{k}-{name}")[:100]
-        ctx = PersonaContext(
-            workspace=self.workspace,
+        backups = BackupRecorder(self.store.session_dir(st.id) / "backups", self.workspace, label)
+        return await run_persona(
+            name,
             config=self.config,
-            timeout=timeout,
-            backups=BackupRecorder(
-                self.store.session_dir(st.id) / "backups", self.workspace, label
-            ),
+            workspace=self.workspace,
             trusted=self.trusted,
-        )
-        task = PersonaTask(
+            backups=backups,
             session_id=st.id,
             requirement=st.requirement,
-            phase=pc.name,
-            phase_title=pc.display,
-            persona=name,
-            role=pconf.role,
+            phase=pc,
             iteration=k,
             reason=reason,
             feedback=feedback,
-            artifacts=self._artifacts(pc.name),
-            workspace=str(self.workspace.root),
+            artifacts=phase_artifacts(self.runner, pc.name),
         )
-        try:
-            result = await asyncio.wait_for(persona.run(task, ctx), timeout)
-        except asyncio.TimeoutError:
-            run.ok = False
-            run.error = f"timed out after {timeout:g}s"
-        except Exception as exc:
-            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            run.ok = False
-            run.error = f"crashed: {tb}"
-        else:
-            run.ok = result.ok
-            run.error = result.error if not result.ok else None
-            if not result.ok and not run.error:
-                run.error = result.message or "failed"
-            for f in result.files_changed:
-                if f not in run.files_changed:
-                    run.files_changed.append(f)
-        for f in ctx.written:
-            if f not in run.files_changed:
-                run.files_changed.append(f)
-        run.duration_s = round(time.monotonic() - start, 6)
-        return run

@@ -29,8 +29,6 @@ do are skipped by the gate runner).
 from __future__ import annotations
 
 import contextlib
-import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +45,7 @@ from phasegate.backups import (
 from phasegate.cache import ResultCache
 from phasegate.config import Config, PhaseConfig
 from phasegate.model import Event, EventKind, Finding, GateResult, PersonaRun
-from phasegate.personas.base import PersonaContext, PersonaTask, make_persona
+from phasegate.persona_runner import phase_artifacts, run_persona
 from phasegate.progressive import Decision, decide, may_iterate
 from phasegate.rework import owners_of_failed
 from phasegate.runner import GateRunner
@@ -86,15 +84,6 @@ class RemediationResult:
     @property
     def passed(self) -> bool:
         return all(g.passed for g in self.final_gates)
-
-
-def _artifacts(runner: GateRunner, phase: str) -> list[str]:
-    out: list[str] = []
-    for rc in runner.checks(phase):
-        for pat in rc.ctx.inputs:
-            if pat not in out:
-                out.append(pat)
-    return out
 
 
 class Remediation:
@@ -303,53 +292,33 @@ class Remediation:
     async def _persona(
         self, pc: PhaseConfig, k: int, name: str, reason: str, feedback: list[Finding]
     ) -> PersonaRun:
-        run = PersonaRun(persona=name, reason=reason, feedback_count=len(feedback))
-        start = time.monotonic()
-        try:
-            persona = make_persona(name, self.config)
-        except Exception as exc:
-            run.ok = False
-            run.error = f"cannot create persona: {exc}"
-            return run
-        if not self.trusted and persona.runs_workspace_code:
-            run.skipped = (
-                f"untrusted workspace: persona {name!r} ({persona.kind}) runs workspace code"
-            )
-            self.on_progress(f"  {name}: not run ({run.skipped})")
-            return run
-        pconf = self.config.persona(name)
-        ctx = PersonaContext(
-            workspace=self.workspace,
+        started = False
+
+        def announce() -> None:
+            nonlocal started
+            started = True
+            self._emit("persona_started", pc.name, persona=name, iteration=k, reason=reason)
+            self.on_progress(f"  {name}: {reason} ({len(feedback)} finding(s))")
+
+        run = await run_persona(
+            name,
             config=self.config,
-            timeout=pconf.timeout or self.config.timeouts.persona,
-            backups=self.recorder,
+            workspace=self.workspace,
             trusted=self.trusted,
-        )
-        task = PersonaTask(
+            backups=self.recorder,
             session_id=self.session_id,
             requirement=self.requirement,
-            phase=pc.name,
-            phase_title=pc.display,
-            persona=name,
-            role=pconf.role,
+            phase=pc,
             iteration=k,
             reason=reason,
             feedback=feedback,
-            artifacts=_artifacts(self.runner, pc.name),
-            workspace=str(self.workspace.root),
+            artifacts=phase_artifacts(self.runner, pc.name),
+            on_start=announce,
         )
-        self._emit("persona_started", pc.name, persona=name, iteration=k, reason=reason)
-        self.on_progress(f"  {name}: {reason} ({len(feedback)} finding(s))")
-        try:
-            result = await persona.run(task, ctx)
-        except Exception as exc:  # a persona bug must not lose the backups
-            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            run.ok, run.error = False, f"crashed: {tb}"
-        else:
-            run.ok = result.ok
-            run.error = None if result.ok else (result.error or result.message or "failed")
-            run.files_changed = list(dict.fromkeys([*result.files_changed, *ctx.written]))
-        run.duration_s = round(time.monotonic() - start, 6)
+        if run.skipped:
+            self.on_progress(f"  {name}: not run ({run.skipped})")
+        if not started:
+            return run
         self._emit("persona_finished", pc.name, **run.model_dump(mode="json"))
         if run.error:
             self.on_progress(f"  {name}: failed: {run.error}")

@@ -36,7 +36,6 @@ import json
 import os
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from phasegate.fsutil import atomic_write_bytes, fsync_directory
 from phasegate.model import (
     SCHEMA_VERSION,
     Event,
@@ -134,35 +134,7 @@ def new_session_id(now: float | None = None) -> str:
     return f"s-{stamp}-{secrets.token_hex(2)}"
 
 
-# -- low-level durable writes -------------------------------------------------------------
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a crash leaves the old or the new content, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
+# -- the previous checkpoint --------------------------------------------------------------
 def _keep_previous(current: Path, prev: Path) -> None:
     """Make ``prev`` a copy of ``current`` atomically (hard link, else a byte copy)."""
     tmp = prev.with_name(f".{prev.name}.{secrets.token_hex(4)}.tmp")
@@ -173,7 +145,7 @@ def _keep_previous(current: Path, prev: Path) -> None:
             data = current.read_bytes()
         except OSError:
             return
-        atomic_write(prev, data)
+        atomic_write_bytes(prev, data, fsync_dir=True)
         return
     try:
         os.replace(tmp, prev)
@@ -308,7 +280,8 @@ class SessionStore:
 
     # -- active --------------------------------------------------------------------------
     def set_active(self, session_id: str) -> None:
-        atomic_write(self.state_dir / ACTIVE, (validate_session_id(session_id) + "\n").encode())
+        active = (validate_session_id(session_id) + "\n").encode()
+        atomic_write_bytes(self.state_dir / ACTIVE, active, fsync_dir=True)
 
     def get_active(self) -> str | None:
         """The active session id, or None (no file, or its content is not a valid id)."""
@@ -351,7 +324,7 @@ class SessionStore:
         cp = d / CHECKPOINT
         if cp.exists():
             _keep_previous(cp, d / CHECKPOINT_PREV)
-        atomic_write(cp, data)
+        atomic_write_bytes(cp, data, fsync_dir=True)
 
     def _parse(self, session_id: str, raw: bytes) -> SessionState:
         try:
@@ -447,7 +420,7 @@ class SessionStore:
                 n += 1
                 moved = d / f"checkpoint.corrupt-{stamp}-{n}.json"
             os.replace(cp, moved)
-            _fsync_dir(d)
+            fsync_directory(d)
         state: SessionState | None = None
         source = ""
         prev = d / CHECKPOINT_PREV

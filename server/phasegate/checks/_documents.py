@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks._placeholders import PlaceholderOptions, PlaceholderScanner, describe
 from phasegate.checks.base import CheckContext, CheckOutcome
 from phasegate.documents import FORMATS, DocFormat, Outline, outline, split_lines
@@ -37,9 +38,7 @@ def exists_outcome(ctx: CheckContext, what: str, fallback: str) -> CheckOutcome:
         others = [p for p in ctx.inputs if p != target]
         also = f" (or one of: {', '.join(others)})" if others else ""
         msg = f"No {what} document: create {target}{also}."
-        return CheckOutcome(
-            findings=[ctx.finding(target, msg, line=0, missing_file=True)], score=0.0, passed=False
-        )
+        return missing_file_outcome(ctx, target, msg, passed=False)
     empty = [f for f in files if not (ctx.workspace.read_text(f) or "").strip()]
     if len(empty) < len(files):
         return CheckOutcome(findings=[], score=1.0, passed=True)

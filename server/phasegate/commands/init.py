@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import click
 from phasegate.config import Config
 from phasegate.config_loader import CONFIG_FILE, PYPROJECT_FILE, find_config
 from phasegate.docgen import config_to_toml
+from phasegate.fsutil import atomic_write_text
 from phasegate.workspace import STATE_DIR
 
 
@@ -29,19 +28,6 @@ def backup_existing(root: Path, path: Path) -> Path:
         n += 1
     shutil.copy2(path, target)
     return target
-
-
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def default_config_text() -> str:
@@ -75,7 +61,7 @@ def command(directory: Path, force: bool) -> None:
             )
             sys.exit(2)
         backup = backup_existing(root, target)
-    write_atomic(target, default_config_text())
+    atomic_write_text(target, default_config_text())
     click.echo(f"wrote {target}")
     if backup is not None:
         click.echo(f"previous file saved as {backup}")

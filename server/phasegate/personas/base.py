@@ -9,15 +9,13 @@ previous content is backed up first (see :mod:`phasegate.backups`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from phasegate.fsutil import atomic_write_text
 from phasegate.model import Finding
 
 if TYPE_CHECKING:
@@ -74,17 +72,7 @@ class PersonaContext:
             return False
         if self.backups is not None:
             self.backups.save(rel)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, text)
         self.workspace.notify_changed([rel])
         self.written.append(rel)
         return True

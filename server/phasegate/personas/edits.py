@@ -26,7 +26,8 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from phasegate.backups import BackupRecorder, atomic_write_bytes
+from phasegate.backups import BackupRecorder
+from phasegate.fsutil import atomic_write_bytes
 from phasegate.workspace import Workspace
 
 FORBIDDEN_DIRS = frozenset({".git", ".phasegate", ".hg", ".svn"})

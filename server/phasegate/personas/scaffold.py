@@ -135,15 +135,18 @@ def _exists(ctx: PersonaContext, globs: list[str]) -> str | None:
     return found[0] if found else None
 
 
+def _left_alone(rel: str) -> PersonaResult:
+    """The result when the document ``rel`` already exists: nothing is written."""
+    return PersonaResult(ok=True, message=f"{rel} exists: the scaffold never overwrites a document")
+
+
 def _write(ctx: PersonaContext, rel: str, text: str, what: str) -> PersonaResult:
     try:
         written = ctx.write_text(rel, text)
     except (OSError, PathOutsideWorkspace) as exc:
         return PersonaResult(ok=False, error=f"cannot write {rel}: {exc}")
     if not written:
-        return PersonaResult(
-            ok=True, message=f"{rel} exists: the scaffold never overwrites a document"
-        )
+        return _left_alone(rel)
     return PersonaResult(ok=True, files_changed=[rel], message=f"wrote {rel} ({what})")
 
 
@@ -187,10 +190,7 @@ def write_requirements(task: PersonaTask, ctx: PersonaContext) -> PersonaResult:
     globs = list(ctx.config.artifacts.requirements)
     existing = _exists(ctx, globs)
     if existing:
-        return PersonaResult(
-            ok=True,
-            message=f"{existing} exists: the scaffold never overwrites a document",
-        )
+        return _left_alone(existing)
     prefixes = id_prefixes(ctx.config)
     prefix = "REQ" if "REQ" in prefixes or not prefixes else prefixes[0]
     target = creation_target(globs, "docs/requirements.md")
@@ -242,10 +242,7 @@ def write_design(task: PersonaTask, ctx: PersonaContext) -> PersonaResult:
     globs = list(ctx.config.artifacts.design)
     existing = _exists(ctx, globs)
     if existing:
-        return PersonaResult(
-            ok=True,
-            message=f"{existing} exists: the scaffold never overwrites a document",
-        )
+        return _left_alone(existing)
     docs = load_requirement_docs(ctx.workspace, ctx.config)
     seen: dict[str, str] = {}
     for doc in docs:

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Literal
 
 from phasegate.config import Config, default_config
+from phasegate.fsutil import atomic_write_text
 from phasegate.report.data import OpenFindings, ReportData, Traceability
 from phasegate.report.findings import collect_open_findings
 from phasegate.report.html import render_html
 from phasegate.report.metrics import build_report_data
 from phasegate.report.source import ReportError, load_session
 from phasegate.report.trace import build_traceability
-from phasegate.store import atomic_write
 
 Format = Literal["html", "json"]
 FORMATS: tuple[Format, ...] = ("html", "json")
@@ -93,7 +93,7 @@ def write_report(
     if path.is_dir():
         raise ReportError(f"{path} is a folder: give a file name for the report")
     try:
-        atomic_write(path, text.encode("utf-8"))
+        atomic_write_text(path, text, fsync_dir=True)
     except OSError as exc:
         raise ReportError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
     return path.resolve()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.model import Severity
 
@@ -60,15 +61,10 @@ class Changelog(Check):
     def run(self, ctx: CheckContext) -> CheckOutcome:
         path = find_changelog(ctx.input_files())
         if path is None:
-            return CheckOutcome(
-                findings=[
-                    ctx.finding(
-                        "CHANGELOG.md",
-                        "no changelog: add CHANGELOG.md with a section per released version",
-                        missing_file=True,
-                    )
-                ],
-                score=0.0,
+            return missing_file_outcome(
+                ctx,
+                "CHANGELOG.md",
+                "no changelog: add CHANGELOG.md with a section per released version",
             )
         text = ctx.workspace.read_text(path) or ""
         if version_entries(text):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.model import Finding, Severity
 
@@ -63,16 +64,11 @@ class CiWorkflow(Check):
     def run(self, ctx: CheckContext) -> CheckOutcome:
         files = ctx.input_files()
         if not files:
-            return CheckOutcome(
-                findings=[
-                    ctx.finding(
-                        ".github/workflows/ci.yml",
-                        "no CI configuration: add a workflow that installs, tests and builds "
-                        "the project (e.g. .github/workflows/ci.yml)",
-                        missing_file=True,
-                    )
-                ],
-                score=0.0,
+            return missing_file_outcome(
+                ctx,
+                ".github/workflows/ci.yml",
+                "no CI configuration: add a workflow that installs, tests and builds "
+                "the project (e.g. .github/workflows/ci.yml)",
             )
         yaml = _yaml()
         findings: list[Finding] = []

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.model import Finding, Range, Severity
 from phasegate.toml_locate import TOMLDecodeError, key_positions, locate, toml_loads
@@ -41,6 +42,17 @@ _TOML_ERR_POS = re.compile(r"at line (\d+), column (\d+)")
 def normalize_name(name: str) -> str:
     """PEP 503 normalised form of a project name."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _is_version(value: Any) -> bool:
+    """A string that is a valid PEP 440 version (a TOML number such as ``1.0`` is not)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        Version(value)
+    except InvalidVersion:
+        return False
+    return True
 
 
 @dataclass
@@ -120,18 +132,13 @@ def _check_pyproject(
             "[project] has no `version` (set it, or list it in `dynamic`)",
             Severity.ERROR,
         )
-    else:
-        try:
-            Version(str(version))
-            if not isinstance(version, str):
-                raise InvalidVersion(str(version))
-        except InvalidVersion:
-            rep.add(
-                path,
-                line_of(table, "version"),
-                f"`version` {version!r} is not a valid PEP 440 version",
-                Severity.ERROR,
-            )
+    elif not _is_version(version):
+        rep.add(
+            path,
+            line_of(table, "version"),
+            f"`version` {version!r} is not a valid PEP 440 version",
+            Severity.ERROR,
+        )
 
     desc = project.get("description")
     if "description" not in dynamic:
@@ -204,11 +211,7 @@ def _check_poetry(rep: _Report, path: str, poetry: dict[str, Any], line_of: Any)
         rep.add(
             path, line_of(*table, "name"), "[tool.poetry] `name` missing or invalid", Severity.ERROR
         )
-    try:
-        Version(str(version))
-        if not isinstance(version, str):
-            raise InvalidVersion(str(version))
-    except InvalidVersion:
+    if not _is_version(version):
         rep.add(
             path,
             line_of(*table, "version"),
@@ -290,13 +293,12 @@ class PackageMetadata(Check):
         pyproject = ws.read_text("pyproject.toml")
         package_json = ws.read_text("package.json")
         if pyproject is None and package_json is None:
-            finding = ctx.finding(
+            return missing_file_outcome(
+                ctx,
                 "pyproject.toml",
                 "no package metadata: pyproject.toml (or package.json) is missing",
                 severity=Severity.ERROR,
-                missing_file=True,
             )
-            return CheckOutcome(findings=[finding], score=0.0)
         if pyproject is not None:
             _check_pyproject(ctx, rep, "pyproject.toml", pyproject, package_json is not None)
         if package_json is not None:

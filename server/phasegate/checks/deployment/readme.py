@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from markdown_it import MarkdownIt
 
+from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.model import Fix, Position, Range, Severity, TextEdit
 
@@ -107,15 +108,8 @@ class Readme(Check):
     def run(self, ctx: CheckContext) -> CheckOutcome:
         path = find_readme(ctx.input_files())
         if path is None:
-            return CheckOutcome(
-                findings=[
-                    ctx.finding(
-                        "README.md",
-                        "no README: add README.md with installation and usage sections",
-                        missing_file=True,
-                    )
-                ],
-                score=0.0,
+            return missing_file_outcome(
+                ctx, "README.md", "no README: add README.md with installation and usage sections"
             )
         text = ctx.workspace.read_text(path) or ""
         found = headings(path, text)

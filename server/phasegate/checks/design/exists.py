@@ -19,7 +19,18 @@ def design_inputs(config: Config) -> list[str]:
     return list(config.artifacts.design)
 
 
-class DesignExists(Check):
+class DesignCheck(Check):
+    """A check of the design documents, owned by the solution architect."""
+
+    scope = "project"
+    default_owner = OWNER
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return design_inputs(config)
+
+
+class DesignExists(DesignCheck):
     id = "DES-EXISTS"
     title = "Design document exists"
     description = (
@@ -27,15 +38,9 @@ class DesignExists(Check):
         "Kit `specs/*/plan.md`, Kiro `.kiro/specs/*/design.md`). When none exists, the "
         "finding sits on the path where it should be created."
     )
-    scope = "project"
-    default_owner = OWNER
     default_weight = 1.0
     default_blocking = True
     default_severity = Severity.ERROR
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return design_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         return exists_outcome(ctx, "design", "docs/design.md")

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 
 from phasegate.checks._documents import SectionSpec, placeholders_outcome, title_matches
 from phasegate.checks._placeholders import PlaceholderOptions
-from phasegate.checks.base import Check, CheckContext, CheckOutcome
-from phasegate.checks.design.exists import OWNER, SECURITY_OWNER, design_inputs
+from phasegate.checks.base import CheckContext, CheckOutcome
+from phasegate.checks.design.exists import SECURITY_OWNER, DesignCheck
 from phasegate.checks.design.sections import RISK_SYNONYMS
 from phasegate.checks.requirements.placeholders import PLACEHOLDER_DESCRIPTION
 
 if TYPE_CHECKING:
-    from phasegate.config import Config
     from phasegate.documents import Outline
 
 _RISKS = SectionSpec(name="Risks", synonyms=RISK_SYNONYMS)
@@ -29,21 +28,15 @@ def _owner(ol: Outline, line: int) -> str | None:
     return None
 
 
-class DesignPlaceholders(Check):
+class DesignPlaceholders(DesignCheck):
     id = "DES-PLACEHOLDER"
     title = "No placeholders in the design"
     description = (
         PLACEHOLDER_DESCRIPTION
         + " Placeholders in the risks section are owned by the security persona."
     )
-    scope = "project"
-    default_owner = OWNER
     default_weight = 3.0
     Options = PlaceholderOptions
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return design_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         return placeholders_outcome(ctx, _owner)

@@ -9,17 +9,13 @@ section belong to the security persona, the others to the architect.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.checks._documents import SectionSpec, sections_outcome
-from phasegate.checks.base import Check, CheckContext, CheckOutcome
-from phasegate.checks.design.exists import OWNER, SECURITY_OWNER, design_inputs
+from phasegate.checks.base import CheckContext, CheckOutcome
+from phasegate.checks.design.exists import OWNER, SECURITY_OWNER, DesignCheck
 from phasegate.documents import DocFormat
-
-if TYPE_CHECKING:
-    from phasegate.config import Config
 
 RISK_SYNONYMS = [
     "risk", "risks", "security", "threat model", "threats", "error handling", "failure modes",
@@ -86,7 +82,7 @@ class DesignSectionsOptions(BaseModel):
     )
 
 
-class DesignSections(Check):
+class DesignSections(DesignCheck):
     id = "DES-SECTIONS"
     title = "Design sections"
     description = (
@@ -95,14 +91,8 @@ class DesignSections(Check):
         "finding on the top heading whose fix appends the section heading; the risks "
         "section's finding is owned by the security persona."
     )
-    scope = "project"
-    default_owner = OWNER
     default_weight = 1.0
     Options = DesignSectionsOptions
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return design_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         opts = ctx.options

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from phasegate.checks.base import Check, CheckContext, CheckOutcome
-from phasegate.checks.design.exists import OWNER
+from phasegate.checks.base import CheckContext, CheckOutcome
+from phasegate.checks.design.exists import DesignCheck
 from phasegate.documents import designs_for, id_prefixes, parse_design, parse_requirements
 from phasegate.model import Finding, Range
 from phasegate.workspace import matches
@@ -35,7 +35,7 @@ class TraceOptions(BaseModel):
     )
 
 
-class DesignTrace(Check):
+class DesignTrace(DesignCheck):
     id = "DES-TRACE"
     title = "Requirements traced into the design"
     description = (
@@ -43,8 +43,6 @@ class DesignTrace(Check):
         "design documents of the same folder when there are any). Each untraced id is a "
         "finding on its definition in the requirements document. Score: the traced share."
     )
-    scope = "project"
-    default_owner = OWNER
     default_weight = 2.0
     Options = TraceOptions
 

@@ -15,18 +15,16 @@ file's last finding always raises the score.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import importlib
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from phasegate.cache import gc_paused
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import not_found_error, tail
 from phasegate.interpreter import workspace_bin
@@ -105,19 +103,6 @@ def _range(start: Any, end: Any) -> dict[str, dict[str, int]]:
     if el < sl or (el == sl and e["character"] < s["character"]):
         e = s
     return {"start": s, "end": e}
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while tens of thousands of acyclic objects are
-    made: its repeated full scans would otherwise cost more than ruff's own run."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Paths:
@@ -283,7 +268,7 @@ class Lint(Check):
         if res.returncode != 0:
             detail = tail(res.stderr) or tail(res.stdout)
             return CheckOutcome(score=0.0, error=f"ruff failed ({res.returncode}): {detail}")
-        with _gc_paused():
+        with gc_paused():  # findings by the ten thousand: gc scans would cost more than ruff
             try:
                 blank = not res.stdout or res.stdout.isspace()
                 diags = [] if blank else pydantic_core.from_json(res.stdout)

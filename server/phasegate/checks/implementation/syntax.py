@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.model import Finding, Range, Severity
 
@@ -169,6 +170,5 @@ class Syntax(Check):
         if not per_file:
             patterns = ", ".join(ctx.inputs) or "(no inputs)"
             msg = f"no source files: nothing matches {patterns}"
-            finding = ctx.finding(".", msg, line=0, missing_file=True)
-            return CheckOutcome(findings=[finding], score=0.0, passed=False)
+            return missing_file_outcome(ctx, ".", msg, passed=False)
         return super().score_files(ctx, per_file)

@@ -10,18 +10,13 @@ covered by the spec's acceptance scenarios (Spec Kit states them per user story)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.checks._documents import no_documents
-from phasegate.checks.base import Check, CheckContext, CheckOutcome
-from phasegate.checks.requirements.exists import OWNER, requirements_inputs
+from phasegate.checks.base import CheckContext, CheckOutcome
+from phasegate.checks.requirements.exists import RequirementsCheck
 from phasegate.documents import id_prefixes, parse_requirements
 from phasegate.model import Finding, Range
-
-if TYPE_CHECKING:
-    from phasegate.config import Config
 
 
 class AcceptanceOptions(BaseModel):
@@ -34,7 +29,7 @@ class AcceptanceOptions(BaseModel):
     )
 
 
-class AcceptanceCriteria(Check):
+class AcceptanceCriteria(RequirementsCheck):
     id = "REQ-ACCEPTANCE"
     title = "Acceptance criteria"
     description = (
@@ -43,14 +38,8 @@ class AcceptanceCriteria(Check):
         "(`TODO: ...`) do not count. The finding sits on the requirement's id. Score: the "
         "share of requirements with criteria."
     )
-    scope = "project"
-    default_owner = OWNER
     default_weight = 2.0
     Options = AcceptanceOptions
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return requirements_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         empty = no_documents(ctx)

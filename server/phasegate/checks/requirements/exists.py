@@ -18,7 +18,18 @@ def requirements_inputs(config: Config) -> list[str]:
     return list(config.artifacts.requirements)
 
 
-class RequirementsExists(Check):
+class RequirementsCheck(Check):
+    """A check of the requirements documents, owned by the requirement analyst."""
+
+    scope = "project"
+    default_owner: ClassVar[str] = OWNER
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return requirements_inputs(config)
+
+
+class RequirementsExists(RequirementsCheck):
     id: ClassVar[str] = "REQ-EXISTS"
     title: ClassVar[str] = "Requirements document exists"
     description: ClassVar[str] = (
@@ -27,15 +38,9 @@ class RequirementsExists(Check):
         "`.kiro/specs/*/requirements.md`). When none exists, the finding sits on the path "
         "where it should be created."
     )
-    scope = "project"
-    default_owner: ClassVar[str] = OWNER
     default_weight: ClassVar[float] = 1.0
     default_blocking: ClassVar[bool] = True
     default_severity: ClassVar[Severity] = Severity.ERROR
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return requirements_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         return exists_outcome(ctx, "requirements", "docs/requirements.md")

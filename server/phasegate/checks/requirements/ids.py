@@ -7,18 +7,13 @@ of each feature from 1, so ``FR-001`` in two features is two different requireme
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.checks._documents import no_documents
-from phasegate.checks.base import Check, CheckContext, CheckOutcome
-from phasegate.checks.requirements.exists import OWNER, requirements_inputs
+from phasegate.checks.base import CheckContext, CheckOutcome
+from phasegate.checks.requirements.exists import RequirementsCheck
 from phasegate.documents import Requirement, id_prefixes, parse_requirements
 from phasegate.model import Finding, Range
-
-if TYPE_CHECKING:
-    from phasegate.config import Config
 
 
 class IdsOptions(BaseModel):
@@ -32,7 +27,7 @@ def _where(r: Requirement) -> str:
     return f"{r.path} line {r.line + 1}{title}"
 
 
-class RequirementIds(Check):
+class RequirementIds(RequirementsCheck):
     id = "REQ-IDS"
     title = "Requirement ids"
     description = (
@@ -42,14 +37,8 @@ class RequirementIds(Check):
         "reported on its second definition, naming the first. Score: per document, the "
         "share of unique definitions (0 without ids), averaged."
     )
-    scope = "project"
-    default_owner = OWNER
     default_weight = 1.0
     Options = IdsOptions
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return requirements_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         empty = no_documents(ctx)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from phasegate.checks._documents import placeholders_outcome
 from phasegate.checks._placeholders import PlaceholderOptions
-from phasegate.checks.base import Check, CheckContext, CheckOutcome
-from phasegate.checks.requirements.exists import OWNER, requirements_inputs
-
-if TYPE_CHECKING:
-    from phasegate.config import Config
+from phasegate.checks.base import CheckContext, CheckOutcome
+from phasegate.checks.requirements.exists import RequirementsCheck
 
 PLACEHOLDER_DESCRIPTION = (
     "No placeholders: `TBD`, `TODO`, `FIXME`, `XXX`, `[NEEDS CLARIFICATION: ...]`, "
@@ -21,18 +16,12 @@ PLACEHOLDER_DESCRIPTION = (
 )
 
 
-class RequirementsPlaceholders(Check):
+class RequirementsPlaceholders(RequirementsCheck):
     id = "REQ-PLACEHOLDER"
     title = "No placeholders in the requirements"
     description = PLACEHOLDER_DESCRIPTION
-    scope = "project"
-    default_owner = OWNER
     default_weight = 2.0
     Options = PlaceholderOptions
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return requirements_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         return placeholders_outcome(ctx)

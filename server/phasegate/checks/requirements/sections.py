@@ -8,17 +8,14 @@ only of the other two formats). A heading or a label line (``**Acceptance Scenar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.checks._documents import SectionSpec, sections_outcome
-from phasegate.checks.base import Check, CheckContext, CheckOutcome
-from phasegate.checks.requirements.exists import OWNER, requirements_inputs
+from phasegate.checks.base import CheckContext, CheckOutcome
+from phasegate.checks.requirements.exists import RequirementsCheck
 from phasegate.documents import DocFormat, id_prefixes, parse_requirements
-
-if TYPE_CHECKING:
-    from phasegate.config import Config
 
 
 def default_requirement_sections() -> list[SectionSpec]:
@@ -86,7 +83,7 @@ class SectionsOptions(BaseModel):
     )
 
 
-class RequirementsSections(Check):
+class RequirementsSections(RequirementsCheck):
     id: ClassVar[str] = "REQ-SECTIONS"
     title: ClassVar[str] = "Requirements sections"
     description: ClassVar[str] = (
@@ -97,14 +94,8 @@ class RequirementsSections(Check):
         "document's top heading whose fix appends the section heading. Score: the share "
         "of required sections present."
     )
-    scope = "project"
-    default_owner: ClassVar[str] = OWNER
     default_weight: ClassVar[float] = 1.0
     Options: ClassVar[type[BaseModel]] = SectionsOptions
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return requirements_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         opts = ctx.options

@@ -17,26 +17,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from phasegate.checks.base import Check, CheckContext, CheckOutcome
+from phasegate.checks.base import CheckContext, CheckOutcome
 from phasegate.checks.testing.pytest_run import (
+    SuiteCheck,
     _rel,
     outcome_of_run,
     run_suite,
-    suite_inputs,
     tests_anchor,
 )
+from phasegate.fsutil import atomic_write_text
 from phasegate.model import Finding, Range, Severity
 from phasegate.workspace import Workspace, matches
-
-if TYPE_CHECKING:
-    from phasegate.config import Config
 
 
 class CoverageOptions(BaseModel):
@@ -83,32 +79,19 @@ def load_history(ws: Workspace, key: str) -> dict[str, str] | None:
 def save_history(ws: Workspace, key: str, files: dict[str, str]) -> None:
     target = _history_path(ws, key)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"files": files}, fh)
-        os.replace(tmp, target)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    with contextlib.suppress(OSError):  # without a history, the next run reports all files
+        atomic_write_text(target, json.dumps({"files": files}), fsync=False)
 
 
-class Coverage(Check):
+class Coverage(SuiteCheck):
     id = "TEST-COVERAGE"
     title = "Test coverage"
     description = (
         "Line coverage of the source files by the tests (coverage.py); findings on the "
         "uncovered ranges of changed files. Score: min(1, percent / target)."
     )
-    scope = "project"
-    default_owner = "qa_engineer"
     default_weight = 1.0
-    runs_workspace_code = True
     Options = CoverageOptions
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return suite_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         opts = ctx.options

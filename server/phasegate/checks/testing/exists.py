@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.model import Severity
 
@@ -34,13 +35,4 @@ class TestsExist(Check):
         if files:
             return CheckOutcome(score=1.0)
         patterns = ", ".join(ctx.inputs)
-        return CheckOutcome(
-            findings=[
-                ctx.finding(
-                    "tests/",
-                    f"no test files: nothing matches {patterns}",
-                    missing_file=True,
-                )
-            ],
-            score=0.0,
-        )
+        return missing_file_outcome(ctx, "tests/", f"no test files: nothing matches {patterns}")

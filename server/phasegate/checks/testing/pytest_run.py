@@ -398,24 +398,30 @@ class PytestOptions(BaseModel):
     max_findings: int = Field(100, ge=1, description="Failing tests shown as findings at most.")
 
 
-class PytestRun(Check):
+class SuiteCheck(Check):
+    """A check on a run of the workspace's test suite (:func:`run_suite`), owned by the QA
+    persona; it runs workspace code, so it is skipped in an untrusted workspace."""
+
+    scope = "project"
+    default_owner = "qa_engineer"
+    runs_workspace_code = True
+
+    @classmethod
+    def default_inputs(cls, config: Config) -> list[str]:
+        return suite_inputs(config)
+
+
+class PytestRun(SuiteCheck):
     id = "TEST-PYTEST"
     title = "Tests pass (pytest)"
     description = (
         "The workspace's interpreter runs its pytest suite; each failing test is a finding "
         "at its file and line. Score: share of tests that pass."
     )
-    scope = "project"
-    default_owner = "qa_engineer"
     default_weight = 2.0
     default_blocking = True
     default_severity = Severity.ERROR
-    runs_workspace_code = True
     Options = PytestOptions
-
-    @classmethod
-    def default_inputs(cls, config: Config) -> list[str]:
-        return suite_inputs(config)
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         opts = ctx.options
