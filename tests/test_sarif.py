@@ -36,7 +36,9 @@ def validate_sarif(log: dict[str, Any]) -> None:
         for rule in rules:
             assert isinstance(rule["id"], str) and rule["id"]
             assert isinstance(rule["shortDescription"]["text"], str)
-            assert rule["helpUri"].startswith("https://")
+            assert rule["help"]["text"]
+            if "helpUri" in rule:  # optional; when present, a web address
+                assert rule["helpUri"].startswith(("https://", "http://"))
             if "defaultConfiguration" in rule:
                 assert rule["defaultConfiguration"]["level"] in LEVELS
         bases = run.get("originalUriBaseIds", {})

@@ -1,7 +1,7 @@
 """Gate results as a SARIF 2.1.0 log (``phasegate validate --format sarif``).
 
-One run, tool driver ``phasegate``: one rule per check (id, descriptions, ``helpUri`` =
-the check's docs), one result per finding with its level, message, location (URI
+One run, tool driver ``phasegate``: one rule per check (id, descriptions, and ``helpUri``
+when the check's docs are on the web), one result per finding with its level, message, location (URI
 relative to ``%SRCROOT%``, 1-based region) and fix. Code-scanning services (GitHub,
 GitLab, Azure DevOps) show the results inline on pull requests.
 """
@@ -65,11 +65,15 @@ def _rule(result: CheckResult) -> dict[str, Any]:
         "name": "".join(part.capitalize() for part in result.id.replace("_", "-").split("-")),
         "shortDescription": {"text": title},
         "fullDescription": {"text": description},
-        "helpUri": help_uri,
-        "help": {"text": f"{description}\nSee {help_uri}"},
+        "help": {"text": description},
         "defaultConfiguration": {"level": "error" if result.blocking else "warning"},
         "properties": {"phase": result.phase, "owner": result.owner, "blocking": result.blocking},
     }
+    # A SARIF viewer opens helpUri on another machine: only a web address makes sense there
+    # (the built-in checks link to the reference installed with phasegate, a file).
+    if help_uri.startswith(("https://", "http://")):
+        rule["helpUri"] = help_uri
+        rule["help"]["text"] = f"{description}\nSee {help_uri}"
     return rule
 
 
