@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from phasegate.checks.base import DOCS_BASE
 from phasegate.config import CheckConfig, Config, PhaseConfig
 from phasegate.findings_parse import FindingMaker, parse_sarif
 from phasegate.model import CheckResult, Finding, GateResult, Range, Severity
@@ -105,7 +104,8 @@ def test_real_gates_give_valid_sarif(gates: tuple[Path, list[GateResult]]) -> No
     (run,) = log["runs"]
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     assert set(rules) == {"IMPL-LINT", "DEP-METADATA", "DEP-README", "DEP-CI"}
-    assert rules["IMPL-LINT"]["helpUri"] == f"{DOCS_BASE}#impl-lint"
+    # built-in checks document themselves in a file installed with phasegate: no helpUri
+    assert "helpUri" not in rules["IMPL-LINT"] and rules["IMPL-LINT"]["help"]["text"]
     assert rules["IMPL-LINT"]["shortDescription"]["text"] == "Lint (ruff)"
     assert len(run["results"]) == sum(len(g.findings) for g in gs)
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == root.resolve().as_uri() + "/"
@@ -182,3 +182,25 @@ def test_validator_rejects_broken_logs(tmp_path: Path) -> None:
         breakage(bad)
         with pytest.raises((AssertionError, KeyError)):
             validate_sarif(bad)
+
+
+def test_a_plugin_check_with_web_docs_gets_a_help_uri() -> None:
+    from phasegate.checks.base import Check, register_check, registered_checks
+    from phasegate.model import CheckResult
+    from phasegate.sarif import _rule
+
+    class WebDocumented(Check):
+        id = "WEB-DOC"
+        title = "Documented on the web"
+
+        @classmethod
+        def docs_url(cls, check_id: str | None = None) -> str:
+            return "https://example.org/checks#web-doc"
+
+    register_check("WEB-DOC", WebDocumented)
+    try:
+        rule = _rule(CheckResult(id="WEB-DOC", passed=False, score=0.0))
+    finally:
+        registered_checks().pop("WEB-DOC", None)
+    assert rule["helpUri"] == "https://example.org/checks#web-doc"
+    assert "https://example.org/checks#web-doc" in rule["help"]["text"]
