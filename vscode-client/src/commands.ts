@@ -226,7 +226,7 @@ export class Commands {
     const picked = await vscode.window.showQuickPick(
       sessions.map((s) => ({
         label: s.id,
-        description: `${s.active ? "active · " : ""}${s.status}${s.updated_at ? ` · ${s.updated_at}` : ""}`,
+        description: `${s.active ? "active · " : ""}${s.status}${s.updated_at ? ` · ${new Date(s.updated_at * 1000).toLocaleString()}` : ""}`,
         detail: s.requirement,
         id: s.id,
       })),

@@ -71,7 +71,8 @@ export interface SessionListEntry {
   id: string;
   requirement: string;
   status: string;
-  updated_at: string | null;
+  /** When the session last changed: seconds since the epoch, as the server sends it. */
+  updated_at: number | null;
   active: boolean;
 }
 
@@ -176,7 +177,7 @@ export function parseSessionList(raw: unknown): SessionListEntry[] {
     id: str(s.id),
     requirement: str(s.requirement),
     status: str(s.status),
-    updated_at: optStr(s.updated_at),
+    updated_at: typeof s.updated_at === "number" && Number.isFinite(s.updated_at) ? s.updated_at : null,
     active: s.active === true,
   }));
 }

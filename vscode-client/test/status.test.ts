@@ -115,7 +115,7 @@ test("session ids follow the server's rule", () => {
 
 test("session list entries are parsed defensively", () => {
   const list = parseSessionList([
-    { id: "a", requirement: "r", status: "completed", updated_at: "2026-01-01", active: true },
+    { id: "a", requirement: "r", status: "completed", updated_at: 1764028800.5, active: true },
     "junk",
     { id: "b" },
   ]);
