@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import ClassVar, Literal
+from urllib.parse import unquote, urlparse
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,11 +44,29 @@ class DocCheck(Check):
         return CheckOutcome()
 
 
+class OwnDocsCheck(Check):
+    id = "OWN"
+
+    @classmethod
+    def docs_url(cls, check_id: str | None = None) -> str:
+        return "https://acme.example/gates#own"
+
+
 def test_committed_docs_are_up_to_date() -> None:
-    """Fails when docs/configuration.md or docs/checks.md differ from a fresh generation:
-    run `python -m phasegate.docgen` to update them."""
+    """Fails when docs/configuration.md or docs/checks.md (or their copies in the package,
+    server/phasegate/reference/) differ from a fresh generation: run
+    `python -m phasegate.docgen` to update them."""
     proc = subprocess.run(
-        [sys.executable, "-m", "phasegate.docgen", "--check", "--docs-dir", str(REPO / "docs")],
+        [
+            sys.executable,
+            "-m",
+            "phasegate.docgen",
+            "--check",
+            "--docs-dir",
+            str(REPO / "docs"),
+            "--reference-dir",
+            str(REPO / "server" / "phasegate" / "reference"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -57,15 +76,54 @@ def test_committed_docs_are_up_to_date() -> None:
 
 def test_check_mode_detects_stale_and_missing_files(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
-    assert docgen.main(["--check", "--docs-dir", str(docs)]) == 1  # missing
-    assert docgen.main(["--docs-dir", str(docs)]) == 0
+    ref = ["--reference-dir", str(tmp_path / "reference")]
+    assert docgen.main(["--check", "--docs-dir", str(docs), *ref]) == 1  # missing
+    assert docgen.main(["--docs-dir", str(docs), *ref]) == 0
     assert sorted(p.name for p in docs.iterdir()) == ["checks.md", "configuration.md"]
-    assert docgen.main(["--check", "--docs-dir", str(docs)]) == 0
+    assert docgen.main(["--check", "--docs-dir", str(docs), *ref]) == 0
     page = docs / "checks.md"
     page.write_text(page.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
-    assert docgen.main(["--check", "--docs-dir", str(docs)]) == 1
-    assert docgen.main(["--docs-dir", str(docs)]) == 0
-    assert docgen.main(["--check", "--docs-dir", str(docs)]) == 0
+    assert docgen.main(["--check", "--docs-dir", str(docs), *ref]) == 1
+    assert docgen.main(["--docs-dir", str(docs), *ref]) == 0
+    assert docgen.main(["--check", "--docs-dir", str(docs), *ref]) == 0
+
+
+def test_package_copy_is_checked_and_written_too(tmp_path: Path) -> None:
+    docs, reference = tmp_path / "docs", tmp_path / "reference"
+    args = ["--docs-dir", str(docs), "--reference-dir", str(reference)]
+    assert docgen.main(args) == 0
+    assert sorted(p.name for p in reference.iterdir()) == ["checks.md", "configuration.md"]
+    for name in ("checks.md", "configuration.md"):
+        assert (reference / name).read_bytes() == (docs / name).read_bytes()
+    (reference / "checks.md").unlink()
+    assert docgen.main(["--check", *args]) == 1  # only the package copy is missing
+    assert docgen.main(args) == 0
+    assert docgen.main(["--check", *args]) == 0
+
+
+def test_docs_url_is_the_installed_reference_with_the_check_anchor() -> None:
+    """Diagnostics link to a document that exists (offline), at the check's section."""
+    import phasegate
+    from phasegate.checks.base import CHECKS_REFERENCE
+
+    package = Path(phasegate.__file__).resolve().parent
+    assert package / "reference" / "checks.md" == CHECKS_REFERENCE
+    page = CHECKS_REFERENCE.read_text(encoding="utf-8")
+    assert page == docgen.checks_md()  # the installed copy is current
+    for name, cls in docgen.builtin_checks().items():
+        url = cls.docs_url(name)
+        base, _, anchor = url.partition("#")
+        assert base == CHECKS_REFERENCE.as_uri(), name
+        assert Path(unquote(urlparse(base).path)).is_file()
+        assert f'<a id="{anchor}"></a>' in page, name
+    # a check of another package may point at its own documentation
+    assert OwnDocsCheck.docs_url() == "https://acme.example/gates#own"
+
+
+def test_reference_is_package_data() -> None:
+    """pyproject.toml ships phasegate/reference/ with the package."""
+    data = toml_loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "reference/*" in data["tool"]["setuptools"]["package-data"]["phasegate"]
 
 
 def test_configuration_page_lists_every_setting() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from lsprotocol import types
@@ -27,6 +28,12 @@ async def test_diagnostics_on_open(tmp_path: Path, client_name: str) -> None:
         assert d.source == "phasegate"
         assert d.code_description is not None
         assert d.code_description.href.endswith("#req-sections")
+        # the link works offline: the checks reference installed with the package
+        doc, _, anchor = d.code_description.href.partition("#")
+        assert doc.startswith("file://")
+        page = Path(unquote(urlparse(doc).path))
+        assert page.name == "checks.md" and page.parent.name == "reference"
+        assert f'<a id="{anchor}"></a>' in page.read_text(encoding="utf-8")
         assert d.severity == types.DiagnosticSeverity.Warning
         assert set(d.data) == {"findingId", "phase", "check", "owner", "fix"}
         assert d.data["phase"] == "requirements" and d.data["check"] == "REQ-SECTIONS"

@@ -303,3 +303,50 @@ async def test_progress_cancel_stops_a_long_command(tmp_path: Path) -> None:
             ),
             what="progress end",
         )
+
+
+@pytest.mark.parametrize("client_name", CLIENTS)
+async def test_rework_action_offered_once_per_persona_with_all_finding_ids(
+    tmp_path: Path, client_name: str
+) -> None:
+    from phasegate.model import PhaseState, SessionState
+    from phasegate.store import SessionStore
+
+    # A README without install and usage sections: two DEP-README findings on its first
+    # line, and the missing deployment files shown there too — all devops_engineer's.
+    root = make_workspace(tmp_path, {"README.md": "# Listkeeper\n"})
+    store = SessionStore(root)
+    names = ["requirements", "design", "implementation", "testing", "deployment"]
+    store.create(
+        SessionState(id="s1", requirement="Keep a list", phases=[PhaseState(name=n) for n in names])
+    )
+    store.set_active("s1")
+    async with start(root, client_name, {"settings": {"watch": "off"}}) as s:
+        await s.settle()
+        await wait_for(
+            lambda: sum(d.code == "DEP-README" for d in s.diags("README.md")) == 2,
+            what="two DEP-README findings",
+        )
+        line0 = [d for d in s.diags("README.md") if d.range.start.line == 0]
+        devops = [d for d in line0 if d.data and d.data["owner"] == "devops_engineer"]
+        assert len(devops) >= 3 and {d.data["phase"] for d in devops} == {"deployment"}
+        actions = await s.client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(s.uri("README.md")),
+                range=line0[0].range,
+                context=types.CodeActionContext(diagnostics=line0),
+            )
+        )
+        titles = [a.title for a in actions or []]
+        rework = [a for a in actions or [] if a.title.startswith("Rework with ")]
+        assert titles.count("Rework with devops_engineer") == 1, titles
+        assert len(rework) == len({(d.data["owner"], d.data["phase"]) for d in line0})
+        (devops_action,) = [a for a in rework if a.title == "Rework with devops_engineer"]
+        name, args = action_command(devops_action)
+        assert name == "phasegate.rework"
+        assert args[0]["phase"] == "deployment" and args[0]["persona"] == "devops_engineer"
+        assert sorted(args[0]["findingIds"]) == sorted(d.data["findingId"] for d in devops)
+        # the fixes are still offered one per finding
+        fixes = [t for t in titles if t.startswith("Apply fix: ")]
+        assert len(fixes) == sum(1 for d in line0 if d.data and d.data["fix"])
+        check_status(await s.command(name, args[0]), root)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,48 @@ async def test_serve_over_tcp(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_one_file_change_publishes_findings_before_rescoring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first stage re-analyses the changed file only (its findings, no result); the
+    second re-scores the check over all its files — the part that grows with the
+    workspace — and is what updates the score."""
+    from phasegate.lsp.engine import Engine
+    from phasegate.lsp.settings import Settings
+    from phasegate.proc import CancelToken
+
+    for i in range(30):
+        (tmp_path / f"m{i}.py").write_text(f"def f{i}() -> int:\n    return {i}\n")
+    eng = Engine(tmp_path, Settings())
+    assert eng.load_config() and eng.live is not None
+    live = eng.live
+    (rc,) = [rc for rc in live.checks.values() if rc.config.id == "IMPL-STUB"]
+    live.commit(live.compute(rc, None, CancelToken()))
+    before = live.results[rc.key]
+    assert before.score == 1.0 and not before.findings
+
+    scored: list[int] = []
+    score_files = rc.check.score_files
+
+    def counting(ctx: Any, per_file: dict[str, Any]) -> Any:
+        scored.append(len(per_file))
+        return score_files(ctx, per_file)
+
+    monkeypatch.setattr(rc.check, "score_files", counting)
+    (tmp_path / "m3.py").write_text("def f3() -> int:\n    pass\n")
+    eng.workspace.notify_changed({"m3.py"})
+    first, pending = live.analyse_changes(rc, {"m3.py"}, CancelToken())
+    assert scored == []  # nothing scored over the 30 files yet
+    assert first.result is None and pending is not None
+    assert list(first.contributions) == ["m3.py"] and first.analysed == 1
+    assert live.commit(first) == {"m3.py"}
+    assert [f.code for _rc, f in live.findings_for("m3.py")] == ["IMPL-STUB"]
+    assert live.results[rc.key] is before  # the score follows in the second stage
+    final = live.rescore(pending, CancelToken())
+    assert scored == [30]
+    assert final.result is not None and final.result.score < 1.0
+    assert live.commit(final) == set()  # no finding moved: nothing to republish
+    assert live.results[rc.key] is final.result
+    assert [f.path for f in final.result.findings] == ["m3.py"]

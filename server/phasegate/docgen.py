@@ -6,8 +6,10 @@
 * :func:`configuration_md` and :func:`checks_md` write the reference pages
   ``docs/configuration.md`` and ``docs/checks.md``.
 
-``python -m phasegate.docgen`` regenerates both pages; ``--check`` exits 1 when the
-files on disk differ from what would be generated.
+``python -m phasegate.docgen`` regenerates both pages, in the repository's ``docs/`` and
+in the package (``phasegate/reference/``, shipped as package data: diagnostics link to
+the installed ``checks.md``, see :meth:`phasegate.checks.base.Check.docs_url`);
+``--check`` exits 1 when any of these files differs from what would be generated.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from phasegate.checks.base import ENTRY_POINT_GROUP, Check
+from phasegate.checks.base import CHECKS_REFERENCE, ENTRY_POINT_GROUP, Check, check_anchor
 from phasegate.config import Config, default_personas, default_phases
 
 # -- TOML rendering --------------------------------------------------------------------
@@ -426,7 +428,7 @@ def configuration_md() -> str:
     for p in default_phases():
         checks = []
         for c in p.checks:
-            link = f"[{c.id}](checks.md#{c.id.lower()})"
+            link = f"[{c.id}](checks.md#{check_anchor(c.id)})"
             checks.append(link if c.enabled else f"{link} (disabled)")
         personas = ", ".join(f"`{x}`" for x in p.personas)
         out.append(f"| `{p.name}` | {personas} | {', '.join(checks)} |")
@@ -484,10 +486,12 @@ def checks_md(checks: dict[str, type[Check]] | None = None) -> str:
     out += ["| id | title | phase |", "|---|---|---|"]
     for name in order:
         cls = checks[name]
-        out.append(f"| [{name}](#{name.lower()}) | {_md(cls.title)} | {_pipeline_place(name)} |")
+        out.append(
+            f"| [{name}](#{check_anchor(name)}) | {_md(cls.title)} | {_pipeline_place(name)} |"
+        )
     for name in order:
         cls = checks[name]
-        anchor = cls.docs_url(name).rsplit("#", 1)[-1]
+        anchor = check_anchor(name)  # the fragment of Check.docs_url
         title = f" — {cls.title}" if cls.title else ""
         out += ["", f'<a id="{anchor}"></a>', "", f"## {name}{title}", ""]
         if cls.description:
@@ -542,6 +546,11 @@ def default_docs_dir() -> Path:
     return Path.cwd() / "docs"
 
 
+def default_reference_dir() -> Path:
+    """``phasegate/reference/`` of the package: the copy diagnostics link to."""
+    return CHECKS_REFERENCE.parent
+
+
 def generate() -> dict[str, str]:
     """File name -> generated content."""
     return {"configuration.md": configuration_md(), "checks.md": checks_md()}
@@ -550,17 +559,26 @@ def generate() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m phasegate.docgen",
-        description="Generate docs/configuration.md and docs/checks.md.",
+        description="Generate configuration.md and checks.md in docs/ and in the package.",
     )
     parser.add_argument(
         "--check", action="store_true", help="exit 1 if the files differ from the generated ones"
     )
     parser.add_argument("--docs-dir", type=Path, default=None, help="default: the repo's docs/")
+    parser.add_argument(
+        "--reference-dir",
+        type=Path,
+        default=None,
+        help="the package's copy (default: phasegate/reference/ of this installation)",
+    )
     args = parser.parse_args(argv)
     docs: Path = args.docs_dir or default_docs_dir()
+    reference: Path = args.reference_dir or default_reference_dir()
     stale: list[str] = []
-    for name, content in generate().items():
-        path = docs / name
+    pages = generate()
+    targets = [(docs / name, content) for name, content in pages.items()]
+    targets += [(reference / name, content) for name, content in pages.items()]
+    for path, content in targets:
         try:
             current = path.read_text(encoding="utf-8")
         except OSError:

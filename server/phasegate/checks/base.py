@@ -13,8 +13,10 @@ Checks are plain synchronous code; the runner calls them off the event loop.
 
 from __future__ import annotations
 
+import re
 from abc import ABC
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -27,7 +29,16 @@ if TYPE_CHECKING:
     from phasegate.workspace import Workspace
 
 ENTRY_POINT_GROUP = "phasegate.checks"
-DOCS_BASE = "https://phasegate.readthedocs.io/en/latest/checks.html"
+# The checks reference installed with the package (written by ``python -m phasegate.docgen``,
+# shipped as package data): diagnostics link to it, so the links work offline.
+CHECKS_REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "checks.md"
+DOCS_BASE = CHECKS_REFERENCE.as_uri()
+
+
+def check_anchor(check_id: str) -> str:
+    """The anchor of a check's section in the checks reference: its id in lower case,
+    characters other than letters, digits, ``-`` and ``_`` replaced by ``-``."""
+    return re.sub(r"[^a-z0-9_-]", "-", check_id.lower())
 
 
 class NoOptions(BaseModel):
@@ -123,7 +134,10 @@ class Check(ABC):
 
     @classmethod
     def docs_url(cls, check_id: str | None = None) -> str:
-        return f"{DOCS_BASE}#{(check_id or cls.id).lower()}"
+        """Where the diagnostic code links: the check's section of the checks reference
+        installed with phasegate (a ``file://`` URI, so it works offline). A check from
+        another package overrides this to point at its own documentation."""
+        return f"{DOCS_BASE}#{check_anchor(check_id or cls.id)}"
 
     # -- project scope -------------------------------------------------------------------
     def run(self, ctx: CheckContext) -> CheckOutcome:

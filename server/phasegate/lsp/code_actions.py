@@ -4,7 +4,8 @@
   diagnostic) as a WorkspaceEdit — nothing is recomputed, so the edit is exactly what
   the check proposed and the client can undo it.
 * ``Rework with <persona>`` (quickfix, when a session exists): command
-  ``phasegate.rework`` for that finding.
+  ``phasegate.rework`` — one action per persona (and phase) of the request's diagnostics,
+  carrying the ids of all their findings.
 * ``Rework phase <title>`` (``source.phasegate.rework``): the phases with findings in
   this file.
 * ``source.fixAll.phasegate``: every fix of the file's findings, overlapping edits left
@@ -137,6 +138,36 @@ def _lookup_fix(server: PhasegateServer, rel: str, d: types.Diagnostic) -> Fix |
     return None
 
 
+def _rework_actions(
+    server: PhasegateServer,
+    groups: dict[tuple[str, str], tuple[list[types.Diagnostic], list[str]]],
+) -> list[types.CodeAction | types.Command]:
+    """One "Rework with <persona>" per (persona, phase), carrying all its finding ids; the
+    phase is named in the title only when the persona owns findings of several phases."""
+    eng = server.engine
+    titles = {p.name: p.display for p in eng.config.phases} if eng and eng.config else {}
+    phases_of: dict[str, int] = {}
+    for owner, _phase in groups:
+        phases_of[owner] = phases_of.get(owner, 0) + 1
+    out: list[types.CodeAction | types.Command] = []
+    for (owner, phase), (diags, ids) in groups.items():
+        title = f"Rework with {owner}"
+        if phases_of[owner] > 1:
+            title += f" ({titles.get(phase, phase)})"
+        arg: dict[str, Any] = {"phase": phase, "persona": owner}
+        if ids and all(ids):
+            arg["findingIds"] = list(ids)
+        out.append(
+            types.CodeAction(
+                title=title,
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=list(diags),
+                command=types.Command(title=title, command="phasegate.rework", arguments=[arg]),
+            )
+        )
+    return out
+
+
 def code_actions(
     server: PhasegateServer, params: types.CodeActionParams
 ) -> list[types.CodeAction | types.Command]:
@@ -149,7 +180,8 @@ def code_actions(
     only = [str(k) for k in params.context.only] if params.context.only else None
     has_session = server.sessions.active_id() is not None
     actions: list[types.CodeAction | types.Command] = []
-    seen: set[str] = set()
+    # (owner, phase) -> the diagnostics and finding ids one "Rework with" action covers
+    rework: dict[tuple[str, str], tuple[list[types.Diagnostic], list[str]]] = {}
     for d in params.context.diagnostics:
         if d.source != SOURCE or d.code is None:
             continue
@@ -168,24 +200,15 @@ def code_actions(
                     )
                 )
         owner, phase, fid = data.get("owner"), data.get("phase"), data.get("findingId")
-        if has_session and owner and phase and _wanted("quickfix", only):
-            key = f"{owner}|{phase}|{fid}"
-            if key not in seen:
-                seen.add(key)
-                title = f"Rework with {owner}"
-                arg: dict[str, Any] = {"phase": phase, "persona": owner}
-                if fid:
-                    arg["findingIds"] = [fid]
-                actions.append(
-                    types.CodeAction(
-                        title=title,
-                        kind=types.CodeActionKind.QuickFix,
-                        diagnostics=[d],
-                        command=types.Command(
-                            title=title, command="phasegate.rework", arguments=[arg]
-                        ),
-                    )
-                )
+        if has_session and isinstance(owner, str) and owner and isinstance(phase, str) and phase:
+            diags, ids = rework.setdefault((owner, phase), ([], []))
+            diags.append(d)
+            if not isinstance(fid, str) or not fid:
+                ids.append("")  # a finding without an id: rework all of the persona's
+            elif fid not in ids:
+                ids.append(fid)
+    if rework and _wanted("quickfix", only):
+        actions += _rework_actions(server, rework)
     findings = eng.live.findings_for(rel)
     if has_session and _wanted(REWORK_PHASE, only):
         assert eng.config is not None
@@ -225,7 +248,8 @@ def register(server: PhasegateServer) -> None:
     )
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, options)
-    def on_code_action(
+    async def on_code_action(
         ls: PhasegateServer, params: types.CodeActionParams
     ) -> list[types.CodeAction | types.Command]:
+        await ls.wait_loaded()  # a request right after startup waits for the config
         return code_actions(ls, params)

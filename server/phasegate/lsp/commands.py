@@ -3,6 +3,9 @@
 Every command takes one optional object argument. Long commands (start, resume,
 validate, runGates, remediate, rework) go through :class:`phasegate.lsp.sessions.Sessions`
 (progress, cancellation, one at a time) and answer with the status object.
+
+A command that arrives before the workspace's initial load is over (right after
+``initialized``) waits for it, bounded by :data:`phasegate.lsp.core.STARTUP_WAIT`.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ def _ready(ls: PhasegateServer) -> None:
     eng = ls.engine
     if eng is None:
         raise RequestFailed("the server has no workspace folder")
+    if not ls.ready:
+        raise RequestFailed("phasegate is still loading the workspace; try again in a moment")
     if eng.config is None or eng.live is None:
         where = eng.config_path or "the configuration"
         raise RequestFailed(f"{where} has errors; fix them first (see its diagnostics)")
@@ -86,13 +91,15 @@ def _engine_error(exc: Exception) -> RequestFailed:
 
 def register(server: PhasegateServer) -> None:
     @server.command("phasegate.status")
-    def status(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
+    async def status(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
         _arg(args)
+        await ls.wait_loaded()
         return build_status(ls)
 
     @server.command("phasegate.listSessions")
-    def list_sessions(ls: PhasegateServer, *args: Any) -> list[dict[str, Any]]:
+    async def list_sessions(ls: PhasegateServer, *args: Any) -> list[dict[str, Any]]:
         _arg(args)
+        await ls.wait_loaded()
         if ls.engine is None:
             return []
         return [
@@ -109,8 +116,9 @@ def register(server: PhasegateServer) -> None:
         ]
 
     @server.command("phasegate.stopSession")
-    def stop_session(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
+    async def stop_session(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
         _arg(args)
+        await ls.wait_loaded()
         ls.sessions.stop()
         return build_status(ls)
 
@@ -120,6 +128,7 @@ def register(server: PhasegateServer) -> None:
         fmt = _str(a, "format") or "html"
         if fmt not in ("html", "json"):
             raise JsonRpcInvalidParams(f"unknown report format {fmt!r}: use html or json")
+        await ls.wait_loaded()
         if ls.engine is None:
             raise RequestFailed("the server has no workspace folder")
         path = await ls.sessions.write_report(fmt)
@@ -128,6 +137,7 @@ def register(server: PhasegateServer) -> None:
     @server.command("phasegate.validate")
     async def validate(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
         a = _arg(args)
+        await ls.wait_loaded()
         _ready(ls)
         phase = _phase(ls, a)
 
@@ -140,6 +150,7 @@ def register(server: PhasegateServer) -> None:
     @server.command("phasegate.runGates")
     async def run_gates(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
         _arg(args)
+        await ls.wait_loaded()
         _ready(ls)
 
         async def body(progress: WorkDone) -> None:
@@ -157,6 +168,7 @@ def register(server: PhasegateServer) -> None:
     @server.command("phasegate.startSession")
     async def start_session(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
         a = _arg(args)
+        await ls.wait_loaded()
         _ready(ls)
         requirement = _str(a, "requirement", required=True) or ""
         if not requirement.strip():
@@ -179,6 +191,7 @@ def register(server: PhasegateServer) -> None:
     @server.command("phasegate.resumeSession")
     async def resume_session(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
         a = _arg(args)
+        await ls.wait_loaded()
         _ready(ls)
         sid = _session_id(a)
         assert ls.engine is not None and ls.engine.config is not None
@@ -200,6 +213,7 @@ def register(server: PhasegateServer) -> None:
     @server.command("phasegate.rework")
     async def rework(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
         a = _arg(args)
+        await ls.wait_loaded()
         _ready(ls)
         phase = _phase(ls, a, required=True)
         assert phase is not None and ls.engine is not None and ls.engine.config is not None
@@ -231,6 +245,7 @@ def register(server: PhasegateServer) -> None:
     @server.command("phasegate.remediate")
     async def remediate(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
         a = _arg(args)
+        await ls.wait_loaded()
         _ready(ls)
         phase = _phase(ls, a)
         eng = ls.engine

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 STATUS_NOTIFICATION = "phasegate/status"
 STATS_REQUEST = "phasegate/stats"
 STATUS_THROTTLE = 0.05  # seconds between two status notifications at most
+# Requests that need the workspace (commands, code actions, hover…) arriving before the
+# initial load wait for it this long at most.
+STARTUP_WAIT = 60.0
 
 
 class PhasegateProtocol(LanguageServerProtocol):
@@ -66,6 +69,7 @@ class PhasegateServer(LanguageServer):
         self._status_timer: asyncio.TimerHandle | None = None
         self.status_count = 0
         self.ready = False
+        self._loaded = asyncio.Event()  # set once the initial load is over (ok or not)
         self.first_publish_s: float | None = None
         self._started = time.monotonic()
 
@@ -80,6 +84,18 @@ class PhasegateServer(LanguageServer):
             self.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Warning, message=message)
             )
+
+    async def wait_loaded(self, timeout: float = STARTUP_WAIT) -> bool:
+        """Wait until the workspace's initial load (config, cached results) is over.
+
+        Requests can arrive right after ``initialized``, while the config is still being
+        read: they wait for it (at most ``timeout`` seconds) instead of failing. True when
+        loaded."""
+        if self.ready:
+            return True
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._loaded.wait(), timeout)
+        return self.ready
 
     def status_changed(self) -> None:
         """Something the status shows may have changed: push it soon (throttled)."""
@@ -123,10 +139,13 @@ class PhasegateServer(LanguageServer):
         eng = self.engine
         if eng is None:
             self.log("no workspace folder: phasegate has nothing to check")
-            self.ready = True
+            self._set_loaded()
             return
         if not self.settings.trusted:
-            self.log("untrusted workspace: checks and personas that run workspace code are off")
+            self.log(
+                "untrusted workspace: checks that run workspace code are skipped; "
+                "in-process checks run"
+            )
         try:
             await asyncio.to_thread(eng.load_config)
             self._report_config()
@@ -134,10 +153,15 @@ class PhasegateServer(LanguageServer):
         except Exception as exc:  # keep serving: commands and later saves can still work
             log.exception("starting up failed")
             self.log(f"phasegate could not start up: {exc}", types.MessageType.Error)
-        self.ready = True
+        finally:
+            self._set_loaded()
         self.push_status()
         kind = await self.watcher.start()
         self.log(f"phasegate {__version__}: diagnostics {self.diagnostics.mode}, watching: {kind}")
+
+    def _set_loaded(self) -> None:
+        self.ready = True
+        self._loaded.set()
 
     def _report_config(self) -> None:
         eng = self.engine

@@ -39,5 +39,8 @@ def definition(server: PhasegateServer, params: types.DefinitionParams) -> types
 
 def register(server: PhasegateServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    def on_definition(ls: PhasegateServer, params: types.DefinitionParams) -> types.Location | None:
+    async def on_definition(
+        ls: PhasegateServer, params: types.DefinitionParams
+    ) -> types.Location | None:
+        await ls.wait_loaded()  # a request right after startup waits for the config
         return definition(ls, params)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 SOURCE = "phasegate"
 CONFIG_CODE = "config"
 EOL = 10_000  # Range.lines(end_char=None) means "to the end of the line"
+FIRST_PULL_WAIT = 10.0  # seconds a first workspace pull waits for the running checks
 
 
 def uri_for(root: Path, rel: str) -> str:
@@ -232,7 +233,15 @@ class Diagnostics:
         self, params: types.WorkspaceDiagnosticParams, wait: float = 60.0
     ) -> types.WorkspaceDiagnosticReport:
         """Answer at once when something changed since the client's last pull; else hold
-        the request (long poll) until the findings change or ``wait`` seconds pass."""
+        the request (long poll) until the findings change or ``wait`` seconds pass.
+
+        A client's first pull (no previous result ids) comes right after startup, while
+        the checks of the opened workspace still run: it is answered when they are done
+        (at most :data:`FIRST_PULL_WAIT` seconds), so that the client does not show an
+        empty Problems list next to a status that already has scores (VS Code pulls the
+        workspace again only a while after each answer)."""
+        if not params.previous_result_ids:
+            await self.server.scheduler.idle(FIRST_PULL_WAIT)
         report = self.workspace_report(params)
         unchanged = all(
             isinstance(i, types.WorkspaceUnchangedDocumentDiagnosticReport) for i in report.items
@@ -281,13 +290,15 @@ def register_pull(server: PhasegateServer) -> None:
     )
 
     @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, options)
-    def document_diagnostic(
+    async def document_diagnostic(
         ls: PhasegateServer, params: types.DocumentDiagnosticParams
     ) -> types.DocumentDiagnosticReport:
+        await ls.wait_loaded()  # a pull right after startup gets the config's errors
         return ls.diagnostics.document_report(params)
 
     @server.feature(types.WORKSPACE_DIAGNOSTIC)
     async def workspace_diagnostic(
         ls: PhasegateServer, params: types.WorkspaceDiagnosticParams
     ) -> types.WorkspaceDiagnosticReport:
+        await ls.wait_loaded()
         return await ls.diagnostics.workspace_report_when_changed(params)

@@ -111,4 +111,5 @@ def _units(server: PhasegateServer, text: str, line: int, ch: int) -> int:
 def register(server: PhasegateServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def on_hover(ls: PhasegateServer, params: types.HoverParams) -> types.Hover | None:
+        await ls.wait_loaded()  # a request right after startup waits for the config
         return await hover(ls, params)

@@ -10,6 +10,10 @@
   worker threads: per-file checks in one job, project checks in another (so a slow
   linter never delays the per-file results), each check that runs workspace code (tests,
   configured commands) in a job of its own.
+* A per-file check re-analyses the changed files and their findings are published at
+  once; re-scoring the check over all its files (which grows with the workspace) comes
+  after that publish, so a one-file change reaches the editor in a time that does not
+  depend on the workspace's size.
 * A change to a check that is still running cancels that run: its subprocesses are
   killed (:class:`phasegate.proc.CancelToken`), its results are dropped and its work is
   merged into the new run.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -27,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from phasegate.lsp.live import Cancelled, Computed, LiveResults
+from phasegate.lsp.live import Cancelled, Computed, LiveResults, Pending
 from phasegate.lsp.progress import WorkDone
 from phasegate.proc import CancelToken
 from phasegate.workspace import STATE_DIR
@@ -40,6 +45,7 @@ BATCH_SECONDS = 0.1  # a long job hands its results over at least this often
 HAND_OVER_EACH = 8  # a job of at most this many checks publishes after each check
 DEDUPE_MAX = 32  # changes of at most this many paths are compared with what already ran
 FLUSH_AFTER = 1.0  # seconds of quiet before the result cache is written to disk
+PUBLISH_WAIT = 1.0  # seconds re-scoring waits at most for the changed files' publish
 
 
 @dataclass
@@ -287,12 +293,22 @@ class Scheduler:
     async def _run(self, job: Job) -> None:
         loop = asyncio.get_running_loop()
 
-        def hand_over(batch: list[Computed]) -> None:
-            loop.call_soon_threadsafe(self._commit, job, batch)
+        def hand_over(batch: list[Computed], published: threading.Event | None = None) -> None:
+            loop.call_soon_threadsafe(self._commit, job, batch, published)
 
         def work() -> None:
             batch: list[Computed] = []
+            pending: list[Pending] = []
             last = time.monotonic()
+
+            def add(c: Computed) -> None:
+                nonlocal batch, last
+                batch.append(c)
+                if len(job.items) <= HAND_OVER_EACH or time.monotonic() - last >= BATCH_SECONDS:
+                    hand_over(batch)
+                    batch = []
+                    last = time.monotonic()
+
             for key, item in job.items.items():
                 if job.token.cancelled:
                     return
@@ -300,17 +316,34 @@ class Scheduler:
                 try:
                     if item.mode == "cached":
                         c = job.live.cached_only(rc)
+                    elif item.mode == "delta":
+                        c, p = job.live.analyse_changes(rc, item.paths, job.token)
+                        if p is not None:
+                            pending.append(p)
                     else:
-                        c = job.live.compute(
-                            rc, item.paths if item.mode == "delta" else None, job.token
-                        )
+                        c = job.live.compute(rc, None, job.token)
                 except Cancelled:
                     return
-                batch.append(c)
-                if len(job.items) <= HAND_OVER_EACH or time.monotonic() - last >= BATCH_SECONDS:
+                add(c)
+            if not pending:
+                if batch:
                     hand_over(batch)
-                    batch = []
-                    last = time.monotonic()
+                return
+            # The changed files' findings go out first; re-scoring the checks over all
+            # their files (which grows with the workspace) waits until they are published
+            # so that it does not compete with publishing them.
+            published = threading.Event()
+            hand_over(batch, published)
+            batch = []
+            published.wait(PUBLISH_WAIT)
+            for p in pending:
+                if job.token.cancelled:
+                    return
+                try:
+                    c = job.live.rescore(p, job.token)
+                except Cancelled:
+                    return
+                add(c)
             if batch:
                 hand_over(batch)
 
@@ -324,20 +357,28 @@ class Scheduler:
         finally:
             self._finish(job)
 
-    def _commit(self, job: Job, batch: list[Computed]) -> None:
-        if job.token.cancelled:
-            return
-        eng = self.server.engine
-        if eng is None or eng.live is not job.live:
-            return  # the configuration changed meanwhile
-        for c in batch:
-            self._dirty |= job.live.commit(c)
-            job.committed.add(c.rc.key)
-            job.analysed[c.rc.config.id] = job.analysed.get(c.rc.config.id, 0) + c.analysed
-        if job.progress is not None:
-            n, total = len(job.committed), len(job.items)
-            job.progress.report(f"{n}/{total} checks", int(100 * n / max(1, total)))
-        self._publish_soon()
+    def _commit(
+        self, job: Job, batch: list[Computed], published: threading.Event | None = None
+    ) -> None:
+        try:
+            if job.token.cancelled:
+                return
+            eng = self.server.engine
+            if eng is None or eng.live is not job.live:
+                return  # the configuration changed meanwhile
+            for c in batch:
+                self._dirty |= job.live.commit(c)
+                if c.result is not None:  # not a first stage: the check is done
+                    job.committed.add(c.rc.key)
+                job.analysed[c.rc.config.id] = job.analysed.get(c.rc.config.id, 0) + c.analysed
+            if job.progress is not None:
+                n, total = len(job.committed), len(job.items)
+                job.progress.report(f"{n}/{total} checks", int(100 * n / max(1, total)))
+            self._publish_soon()
+        finally:
+            if published is not None:
+                # after the publish that _publish_soon queued (callbacks run in order)
+                asyncio.get_running_loop().call_soon(published.set)
 
     def _finish(self, job: Job) -> None:
         self._jobs.discard(job)

@@ -50,10 +50,12 @@ class FileState:
 
 @dataclass
 class Computed:
-    """One check's new result, not yet committed."""
+    """One check's new result, not yet committed. ``result`` is None for the first stage
+    of a file-scope re-run (see :meth:`LiveResults.analyse_changes`): its findings, to be
+    published at once; the re-scored result follows."""
 
     rc: ResolvedCheck
-    result: CheckResult
+    result: CheckResult | None
     # findings per source (input file, or PROJECT_SOURCE); only the sources listed here
     # changed, unless ``replace_all``.
     contributions: dict[str, list[Finding]]
@@ -61,6 +63,31 @@ class Computed:
     file_state: FileState | None = None
     analysed: int = 0  # files (or 1 for a project check) actually analysed
     from_cache: bool = False
+
+
+@dataclass
+class Pending:
+    """A file-scope check whose changed files were analysed, not yet re-scored:
+    ``changes`` maps each changed input to its (hash, findings), or None when it is no
+    longer an input; ``base`` is the state they apply to."""
+
+    rc: ResolvedCheck
+    base: FileState
+    changes: dict[str, tuple[str, list[Finding]] | None]
+    analysed: int
+    start: float
+
+    def state(self) -> FileState:
+        """The check's new per-file state (copies ``base``: grows with the files)."""
+        per_file = dict(self.base.per_file)
+        hashes = dict(self.base.hashes)
+        for path, change in self.changes.items():
+            if change is None:
+                per_file.pop(path, None)
+                hashes.pop(path, None)
+            else:
+                hashes[path], per_file[path] = change
+        return FileState(per_file, hashes)
 
 
 def _passed(outcome: CheckOutcome) -> bool:
@@ -77,12 +104,14 @@ class HashMemo:
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        self._root = str(workspace.root)
         self._memo: dict[str, tuple[int, int, str]] = {}
         self._lock = threading.Lock()
 
     def content_hash(self, path: str) -> str:
         try:
-            st = os.stat(self.workspace.root / path)
+            # os.path.join, not pathlib: called for every input of a project check
+            st = os.stat(os.path.join(self._root, path))
         except OSError:
             with self._lock:
                 self._memo.pop(path, None)
@@ -233,9 +262,39 @@ class LiveResults:
     def _file_delta(
         self, rc: ResolvedCheck, state: FileState, paths: Iterable[str], token: CancelToken
     ) -> Computed:
+        first, pending = self._analyse(rc, state, paths, token)
+        if pending is None:
+            return first
+        final = self.rescore(pending, token)
+        final.contributions = first.contributions
+        final.analysed = first.analysed
+        final.from_cache = first.from_cache
+        return final
+
+    def analyse_changes(
+        self, rc: ResolvedCheck, paths: Iterable[str], token: CancelToken
+    ) -> tuple[Computed, Pending | None]:
+        """A change, in two stages. This one re-analyses the changed files of a file-scope
+        check and returns their findings (a :class:`Computed` without result, to publish
+        at once: its cost does not depend on the number of files) and a :class:`Pending`
+        for :meth:`rescore`, which builds the check's new state and scores it over all
+        its files — the part that grows with the workspace. Other checks are computed
+        whole (no pending)."""
+        with cancel_scope(token):
+            state = self.file_states.get(rc.key)
+            if (
+                rc.cls.scope != "file"
+                or state is None
+                or (rc.cls.runs_workspace_code and not self.runner.trusted)
+            ):
+                return self.compute(rc, paths, token), None
+            return self._analyse(rc, state, paths, token)
+
+    def _analyse(
+        self, rc: ResolvedCheck, state: FileState, paths: Iterable[str], token: CancelToken
+    ) -> tuple[Computed, Pending | None]:
         start = time.monotonic()
-        per_file = dict(state.per_file)
-        hashes = dict(state.hashes)
+        changes: dict[str, tuple[str, list[Finding]] | None] = {}
         changed: dict[str, list[Finding]] = {}
         analysed = 0
         files = self.workspace.files()
@@ -245,28 +304,40 @@ class LiveResults:
                     raise Cancelled
                 if path in files and rc.matches(path):
                     h = self.content_hash(path)
-                    if hashes.get(path) == h:
+                    if state.hashes.get(path) == h:
                         continue
                     found, cached = self._check_file(rc, path, h)
                     analysed += 0 if cached else 1
-                    per_file[path] = found
-                    hashes[path] = h
+                    changes[path] = (h, found)
                     changed[path] = found
-                elif path in per_file:
-                    del per_file[path]
-                    hashes.pop(path, None)
+                elif path in state.per_file:
+                    changes[path] = None
                     changed[path] = []
                     if self.runner.cache:
                         self.runner.cache.drop_file(rc.key, path)
-            outcome = rc.check.score_files(rc.ctx, per_file)
         except Cancelled:
             raise
         except Exception as exc:
-            return self._crashed(rc, exc, start)
-        result = self._result(rc, outcome, start, analysed == 0)
-        return Computed(
-            rc, result, changed, False, FileState(per_file, hashes), analysed, analysed == 0
-        )
+            return self._crashed(rc, exc, start), None
+        # The new state is installed by the second stage; the findings go out now.
+        first = Computed(rc, None, changed, False, None, analysed, analysed == 0)
+        return first, Pending(rc, state, changes, analysed, start)
+
+    def rescore(self, p: Pending, token: CancelToken) -> Computed:
+        """The second stage of :meth:`analyse_changes`: the check's new per-file state,
+        its score and its findings over all its files."""
+        rc = p.rc
+        with cancel_scope(token):
+            if token.cancelled:
+                raise Cancelled
+            state = p.state()
+            try:
+                outcome = rc.check.score_files(rc.ctx, state.per_file)
+            except Exception as exc:
+                return self._crashed(rc, exc, p.start)
+            result = self._result(rc, outcome, p.start, p.analysed == 0)
+            # The changed files' findings were committed by the first stage.
+            return Computed(rc, result, {}, False, state, 0, True)
 
     def _project(self, rc: ResolvedCheck, token: CancelToken) -> Computed:
         if token.cancelled:
@@ -335,7 +406,8 @@ class LiveResults:
     def commit(self, c: Computed) -> set[str]:
         """Install a computed result; return the display paths whose findings changed."""
         key = c.rc.key
-        self.results[key] = c.result
+        if c.result is not None:
+            self.results[key] = c.result
         if c.file_state is not None:
             self.file_states[key] = c.file_state
         elif c.rc.cls.scope == "file" and c.replace_all:

@@ -2,7 +2,9 @@
 the ``phasegate/status`` notification.
 
 Phase statuses come from the session's checkpoint; scores come from the live results
-(so they follow every edit). A phase the session completed whose gate fails now is shown
+(so they follow every edit), the same results the diagnostics show. Skipped checks (an
+untrusted workspace, not run yet) are left out of a score; a phase whose checks were all
+skipped has no score. A phase the session completed whose gate fails now is shown
 as ``regressed`` at once — the same rule the executor applies when it runs the gates,
 where it is also recorded in the checkpoint.
 """
@@ -87,8 +89,20 @@ def build_status(server: PhasegateServer) -> dict[str, Any]:
         else:
             threshold = config.threshold(max(1, ps.persona_iterations if ps else 1))
         gate = live.gate(pc.name, threshold)
+        message = ps.message if ps is not None else ""
+        if gate is not None and all(r.skipped is not None for r in gate.checks):
+            # Nothing could be scored (e.g. every check runs workspace code and the
+            # workspace is untrusted): no score, rather than the 1.0 of an empty gate.
+            skipped = next((r.skipped for r in gate.checks if r.skipped), "")
+            message = message or f"not scored: no check of this phase ran ({skipped})"
+            score: float | None = None
+            passed: bool | None = None
+        elif gate is not None:
+            score, passed = gate.score, gate.passed
+        else:
+            score, passed = (ps.last_score if ps else None), None
         status = ps.status.value if ps is not None else PhaseStatus.PENDING.value
-        if status == PhaseStatus.COMPLETED.value and gate is not None and not gate.passed:
+        if status == PhaseStatus.COMPLETED.value and passed is False:
             status = PhaseStatus.REGRESSED.value
         checks = []
         for rc in live.checks.values():
@@ -102,12 +116,12 @@ def build_status(server: PhasegateServer) -> dict[str, Any]:
                 "name": pc.name,
                 "title": pc.display,
                 "status": status,
-                "score": gate.score if gate else (ps.last_score if ps else None),
+                "score": score,
                 "threshold": threshold,
                 "iteration": ps.persona_iterations if ps is not None else 0,
-                "passed": gate.passed if gate else None,
+                "passed": passed,
                 "checks": checks,
-                "message": ps.message if ps is not None else "",
+                "message": message,
             }
         )
     return out
