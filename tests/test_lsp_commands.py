@@ -1,4 +1,4 @@
-"""Every command of LSP_CONTRACT.md through workspace/executeCommand, progress, and
+"""Every command of docs/lsp-protocol.md through workspace/executeCommand, progress, and
 cancellation (stopSession, $/cancelRequest, superseded runs)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ PHASE_STATUSES = {"pending", "in_progress", "completed", "stalled", "blocked", "
 
 
 def check_status(st: dict[str, Any], root: Path) -> None:
-    """The status object's shape, exactly as LSP_CONTRACT.md gives it."""
+    """The status object's shape, exactly as docs/lsp-protocol.md gives it."""
     assert {"workspace", "trusted", "session", "phases"} <= set(st)
     assert Path(st["workspace"]) == root.resolve()
     assert isinstance(st["trusted"], bool)

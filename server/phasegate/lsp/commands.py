@@ -1,4 +1,4 @@
-"""``workspace/executeCommand``: exactly the commands of LSP_CONTRACT.md.
+"""``workspace/executeCommand``: exactly the commands of docs/lsp-protocol.md.
 
 Every command takes one optional object argument. Long commands (start, resume,
 validate, runGates, remediate, rework) go through :class:`phasegate.lsp.sessions.Sessions`

@@ -10,7 +10,7 @@ module                   feature
 ``diagnostics``          findings -> diagnostics, push or pull
 ``incremental``          changed paths -> exactly the matching checks, debounced/cancelled
 ``watch``                client file watcher (dynamic registration) or watchfiles
-``commands``             ``workspace/executeCommand`` (LSP_CONTRACT.md)
+``commands``             ``workspace/executeCommand`` (docs/lsp-protocol.md)
 ``sessions``             long commands: executor, progress, cancellation
 ``progress``             work-done progress
 ``code_actions``         apply fix / fix all / rework

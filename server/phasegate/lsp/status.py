@@ -1,4 +1,4 @@
-"""The status object of LSP_CONTRACT.md: the reply of most commands and the payload of
+"""The status object of docs/lsp-protocol.md: the reply of most commands and the payload of
 the ``phasegate/status`` notification.
 
 Phase statuses come from the session's checkpoint; scores come from the live results
@@ -66,7 +66,7 @@ def build_status(server: PhasegateServer) -> dict[str, Any]:
         "trusted": server.settings.trusted,
         "session": session_json(state),
         "phases": [],
-        # additions to the contract (see LSP_CONTRACT.md)
+        # additions to the contract (see docs/lsp-protocol.md)
         "busy": server.scheduler.busy or server.sessions.running is not None,
         "running": server.sessions.running,
         "configErrors": [
