@@ -109,6 +109,11 @@ def test_skipped_checks_do_not_count() -> None:
     assert gate.score == 1.0 and gate.passed
 
 
+def test_a_gate_whose_every_check_was_skipped_does_not_pass() -> None:
+    gate = score_gate("p", [_result("a", 1.0, True, skipped="untrusted")], 0.5)
+    assert not gate.passed
+
+
 def test_empty_gate_scores_one() -> None:
     assert score_gate("p", [], 0.9).score == 1.0
 
@@ -166,7 +171,7 @@ def test_crashing_check_fails_with_error_not_exception(tmp_path: Path) -> None:
 
 def test_untrusted_skips_workspace_code(tmp_path: Path) -> None:
     gate = GateRunner(Workspace(tmp_path), _config("T-WSCODE"), trusted=False).evaluate("p", 1)
-    assert CALLS == [] and gate.checks[0].skipped and gate.passed
+    assert CALLS == [] and gate.checks[0].skipped and not gate.passed  # nothing vouched
     gate = GateRunner(Workspace(tmp_path), _config("T-WSCODE"), trusted=True).evaluate("p", 1)
     assert CALLS == ["wscode"] and not gate.passed
 

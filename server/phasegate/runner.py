@@ -69,17 +69,20 @@ class ResolvedCheck:
 
 def score_gate(phase: str, results: list[CheckResult], threshold: float) -> GateResult:
     """Weighted mean of the non-skipped check scores; pass = score >= threshold and no
-    blocking check failed. A gate with nothing to score has score 1.0."""
+    blocking check failed. A gate with no checks at all has score 1.0 and passes; a gate
+    whose every check was skipped (an untrusted workspace) was not evaluated, so it does
+    not pass: nothing vouches for the phase."""
     counted = [r for r in results if r.skipped is None]
     total_w = sum(r.weight for r in counted)
     score = sum(r.score * r.weight for r in counted) / total_w if total_w > 0 else 1.0
     score = round(score, 6)
     blocking_failed = [r.id for r in counted if r.blocking and not r.passed]
+    not_evaluated = bool(results) and not counted
     return GateResult(
         phase=phase,
         score=score,
         threshold=threshold,
-        passed=score >= threshold and not blocking_failed,
+        passed=score >= threshold and not blocking_failed and not not_evaluated,
         checks=results,
         blocking_failed=blocking_failed,
     )
