@@ -350,3 +350,17 @@ async def test_rework_action_offered_once_per_persona_with_all_finding_ids(
         fixes = [t for t in titles if t.startswith("Apply fix: ")]
         assert len(fixes) == sum(1 for d in line0 if d.data and d.data["fix"])
         check_status(await s.command(name, args[0]), root)
+
+
+async def test_an_engine_error_is_answered_with_its_message(tmp_path: Path) -> None:
+    """Errors raised by the engine inside a long command reach the client as RequestFailed
+    with the engine's own sentence, and the server stays usable."""
+    root = make_workspace(tmp_path)
+    async with start(root) as s:
+        await s.settle()
+        msg = await expect_error(
+            s.command("phasegate.resumeSession", {"sessionId": "no-such-session"}), -32803
+        )
+        assert "no-such-session" in msg
+        st = await s.command("phasegate.status")
+        assert st["running"] is None and st["session"] is None

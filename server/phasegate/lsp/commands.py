@@ -85,10 +85,6 @@ def _phase(ls: PhasegateServer, a: dict[str, Any], *, required: bool = False) ->
     return name
 
 
-def _engine_error(exc: Exception) -> RequestFailed:
-    return RequestFailed(str(exc) or type(exc).__name__)
-
-
 def register(server: PhasegateServer) -> None:
     @server.command("phasegate.status")
     async def status(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
@@ -157,10 +153,7 @@ def register(server: PhasegateServer) -> None:
             if ls.sessions.active_id() is None:
                 await ls.refresh(progress=progress, title=None)
                 return
-            try:
-                await ls.sessions.executor().run_gates(None)
-            except Exception as exc:
-                raise _engine_error(exc) from None
+            await ls.sessions.executor().run_gates(None)
 
         await ls.sessions.run("runGates", "phasegate: running the gates", body)
         return build_status(ls)
@@ -180,10 +173,7 @@ def register(server: PhasegateServer) -> None:
         )
 
         async def body(progress: WorkDone) -> None:
-            try:
-                await ls.sessions.executor().start(requirement, sid)
-            except Exception as exc:
-                raise _engine_error(exc) from None
+            await ls.sessions.executor().start(requirement, sid)
 
         await ls.sessions.run("startSession", "phasegate: session", body)
         return build_status(ls)
@@ -202,10 +192,7 @@ def register(server: PhasegateServer) -> None:
             raise RequestFailed("no active session to resume; start one (phasegate.startSession)")
 
         async def body(progress: WorkDone) -> None:
-            try:
-                await ls.sessions.executor().resume(sid)
-            except Exception as exc:
-                raise _engine_error(exc) from None
+            await ls.sessions.executor().resume(sid)
 
         await ls.sessions.run("resumeSession", "phasegate: session", body)
         return build_status(ls)
@@ -232,12 +219,9 @@ def register(server: PhasegateServer) -> None:
             )
 
         async def body(progress: WorkDone) -> None:
-            try:
-                await ls.sessions.executor().rework(
-                    None, phase, personas=[persona] if persona else None, finding_ids=ids
-                )
-            except Exception as exc:
-                raise _engine_error(exc) from None
+            await ls.sessions.executor().rework(
+                None, phase, personas=[persona] if persona else None, finding_ids=ids
+            )
 
         await ls.sessions.run("rework", f"phasegate: rework {phase}", body)
         return build_status(ls)
@@ -261,16 +245,13 @@ def register(server: PhasegateServer) -> None:
             from phasegate.remediate import Remediation
 
             assert eng.config is not None
-            try:
-                rem = Remediation(
-                    eng.workspace,
-                    eng.config,
-                    trusted=ls.settings.trusted,
-                    on_progress=ls.sessions.report,
-                )
-                await rem.run(phase)
-            except Exception as exc:
-                raise _engine_error(exc) from None
+            rem = Remediation(
+                eng.workspace,
+                eng.config,
+                trusted=ls.settings.trusted,
+                on_progress=ls.sessions.report,
+            )
+            await rem.run(phase)
 
         await ls.sessions.run("remediate", "phasegate: remediation", body)
         return build_status(ls)

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pygls.exceptions import JsonRpcException
+
 from phasegate.lsp.progress import WorkDone
 from phasegate.lsp.trust import RequestFailed
 from phasegate.model import Event, SessionState
@@ -146,7 +148,8 @@ class Sessions:
         refresh_after: bool = True,
     ) -> None:
         """Run ``body`` as the one long command; refresh the results afterwards (after a
-        stop, only the in-process checks, without waiting)."""
+        stop, only the in-process checks, without waiting). An engine error raised by
+        ``body`` is answered as a RequestFailed carrying its message."""
         if self.running is not None:
             raise RequestFailed(
                 f"{self.running} is still running; wait for it or stop it (phasegate.stopSession)"
@@ -163,6 +166,8 @@ class Sessions:
                 try:
                     with cancel_scope(self._token):
                         await body(progress)
+                except JsonRpcException:
+                    raise
                 except asyncio.CancelledError:
                     if not self._stopped_by_user:
                         self.server.refresh_soon(workspace_code=False)
@@ -170,6 +175,8 @@ class Sessions:
                     task = asyncio.current_task()
                     if task is not None and hasattr(task, "uncancel"):
                         task.uncancel()
+                except Exception as exc:  # the engine's errors reach the client as such
+                    raise RequestFailed(str(exc) or type(exc).__name__) from None
                 if self._stopped_by_user:
                     self.server.refresh_soon(workspace_code=False)
                 elif refresh_after:
