@@ -13,8 +13,16 @@ On a copy of a source tree (the Python standard library by default), like for li
    ``language: system`` hook (same ruff command) against the same ``phasegate validate``,
    in the same tree made a git repository.
 
-Also measured: ``phasegate validate`` again with its cache kept and nothing changed
-(what a second CI run or a re-run in a terminal costs).
+Also measured:
+
+- the floor of any Python wrapper: ``python -I -c FLOOR`` runs the same ruff command,
+  parses its JSON (pydantic's parser, the fastest at hand) and writes one
+  ``path:row:col: code`` line per finding; nothing else. What ``phasegate validate`` costs
+  beyond that floor is its own work (findings with their fixes, gate scores, the result
+  cache, the JSON document); the floor's own ratio to ruff is what no Python program that
+  reads ruff's findings can go below on this tree and machine;
+- ``phasegate validate`` again with its cache kept and nothing changed (what a second CI
+  run or a re-run in a terminal costs).
 
 The two sides of a comparison run alternately, round after round, so a change in the
 load of a shared machine affects both alike. Figures are medians over ``--runs``
@@ -50,6 +58,19 @@ name = "implementation"
 
 [[phases.checks]]
 id = "IMPL-LINT"
+"""
+
+
+# The least a Python program can do with ruff's findings: run ruff, parse, print each one.
+FLOOR = """\
+import subprocess, sys
+from pydantic_core import from_json
+out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, check=True).stdout
+lines = [
+    f"{d['filename']}:{d['location']['row']}:{d['location']['column']}: {d['code']}\\n"
+    for d in from_json(out)
+]
+sys.stdout.write("".join(lines))
 """
 
 
@@ -161,8 +182,9 @@ def main() -> int:
         n_findings = len(json.loads(listed))
 
         ruff_side = Side("ruff", ruff_argv)
+        floor_side = Side("floor", [sys.executable, "-I", "-c", FLOOR, *ruff_argv])
         val_side = Side("validate", validate_argv, clear_state)
-        alternate([ruff_side, val_side], root, env, args.runs)
+        alternate([ruff_side, floor_side, val_side], root, env, args.runs)
         warm_side = Side("validate (cache kept)", validate_argv)
         alternate([warm_side], root, env, args.runs)
 
@@ -178,10 +200,14 @@ def main() -> int:
             "ruff_cpu_s": round(ruff_side.cpu_s, 3),
             "validate_cpu_s": round(val_side.cpu_s, 3),
             "validate_over_ruff_cpu": ratio(val_side.cpu_s, ruff_side.cpu_s),
+            "floor_s": round(floor_side.wall_s, 3),
+            "floor_over_ruff": ratio(floor_side.wall_s, ruff_side.wall_s),
+            "validate_over_floor": ratio(val_side.wall_s, floor_side.wall_s),
             "validate_warm_s": round(warm_side.wall_s, 3),
             "samples": {
                 "ruff": ruff_side.wall,
                 "validate": val_side.wall,
+                "floor": floor_side.wall,
                 "validate_warm": warm_side.wall,
             },
         }
@@ -221,6 +247,11 @@ def main() -> int:
     print(
         f"  ratio validate / ruff      {f['validate_over_ruff']:.2f}x       "
         f"{f['validate_over_ruff_cpu']:.2f}x   (target <= 1.2x)"
+    )
+    print(
+        f"  floor: Python reads ruff   {f['floor_s']:.3f} s     "
+        f"(floor / ruff {f['floor_over_ruff']:.2f}x; validate / floor "
+        f"{f['validate_over_floor']:.2f}x)"
     )
     print(f"  validate, cache kept       {f['validate_warm_s']:.3f} s")
     if f.get("precommit_s") is not None:

@@ -96,6 +96,18 @@ def test_run_tool_missing_program_and_output_cap(tmp_path: Path) -> None:
     assert res.ok and res.truncated and len(res.stdout) == 100
 
 
+def test_run_tool_binary_stdout_is_undecoded_and_capped(tmp_path: Path) -> None:
+    script = "import sys; sys.stdout.buffer.write(bytes([0xff, 0x41]) * 100)"
+    res = run_tool([sys.executable, "-c", script], cwd=tmp_path, timeout=10, binary_stdout=True)
+    assert res.ok and res.stdout == "" and res.stdout_bytes == bytes([0xFF, 0x41]) * 100
+    res = run_tool(
+        [sys.executable, "-c", script], cwd=tmp_path, timeout=10, max_output=7, binary_stdout=True
+    )
+    assert res.truncated and res.stdout_bytes == bytes([0xFF, 0x41]) * 3 + bytes([0xFF])
+    text = run_tool([sys.executable, "-c", script], cwd=tmp_path, timeout=10)
+    assert text.stdout_bytes is None and text.stdout == "\ufffdA" * 100
+
+
 def test_rework_picks_owners_of_failed_checks_only() -> None:
     f1 = Finding(path="d.md", code="A", message="m1", owner="analyst")
     f2 = Finding(path="d.md", code="B", message="m2", owner="security")

@@ -435,6 +435,15 @@ def test_bulk_conversion_equals_one_by_one(tmp_path: Path) -> None:
 
 
 # -- JSON output -------------------------------------------------------------------------------
+def test_ruff_json_that_is_not_utf8_is_read_with_replacement_characters() -> None:
+    good = b'[{"filename": "/w/a.py", "code": "F401"}]'
+    assert lint_mod._from_json(good) == [{"filename": "/w/a.py", "code": "F401"}]
+    bad = b'[{"filename": "/w/\xff.py", "code": "F401"}]'
+    assert lint_mod._from_json(bad) == [{"filename": "/w/\ufffd.py", "code": "F401"}]
+    with pytest.raises(ValueError):
+        lint_mod._from_json(b"[{")
+
+
 def test_json_document_is_what_finding_to_json_makes(tmp_path: Path) -> None:
     fs = [*_findings(20), Finding(path="./odd//path.py", code="X", message="m")]
     check = CheckResult(id="X-1", passed=False, score=0.5, findings=fs)

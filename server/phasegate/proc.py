@@ -31,6 +31,9 @@ class ToolResult:
     not_found: bool = False
     truncated: bool = False
     cancelled: bool = False  # killed through a CancelToken (see cancel_scope)
+    # standard output as the tool wrote it, with ``run_tool(..., binary_stdout=True)``
+    # (``stdout`` is then empty): a big JSON document is parsed from bytes, not decoded
+    stdout_bytes: bytes | None = None
 
     @property
     def ok(self) -> bool:
@@ -106,10 +109,12 @@ def run_tool(
     env: Mapping[str, str] | None = None,
     stdin: str | None = None,
     max_output: int = DEFAULT_MAX_OUTPUT,
+    binary_stdout: bool = False,
 ) -> ToolResult:
     """Run ``argv`` in its own process group; kill the whole group at ``timeout`` seconds.
 
     Never raises for a missing program, a timeout or a crash: the result says what happened.
+    With ``binary_stdout``, standard output is returned undecoded in ``stdout_bytes``.
     """
     argv = [str(a) for a in argv]
     start = time.monotonic()
@@ -155,10 +160,13 @@ def run_tool(
         if token is not None:
             token._discard(proc)
     truncated = len(out) > max_output or len(err) > max_output
+    if len(out) > max_output:
+        out = out[:max_output]
     return ToolResult(
         argv=argv,
         returncode=None if timed_out else proc.returncode,
-        stdout=out[:max_output].decode("utf-8", errors="replace"),
+        stdout="" if binary_stdout else out.decode("utf-8", errors="replace"),
+        stdout_bytes=out if binary_stdout else None,
         stderr=err[:max_output].decode("utf-8", errors="replace"),
         duration_s=time.monotonic() - start,
         timed_out=timed_out,

@@ -43,6 +43,15 @@ MAX_RUFF_OUTPUT = 512 * 1024 * 1024
 _FINDINGS: TypeAdapter[list[Finding]] = TypeAdapter(list[Finding])
 
 
+def _from_json(data: bytes) -> Any:
+    """ruff's JSON; bytes that are not valid UTF-8 (never seen from ruff) are decoded with
+    replacement characters rather than losing the whole run."""
+    try:
+        return pydantic_core.from_json(data)
+    except ValueError:
+        return pydantic_core.from_json(data.decode("utf-8", errors="replace"))
+
+
 class LintOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -258,7 +267,10 @@ class Lint(Check):
             if not paths:
                 return CheckOutcome(score=1.0)
             argv += ["--force-exclude", "--", *paths]
-        res = run_tool(argv, cwd=root, timeout=ctx.timeout, max_output=MAX_RUFF_OUTPUT)
+        res = run_tool(
+            argv, cwd=root, timeout=ctx.timeout, max_output=MAX_RUFF_OUTPUT, binary_stdout=True
+        )
+        out = res.stdout_bytes or b""
         if res.not_found:
             return CheckOutcome(score=0.0, error=not_found_error("ruff", ctx.check.id))
         if res.timed_out:
@@ -266,12 +278,12 @@ class Lint(Check):
         if res.truncated:
             return CheckOutcome(score=0.0, error="ruff's output is too large to read")
         if res.returncode != 0:
-            detail = tail(res.stderr) or tail(res.stdout)
+            detail = tail(res.stderr) or tail(out[-4000:].decode("utf-8", errors="replace"))
             return CheckOutcome(score=0.0, error=f"ruff failed ({res.returncode}): {detail}")
         with gc_paused():  # findings by the ten thousand: gc scans would cost more than ruff
             try:
-                blank = not res.stdout or res.stdout.isspace()
-                diags = [] if blank else pydantic_core.from_json(res.stdout)
+                blank = not out or out.isspace()
+                diags = [] if blank else _from_json(out)
             except ValueError as exc:
                 return CheckOutcome(score=0.0, error=f"ruff's JSON output is unreadable: {exc}")
             if not isinstance(diags, list):
