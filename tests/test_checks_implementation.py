@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from phasegate.checks.implementation import stubs as stubs_mod
 from phasegate.config import Config
 from phasegate.model import CheckResult, Finding, Severity
 from phasegate.runner import GateRunner
@@ -227,6 +228,87 @@ def test_stubs_and_marker_comments(tmp_path: Path) -> None:
     fixme = r.findings[5]
     assert (fixme.range.start.character, fixme.range.end.character) == (2, 7)
     assert not r.passed and r.score == 0.0
+
+
+NOT_STUBS_ON_REAL_CODE = """\
+import ast
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+
+    def lazy(name: str) -> int: ...
+
+else:
+
+    def lazy(name):
+        return 1
+
+
+class Shell:
+    def args(self):
+        raise NotImplementedError
+
+    def on_done(self):
+        pass
+
+    def stub(self):
+        raise NotImplementedError
+
+
+class Bash(Shell):
+    def args(self):
+        return ["bash"]
+
+    def on_done(self):
+        print("done")
+
+
+class KeepOpen:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+class Visitor(ast.NodeVisitor):
+    def visit_ClassDef(self, node):  # phasegate: ignore[IMPL-STUB]
+        pass
+
+    def visit_Lambda(self, node):  # phasegate: ignore[IMPL-LINT]
+        pass
+
+
+def later():  # phasegate: ignore
+    pass
+
+
+x = 1  # TODO: v3 drops this  # phasegate: ignore[IMPL-STUB]
+y = 2  # FIXME: not silenced by another check's id  # phasegate: ignore[DES-TRACE]
+"""
+
+
+def test_deliberate_empty_bodies_and_silenced_lines_are_not_findings(tmp_path: Path) -> None:
+    (tmp_path / "real.py").write_text(NOT_STUBS_ON_REAL_CODE)
+    r = run_check(tmp_path, "IMPL-STUB")
+    lines = NOT_STUBS_ON_REAL_CODE.split("\n")
+    got = [(f.range.start.line, f.message.split(":")[0]) for f in r.findings]
+    assert got == [
+        (lines.index("    def stub(self):"), "`Shell.stub` is a stub"),
+        (lines.index("    def visit_Lambda(self, node):  # phasegate: ignore[IMPL-LINT]"),
+         "`Visitor.visit_Lambda` is a stub"),
+        (lines.index("y = 2  # FIXME: not silenced by another check's id  "
+                     "# phasegate: ignore[DES-TRACE]"), "FIXME comment"),
+    ]  # fmt: skip
+
+
+def test_suppression_comment_syntax() -> None:
+    assert stubs_mod.suppressed("def f():  # phasegate: ignore", "IMPL-STUB")
+    assert stubs_mod.suppressed("def f():  # phasegate: ignore[IMPL-STUB]", "IMPL-STUB")
+    assert stubs_mod.suppressed("def f():  # phasegate:ignore[A-1, IMPL-STUB ]", "IMPL-STUB")
+    assert not stubs_mod.suppressed("def f():  # phasegate: ignore[IMPL-LINT]", "IMPL-STUB")
+    assert not stubs_mod.suppressed('s = "phasegate: ignore"', "IMPL-STUB")
+    assert not stubs_mod.suppressed("def f():  # phasegate ignore", "IMPL-STUB")
 
 
 def test_pyi_files_and_tests_are_not_stubs(tmp_path: Path) -> None:

@@ -1,9 +1,18 @@
 """IMPL-STUB: functions that are only stubs, and TODO/FIXME/XXX comments.
 
 A stub is a function or method whose body (a docstring aside) is only ``pass``, ``...``
-or ``raise NotImplementedError``. Not stubs: abstract methods (``@abstractmethod``),
-``@overload`` signatures, command groups (``@click.group()``), members of ``Protocol``
-classes, a body that is only a docstring, and anything in a ``.pyi`` stub file. Comments
+or ``raise NotImplementedError``. Not stubs:
+
+- abstract methods (``@abstractmethod``), ``@overload`` signatures, command groups
+  (``@click.group()``), members of ``Protocol`` classes;
+- declarations for type checkers only (under ``if TYPE_CHECKING:``);
+- a base-class method that a subclass in the same module overrides (an abstract method
+  by convention, or a hook whose default does nothing);
+- ``__exit__`` / ``__aexit__`` that are only ``pass`` or ``...`` (nothing to clean up);
+- a body that is only a docstring, and anything in a ``.pyi`` stub file.
+
+A finding is silenced by ``# phasegate: ignore[IMPL-STUB]`` (or ``# phasegate: ignore``)
+on the line it is reported on: the ``def`` line, or the marker comment's line. Comments
 are read with :mod:`tokenize`, so a marker in a string is not a comment. Test files
 (``artifacts.tests``) are excluded by default.
 """
@@ -14,8 +23,8 @@ import ast
 import io
 import re
 import tokenize
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -36,6 +45,8 @@ _EXEMPT_DECORATORS = frozenset(
         "group",  # @click.group(), @app.group(): the body is meant to be empty
     }
 )
+# no-op bodies that mean something: a context manager with nothing to clean up
+_NOOP_HOOKS = frozenset({"__exit__", "__aexit__"})
 _SEVERITIES = {s.label: s for s in Severity}
 _Fn = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -106,21 +117,69 @@ def stub_kind(fn: _Fn) -> str | None:
     return " and ".join(sorted(kinds)) if kinds else None
 
 
-def _functions(tree: ast.AST) -> Iterator[tuple[_Fn, str, bool]]:
-    """Every function with its qualified name and whether it is a Protocol member."""
+class _Fun(NamedTuple):
+    node: _Fn
+    qualname: str
+    protocol: bool  # a member of a Protocol class
+    typing_only: bool  # under ``if TYPE_CHECKING:``
+    owner: ast.ClassDef | None  # the class it is a method of
 
-    def visit(node: ast.AST, prefix: str, protocol: bool) -> Iterator[tuple[_Fn, str, bool]]:
-        for child in ast.iter_child_nodes(node):
+
+def _functions(tree: ast.AST) -> Iterator[_Fun]:
+    """Every function with its qualified name, its class and where it is declared."""
+
+    def visit(
+        children: Iterable[ast.AST],
+        prefix: str,
+        protocol: bool,
+        typing_only: bool,
+        owner: ast.ClassDef | None,
+    ) -> Iterator[_Fun]:
+        for child in children:
             if isinstance(child, ast.ClassDef):
                 is_proto = any(_name(b) == "Protocol" for b in child.bases)
-                yield from visit(child, f"{prefix}{child.name}.", is_proto)
+                inner = ast.iter_child_nodes(child)
+                yield from visit(inner, f"{prefix}{child.name}.", is_proto, typing_only, child)
             elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                yield child, f"{prefix}{child.name}", protocol
-                yield from visit(child, f"{prefix}{child.name}.", False)
+                yield _Fun(child, f"{prefix}{child.name}", protocol, typing_only, owner)
+                inner = ast.iter_child_nodes(child)
+                yield from visit(inner, f"{prefix}{child.name}.", False, typing_only, None)
+            elif isinstance(child, ast.If) and _name(child.test) == "TYPE_CHECKING":
+                yield from visit(child.body, prefix, protocol, True, owner)
+                yield from visit(child.orelse, prefix, protocol, typing_only, owner)
             elif isinstance(child, ast.stmt):
-                yield from visit(child, prefix, protocol)
+                inner = ast.iter_child_nodes(child)
+                yield from visit(inner, prefix, protocol, typing_only, None)
 
-    yield from visit(tree, "", False)
+    yield from visit(ast.iter_child_nodes(tree), "", False, False, None)
+
+
+def _overridden(tree: ast.AST) -> set[tuple[str, str]]:
+    """(class name, method name) pairs that a subclass in the same module overrides."""
+    classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    out: set[tuple[str, str]] = set()
+    for cls in classes:
+        methods = {
+            n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        for base in cls.bases:
+            base_name = _name(base)
+            if base_name and base_name != cls.name:
+                out.update((base_name, m) for m in methods)
+    return out
+
+
+_SUPPRESS = re.compile(r"#.*\bphasegate:\s*ignore(?:\[([^\]]*)\])?")
+
+
+def suppressed(line: str, check_id: str) -> bool:
+    """Whether ``line`` carries ``# phasegate: ignore`` (for every check) or
+    ``# phasegate: ignore[ID, ...]`` naming ``check_id``."""
+    m = _SUPPRESS.search(line)
+    if m is None:
+        return False
+    ids = m.group(1)
+    return ids is None or check_id in {i.strip() for i in ids.split(",")}
 
 
 def _name_range(lines: list[str], fn: _Fn) -> Range:
@@ -138,12 +197,14 @@ class Stubs(Check):
     description = (
         "Functions whose body (a docstring aside) is only `pass`, `...` or "
         "`raise NotImplementedError` are findings on the function's name (abstract "
-        "methods, `@overload`s, `@click.group()`s, `Protocol` members and `.pyi` files "
-        "excepted), and so is every TODO/FIXME/XXX comment, on the marker itself. Test "
-        "files are excluded. Score: the share of files without findings (a package's "
-        "`__init__.py` without findings does not count: it holds no implementation to "
-        "judge). Weighs as much as the syntax and lint checks together, so a package "
-        "of stubs does not pass the gate."
+        "methods, `@overload`s, `@click.group()`s, `Protocol` members, declarations "
+        "under `if TYPE_CHECKING:`, base-class methods a subclass in the module "
+        "overrides, no-op `__exit__`s and `.pyi` files excepted), and so is every "
+        "TODO/FIXME/XXX comment, on the marker itself. `# phasegate: ignore[IMPL-STUB]` "
+        "on the reported line silences a finding. Test files are excluded. Score: the "
+        "share of files without findings (a package's `__init__.py` without findings "
+        "does not count: it holds no implementation to judge). Weighs as much as the "
+        "syntax and lint checks together, so a package of stubs does not pass the gate."
     )
     scope = "file"
     default_owner = OWNER
@@ -187,21 +248,42 @@ class Stubs(Check):
         lines = text.splitlines()
         findings: list[Finding] = []
         if not path.endswith(".pyi"):
-            for fn, qualname, protocol in _functions(tree):
-                if protocol or any(_name(d) in _EXEMPT_DECORATORS for d in fn.decorator_list):
+            overridden: set[tuple[str, str]] | None = None
+            for fun in _functions(tree):
+                fn = fun.node
+                if fun.protocol or fun.typing_only:
+                    continue
+                if any(_name(d) in _EXEMPT_DECORATORS for d in fn.decorator_list):
                     continue
                 kind = stub_kind(fn)
                 if kind is None:
                     continue
+                if fun.owner is not None:
+                    if fn.name in _NOOP_HOOKS and "NotImplementedError" not in kind:
+                        continue
+                    if overridden is None:
+                        overridden = _overridden(tree)
+                    if (fun.owner.name, fn.name) in overridden:
+                        continue
                 findings.append(
                     ctx.finding(
                         path,
-                        f"`{qualname}` is a stub: its body is only {kind}. Implement it.",
+                        f"`{fun.qualname}` is a stub: its body is only {kind}. Implement it.",
                         _name_range(lines, fn),
                     )
                 )
         if opts.comment_severity != "off" and opts.comment_markers:
             findings += self._comments(ctx, path, text, opts)
+        if "phasegate:" in text:
+            check_id = ctx.check.id
+            findings = [
+                f
+                for f in findings
+                if not (
+                    0 <= f.range.start.line < len(lines)
+                    and suppressed(lines[f.range.start.line], check_id)
+                )
+            ]
         findings.sort(key=lambda f: (f.range.start.line, f.range.start.character))
         return findings
 
