@@ -179,6 +179,55 @@ def test_coverage_findings_are_capped_with_a_summary(tmp_path: Path) -> None:
     assert out.passed is False and out.score == pytest.approx((300 / 7) / 80)
 
 
+def test_a_source_setting_naming_another_package_is_not_full_coverage(tmp_path: Path) -> None:
+    """A real run: coverage.py told to measure a package that is not there reports only
+    the tests, which used to read as 100% of nothing."""
+    root = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "pytest_project", root)
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text() if pyproject.exists() else ""
+    pyproject.write_text(text + '\n[tool.coverage.run]\nsource = ["otherpkg", "tests"]\n')
+    lines = pyproject.read_text().splitlines()
+    res = results(make_runner(root, ["TEST-COVERAGE"]))["TEST-COVERAGE"]
+    assert not res.passed and res.score == 0.0
+    (f,) = res.findings
+    assert (f.path, f.range.start.line) == (
+        "pyproject.toml",
+        lines.index('source = ["otherpkg", "tests"]'),
+    )
+    assert f.message.startswith("coverage.py measured none of the ") and "calc.py" in f.message
+
+
+def test_measuring_nothing_points_at_the_setting_or_at_a_source_file(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "core.py").write_text("x = 1\n")
+    (tmp_path / "setup.py").write_text("pass\n")
+    runner = make_runner(tmp_path, ["TEST-COVERAGE"])
+    rc = runner.checks("testing")[0]
+    check = rc.check
+    assert isinstance(check, Coverage)
+    only_tests = {"files": {"tests/test_a.py": {"executed_lines": [1], "missing_lines": []}}}
+    out = check.evaluate(rc.ctx, CoverageOptions(), only_tests)
+    (f,) = out.findings
+    assert (f.path, f.range.start.line) == ("pkg/core.py", 0)  # no setting: a module
+    assert "none of the 3 source files" in f.message and out.passed is False
+    (tmp_path / ".coveragerc").write_text("[report]\nshow_missing = true\n[run]\nsource_pkgs = x\n")
+    runner = make_runner(tmp_path, ["TEST-COVERAGE"])
+    rc = runner.checks("testing")[0]
+    out = check.evaluate(rc.ctx, CoverageOptions(), only_tests)
+    (f,) = out.findings
+    assert (f.path, f.range.start.line) == (".coveragerc", 3)
+    # nothing to measure at all (no source file): nothing is missing
+    for p in (pkg / "__init__.py", pkg / "core.py", tmp_path / "setup.py"):
+        p.unlink()
+    runner = make_runner(tmp_path, ["TEST-COVERAGE"])
+    rc = runner.checks("testing")[0]
+    out = check.evaluate(rc.ctx, CoverageOptions(), only_tests)
+    assert out.passed and out.findings == [] and out.score == 1.0
+
+
 def test_uncovered_ranges_group_consecutive_statements() -> None:
     assert uncovered_ranges([1, 5, 9], [2, 3, 4, 7, 8, 10]) == [(2, 4), (7, 8), (10, 10)]
     assert uncovered_ranges([], []) == []

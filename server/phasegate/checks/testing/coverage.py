@@ -11,6 +11,9 @@ coverage configuration (``.coveragerc``, ``[tool.coverage]``) applies.
 * Findings: the uncovered line ranges of the files changed since the last time this
   check passed (content hashes kept in ``.phasegate/cache/``), or of every file when it
   never passed; at most ``max_findings`` of them, then one summary finding.
+* Measuring none of the workspace's source files is not 100%: when coverage.py's report
+  holds no source file while the workspace has some (typically a ``source`` setting
+  naming another package), the check fails with a finding at that setting.
 """
 
 from __future__ import annotations
@@ -32,7 +35,12 @@ from phasegate.checks.testing.pytest_run import (
 )
 from phasegate.fsutil import atomic_write_text
 from phasegate.model import Finding, Range, Severity
+from phasegate.toml_locate import TOMLDecodeError, key_positions, toml_loads
 from phasegate.workspace import Workspace, matches
+
+# where coverage.py reads its settings, in its order, with the section of [run] there
+_INI_FILES = ((".coveragerc", "run"), ("setup.cfg", "coverage:run"), ("tox.ini", "coverage:run"))
+_SOURCE_KEYS = ("source", "source_pkgs")
 
 
 class CoverageOptions(BaseModel):
@@ -83,6 +91,35 @@ def save_history(ws: Workspace, key: str, files: dict[str, str]) -> None:
         atomic_write_text(target, json.dumps({"files": files}), fsync=False)
 
 
+def source_setting(ws: Workspace) -> tuple[str, int] | None:
+    """(file, 0-based line) of coverage.py's ``source``/``source_pkgs`` setting, looked
+    for where coverage.py reads it; None when no file sets it."""
+    for name, section in _INI_FILES:
+        text = ws.read_text(name)
+        if text is None:
+            continue
+        current = ""
+        for i, line in enumerate(text.splitlines()):
+            stripped = line.strip()
+            if stripped.startswith("[") and stripped.endswith("]"):
+                current = stripped[1:-1].strip()
+            elif current == section and stripped.split("=", 1)[0].strip() in _SOURCE_KEYS:
+                return name, i
+    text = ws.read_text("pyproject.toml")
+    if text is None:
+        return None
+    try:
+        run = toml_loads(text).get("tool", {}).get("coverage", {}).get("run", {})
+    except (TOMLDecodeError, AttributeError):
+        return None
+    positions = key_positions(text)
+    for key in _SOURCE_KEYS:
+        if isinstance(run, dict) and key in run:
+            pos = positions.get(("tool", "coverage", "run", key))
+            return "pyproject.toml", (pos[0] - 1 if pos else 0)
+    return None
+
+
 class Coverage(SuiteCheck):
     id = "TEST-COVERAGE"
     title = "Test coverage"
@@ -129,6 +166,10 @@ class Coverage(SuiteCheck):
             per_file[rel] = (executed, missing)
             statements += len(executed) + len(missing)
             covered += len(executed)
+        if not per_file:
+            unmeasured = self._unmeasured_sources(ctx)
+            if unmeasured:
+                return self._measured_nothing(ctx, unmeasured)
         percent = 100.0 * covered / statements if statements else 100.0
         target = opts.target
         score = 1.0 if target <= 0 else min(1.0, percent / target)
@@ -189,3 +230,37 @@ class Coverage(SuiteCheck):
         if passed:
             save_history(ws, key, hashes)
         return CheckOutcome(findings=findings, score=score, passed=passed)
+
+    @staticmethod
+    def _unmeasured_sources(ctx: CheckContext) -> list[str]:
+        """The workspace's Python source files (tests aside), none of which were measured."""
+        tests = ctx.config.artifacts.tests
+        return [
+            p
+            for p in ctx.workspace.glob(ctx.config.artifacts.sources)
+            if p.endswith(".py") and not matches(p, tests)
+        ]
+
+    @staticmethod
+    def _measured_nothing(ctx: CheckContext, unmeasured: list[str]) -> CheckOutcome:
+        setting = source_setting(ctx.workspace)
+        files = set(unmeasured)
+        # a module of a package says more than a docs/conf.py or a setup.py
+        packaged = [p for p in unmeasured if f"{p.rpartition('/')[0]}/__init__.py" in files]
+        packaged.sort(key=lambda p: p.endswith("/__init__.py"))
+        example = (packaged or unmeasured)[0]
+        count = f"{len(unmeasured)} source file{'s' if len(unmeasured) != 1 else ''}"
+        if setting is not None:
+            path, line = setting
+            message = (
+                f"coverage.py measured none of the {count} (e.g. {example}): this `source` "
+                "setting names what it measures"
+            )
+        else:
+            path, line = example, 0
+            message = (
+                f"coverage.py measured none of the {count}: the tests import none of them "
+                "(or coverage.py is configured to leave them out)"
+            )
+        finding = ctx.finding(path, message, line=line, severity=Severity.WARNING)
+        return CheckOutcome(findings=[finding], score=0.0, passed=False)
