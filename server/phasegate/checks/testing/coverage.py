@@ -125,7 +125,8 @@ class Coverage(SuiteCheck):
     title = "Test coverage"
     description = (
         "Line coverage of the source files by the tests (coverage.py); findings on the "
-        "uncovered ranges of changed files. Score: min(1, percent / target)."
+        "uncovered ranges of changed files. A report that measured none of the source "
+        "files fails, at coverage.py's `source` setting. Score: min(1, percent / target)."
     )
     default_weight = 1.0
     Options = CoverageOptions
