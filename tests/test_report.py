@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from phasegate import executor as executor_mod
 from phasegate.cli import cli
 from phasegate.config_loader import load_config
 from phasegate.executor import Executor
-from phasegate.model import Event
+from phasegate.model import CheckResult, Event, Finding, GateResult, IterationRecord, Range
 from phasegate.report import ReportError, build_report, render, write_report
+from phasegate.report.metrics import fixed_and_new
 from phasegate.report.svg import ScorePoint, format_duration, score_chart
 from phasegate.report.trace import build_traceability
 from phasegate.store import SessionStore
@@ -178,17 +180,63 @@ def test_every_iteration_matches_its_gate_event(
             assert it["duration_s"] == pytest.approx(d["duration_s"])
 
 
-def test_fixed_and_new_come_from_the_per_check_counts(
+def test_fixed_and_new_come_from_the_finding_fingerprints(
     report: dict[str, Any], events: list[Event]
 ) -> None:
     for phase in report["phases"]:
         gates = [e for e in events if e.kind == "gate_scored" and e.phase == phase["name"]]
         for (prev, cur), it in zip(pairwise(gates), phase["iterations"][1:], strict=True):
-            before = {c["id"]: c["findings"] for c in prev.data["checks"]}
-            after = {c["id"]: c["findings"] for c in cur.data["checks"]}
-            fixed = sum(max(0, before[c] - after[c]) for c in before)
-            new = sum(max(0, after[c] - before[c]) for c in after)
+            before, after = prev.data["finding_keys"], cur.data["finding_keys"]
+            assert len(before) == prev.data["findings_count"]
+            fixed = sum(1 for k in set(before) for _ in range(before.count(k) - after.count(k)))
+            new = sum(1 for k in set(after) for _ in range(after.count(k) - before.count(k)))
             assert (it["findings_fixed"], it["findings_new"]) == (fixed, new)
+
+
+def _gate_event(findings: list[Finding], *, keys: bool = True) -> Event:
+    gate = GateResult(
+        phase="p",
+        score=0.5,
+        threshold=0.6,
+        passed=False,
+        checks=[CheckResult(id="C", passed=False, score=0.5, findings=findings)],
+    )
+    data: dict[str, Any] = {
+        "findings_count": len(findings),
+        "checks": [{"id": "C", "findings": len(findings)}],
+    }
+    if keys:
+        data["finding_keys"] = sorted(f.fingerprint for f in gate.findings)
+    return Event(kind="gate_scored", phase="p", data=data)
+
+
+def test_a_finding_swapped_for_another_is_one_fixed_and_one_new() -> None:
+    def f(line: int, message: str) -> Finding:
+        return Finding(path="a.py", range=Range.lines(line, 0, 1), code="C", message=message)
+
+    before = [f(3, "unused import os"), f(9, "line too long"), f(9, "line too long")]
+    # the import is gone, one long line too, the other moved; a new finding appeared
+    after = [f(7, "line too long"), f(12, "undefined name x")]
+    rec, prev = IterationRecord(number=2, findings_count=2), IterationRecord(number=1)
+    prev.findings_count = 3
+    got = fixed_and_new(rec, prev, _gate_event(after), _gate_event(before))
+    assert got == (2, 1)
+    # journals without fingerprints: the per-check counts (here: one fewer, nothing new)
+    got = fixed_and_new(rec, prev, _gate_event(after, keys=False), _gate_event(before))
+    assert got == (1, 0)
+
+
+def test_a_gate_with_very_many_findings_journals_no_fingerprints() -> None:
+    many = [Finding(path="a.py", code="C", message=f"m{i}") for i in range(3)]
+    gate = GateResult(
+        phase="p", score=0.0, threshold=0.6, passed=False,
+        checks=[CheckResult(id="C", passed=False, score=0.0, findings=many)],
+    )  # fmt: skip
+    data = Executor._gate_data(gate)
+    assert data["finding_keys"] == sorted(f.fingerprint for f in many)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(executor_mod, "MAX_JOURNALED_FINGERPRINTS", 2)
+        assert Executor._gate_data(gate)["finding_keys"] is None
 
 
 def test_time_per_persona_check_and_phase_add_up_from_the_journal(

@@ -53,6 +53,7 @@ from phasegate.store import SessionExists, SessionStore, new_session_id, validat
 from phasegate.workspace import Workspace
 
 WAITING_STATUSES = (PhaseStatus.STALLED, PhaseStatus.BLOCKED, PhaseStatus.REGRESSED)
+MAX_JOURNALED_FINGERPRINTS = 10_000
 _LABEL_RE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -795,8 +796,18 @@ class Executor:
             )
             self._block_for_limit(ps, limit or "phase")
 
-    def _gate_data(self, gate: GateResult) -> dict[str, Any]:
+    @staticmethod
+    def _gate_data(gate: GateResult) -> dict[str, Any]:
+        findings = gate.findings
+        # what the report's fixed / new counts are made of; a gate with more findings
+        # than this keeps the journal small and the report counts per check instead
+        keys = (
+            sorted(f.fingerprint for f in findings)
+            if len(findings) <= MAX_JOURNALED_FINGERPRINTS
+            else None
+        )
         return {
+            "finding_keys": keys,
             "score": gate.score,
             "threshold": gate.threshold,
             "passed": gate.passed,

@@ -86,6 +86,13 @@ class Finding(BaseModel):
         key += self.message
         return hashlib.sha1(key.encode()).hexdigest()[:12]
 
+    @property
+    def fingerprint(self) -> str:
+        """Same check, file and message -> same fingerprint, wherever the line moved:
+        what tells a finding fixed from one that only shifted between two gates."""
+        key = f"{self.code}|{self.path}|{self.message}"
+        return hashlib.sha1(key.encode()).hexdigest()[:10]
+
 
 class CheckResult(BaseModel):
     id: str

@@ -2,9 +2,12 @@
 
 * Per iteration: the checkpoint's :class:`~phasegate.model.IterationRecord` (score,
   threshold, personas, findings left, failed checks, check durations), matched to its
-  ``gate_scored`` journal event by phase, iteration number and start time. The event's
-  per-check finding counts give the findings **fixed** (per check, the drop from the
-  previous gate) and **new** (the rise); without them, the net change of the total.
+  ``gate_scored`` journal event by phase, iteration number and start time. The events'
+  finding fingerprints (check, file and message: a finding whose line only moved is
+  the same finding) give the findings **fixed** (in the previous gate, not in this one)
+  and **new** (the other way round); without them (a gate of more than
+  ``MAX_JOURNALED_FINGERPRINTS`` findings), per check the drop and the rise of its
+  count; without those, the net change of the total.
 * Time: an iteration's time is its recorded wall time (persona work + gate); iteration 0,
   where no persona runs, counts its gate's time. A phase's time adds its entry gates
   (``entry_gate`` events). Persona time sums the persona runs; check time sums the
@@ -16,6 +19,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -95,10 +99,10 @@ def _check_counts(ev: Event | None) -> dict[str, int] | None:
     return out
 
 
-def _finding_ids(ev: Event | None) -> set[str] | None:
-    ids = ev.data.get("finding_ids") if ev is not None else None
-    if isinstance(ids, list) and all(isinstance(i, str) for i in ids):
-        return set(ids)
+def _finding_keys(ev: Event | None) -> Counter[str] | None:
+    keys = ev.data.get("finding_keys") if ev is not None else None
+    if isinstance(keys, list) and all(isinstance(k, str) for k in keys):
+        return Counter(keys)
     return None
 
 
@@ -106,9 +110,9 @@ def fixed_and_new(
     rec: IterationRecord, prev: IterationRecord, ev: Event | None, prev_ev: Event | None
 ) -> tuple[int, int]:
     """Findings of the previous gate gone now, and findings not in the previous gate."""
-    ids, prev_ids = _finding_ids(ev), _finding_ids(prev_ev)
-    if ids is not None and prev_ids is not None:
-        return len(prev_ids - ids), len(ids - prev_ids)
+    keys, prev_keys = _finding_keys(ev), _finding_keys(prev_ev)
+    if keys is not None and prev_keys is not None:
+        return (prev_keys - keys).total(), (keys - prev_keys).total()
     counts, prev_counts = _check_counts(ev), _check_counts(prev_ev)
     if counts is not None and prev_counts is not None:
         fixed = new = 0
