@@ -282,3 +282,54 @@ async def test_pull_diagnostics_when_the_client_supports_them(tmp_path: Path) ->
         item = by_uri[s.uri("app.py")]
         assert isinstance(item, types.WorkspaceFullDocumentDiagnosticReport)
         assert "IMPL-STUB" in {d.code for d in item.items}
+
+
+async def test_documents_of_another_folder_get_nothing_and_break_nothing(tmp_path: Path) -> None:
+    """In a multi-root workspace each folder has its own server; when a client cannot
+    narrow what it sends (a folder path with braces), a server is also told about the
+    other folders' files. It answers for them with nothing."""
+    root = make_workspace(tmp_path / "one")
+    other = make_workspace(tmp_path / "two")
+    async with start(root, "visual-studio-code", pull=True) as s:
+        await s.settle()
+        jobs = (await s.stats())["jobs"]
+        doc = other / "docs" / "requirements.md"
+        uri = doc.resolve().as_uri()
+        text = doc.read_text(encoding="utf-8")
+        s.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id="markdown", version=1, text=text
+                )
+            )
+        )
+        s.client.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri))
+        )
+        report = await s.client.text_document_diagnostic_async(
+            types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri))
+        )
+        assert isinstance(report, types.RelatedFullDocumentDiagnosticReport)
+        assert list(report.items) == []
+        position = types.Position(line=0, character=2)
+        ident = types.TextDocumentIdentifier(uri)
+        hover = await s.client.text_document_hover_async(types.HoverParams(ident, position))
+        assert hover is None
+        actions = await s.client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=ident,
+                range=types.Range(position, position),
+                context=types.CodeActionContext(diagnostics=[]),
+            )
+        )
+        assert not actions
+        st = await s.settle()
+        assert st["jobs"] == jobs  # nothing ran for the other folder's file
+        # this folder's own documents are served as before
+        mine = await s.client.text_document_diagnostic_async(
+            types.DocumentDiagnosticParams(
+                text_document=types.TextDocumentIdentifier(s.uri("docs/requirements.md"))
+            )
+        )
+        assert isinstance(mine, types.RelatedFullDocumentDiagnosticReport)
+        assert "REQ-SECTIONS" in {d.code for d in mine.items}

@@ -233,3 +233,20 @@ def test_session_flow_in_vscode(e2e_tools: dict[str, str], vsix: Path) -> None:
         "show report opens the HTML report in a tab",
     ):
         assert expected in names
+
+
+def test_multi_root_workspace_has_a_server_per_folder(
+    e2e_tools: dict[str, str], vsix: Path
+) -> None:
+    """Two folders: findings of both, commands and quick fixes act on the folder in use."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    results = run_driver(e2e_tools, vsix, "multiroot", media_args())
+    assert results.get("ok") is True
+    names = step_names(results)
+    for expected in (
+        "each folder's server reports its folder's findings",
+        "start session acts on the active editor's folder",
+        "a Rework quick fix runs in the folder of its editor",
+        "the view follows the active editor's folder",
+    ):
+        assert expected in names

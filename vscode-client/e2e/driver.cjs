@@ -3,7 +3,7 @@
 // Chromium by playwright-core. Every run uses a fresh code-server, user-data, extensions,
 // HOME and XDG folders, and kills code-server by its pid (process group) at the end.
 //
-//   node e2e/driver.cjs --scenario full|smoke|missing --vsix phasegate.vsix \
+//   node e2e/driver.cjs --scenario full|smoke|missing|untrusted|multiroot --vsix phasegate.vsix \
 //     --python /path/to/python --artifacts artifacts/vscode-e2e/full
 //
 // Locations of the tools (written by scripts/install-e2e-deps.sh into env.sh) come from
@@ -158,6 +158,20 @@ function writeWorkspace(run) {
     path.join(run.workspace, "README.md"),
     "# Task manager\n\nA workspace driven by PhaseGate.\n",
   );
+}
+
+/** Two phasegate folders in one multi-root workspace; returns the .code-workspace file. */
+function writeMultiRoot(run) {
+  for (const name of ["alpha", "beta"]) {
+    const dir = path.join(run.workspace, name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "phasegate.toml"), "# PhaseGate configuration: the built-in pipeline.\n");
+    fs.writeFileSync(path.join(dir, "README.md"), `# ${name}\n\nOne folder of a multi-root workspace.\n`);
+    fs.writeFileSync(path.join(dir, `${name.toUpperCase()}.md`), `# Notes of ${name}\n`);
+  }
+  const file = path.join(run.base, "multi.code-workspace");
+  fs.writeFileSync(file, JSON.stringify({ folders: [{ path: path.join(run.workspace, "alpha") }, { path: path.join(run.workspace, "beta") }] }, null, 2));
+  return file;
 }
 
 function writeUserSettings(run, python, extra = {}) {
@@ -792,6 +806,130 @@ async function scenarioFull(ui, run) {
   }, { media: "report" });
 }
 
+async function scenarioMultiRoot(ui, run) {
+  // Two folders, a server each: each folder's findings are its own, and a command acts on
+  // the folder of the active editor.
+  await step(ui, "activates and lists the commands", () => commandsListed(ui));
+
+  await step(ui, "each folder's server reports its folder's findings", async () => {
+    await ui.runCommand("View: Focus Problems (Errors, Warnings, Infos)", { exact: false });
+    const rows = await waitFor(
+      "problems in both folders",
+      async () => {
+        const r = (await ui.page.locator(".markers-panel .monaco-list-row").allInnerTexts()).map((t) =>
+          t.replace(/\s+/g, " ").trim(),
+        );
+        const files = r.filter((x) => /phasegate\.toml|README\.md/.test(x));
+        return files.some((x) => /alpha/.test(x)) && files.some((x) => /beta/.test(x)) ? r : null;
+      },
+      90000,
+      500,
+    );
+    return rows.slice(0, 12);
+  }, { media: "multi-root-problems" });
+
+  await step(ui, "start session acts on the active editor's folder", async () => {
+    await ui.openFile("BETA.md");
+    await ui.runCommand("PhaseGate: Start Session");
+    await ui.quickInput(REQUIREMENT);
+    await ui.quickInput(SESSION_ID);
+    const beta = path.join(run.workspace, "beta");
+    const alpha = path.join(run.workspace, "alpha");
+    await waitFor(
+      "the session in beta",
+      async () => {
+        await ui.failOnErrorToast();
+        return (
+          fs.existsSync(path.join(beta, "docs", "requirements.md")) &&
+          fs.existsSync(path.join(beta, ".phasegate", "sessions", SESSION_ID))
+        );
+      },
+      180000,
+      500,
+    );
+    await waitFor(
+      "the Start Session progress to end",
+      async () => {
+        await ui.failOnErrorToast();
+        return (await ui.page.locator(".notification-toast", { hasText: "PhaseGate: Start Session" }).count()) === 0;
+      },
+      300000,
+      500,
+    );
+    if (fs.existsSync(path.join(alpha, "docs")) || fs.existsSync(path.join(alpha, ".phasegate", "sessions"))) {
+      throw new Error("the session also touched the other folder (alpha)");
+    }
+    return fs.readdirSync(path.join(beta, "docs"));
+  });
+
+  await step(ui, "a Rework quick fix runs in the folder of its editor", async () => {
+    // the server's commands are registered once for every folder: this one must reach
+    // beta's server, whose session gets the persona run
+    const events = path.join(run.workspace, "beta", ".phasegate", "sessions", SESSION_ID, "events.jsonl");
+    const personaRuns = () =>
+      fs.readFileSync(events, "utf8").split("\n").filter((l) => l.includes('"persona_started"')).length;
+    const before = personaRuns();
+    await ui.openFile("requirements.md");
+    await ui.page.keyboard.press("Control+Home");
+    let rework;
+    for (let i = 0; i < 10 && !rework; i++) {
+      const rows = await ui.quickFixesAtNextProblem().catch(() => []);
+      rework = rows.find((r) => r.startsWith("Rework with"));
+      if (!rework) {
+        await ui.page.keyboard.press("Escape");
+      }
+    }
+    if (!rework) {
+      throw new Error("no Rework quick fix in beta's docs/requirements.md");
+    }
+    await ui.page.locator(".action-widget .monaco-list-row").filter({ hasText: rework }).first().click();
+    await waitFor(
+      "a persona run in beta's session",
+      async () => {
+        await ui.failOnErrorToast();
+        return personaRuns() > before;
+      },
+      120000,
+      500,
+    );
+    const alphaSessions = path.join(run.workspace, "alpha", ".phasegate", "sessions");
+    if (fs.existsSync(alphaSessions) && fs.readdirSync(alphaSessions).length > 0) {
+      throw new Error("the rework reached alpha");
+    }
+    return { rework, personaRuns: personaRuns() };
+  });
+
+  await step(ui, "the view follows the active editor's folder", async () => {
+    await ui.showPhaseGateView();
+    const rows = await waitFor(
+      `the session ${SESSION_ID} of beta in the PhaseGate view`,
+      async () => {
+        const r = await ui.treeRows();
+        return r.some((x) => x.includes(`Session ${SESSION_ID}`)) ? r : null;
+      },
+      60000,
+      500,
+    );
+    const header = await ui.page.locator(".part.sidebar").innerText();
+    if (!/beta/i.test(header)) {
+      throw new Error(`the view does not name the folder beta: ${header.slice(0, 300)}`);
+    }
+    // alpha has no session: its editor makes the view show alpha's gates instead
+    await ui.openFile("ALPHA.md");
+    await waitFor(
+      "the view to show alpha (no session)",
+      async () => {
+        const text = await ui.page.locator(".part.sidebar").innerText();
+        const r = await ui.treeRows();
+        return /alpha/i.test(text) && !r.some((x) => x.includes(`Session ${SESSION_ID}`)) ? r : null;
+      },
+      30000,
+      500,
+    );
+    return rows;
+  }, { media: "multi-root-view" });
+}
+
 // ---------------------------------------------------------------------------------------
 
 async function main() {
@@ -806,6 +944,7 @@ async function main() {
   const run = makeRun();
   log(`scenario ${SCENARIO}; run folder ${run.base}; python ${PYTHON}`);
   writeWorkspace(run);
+  const multiRootFile = SCENARIO === "multiroot" ? writeMultiRoot(run) : null;
   if (SCENARIO === "missing") {
     // An interpreter without phasegate; the install button must not change this machine,
     // so pip only resolves offline (--dry-run --no-index).
@@ -852,7 +991,10 @@ async function main() {
     page.on("console", (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
     page.setDefaultTimeout(30000);
     const ui = new Ui(page);
-    await page.goto(`http://127.0.0.1:${server.port}/?folder=${encodeURIComponent(run.workspace)}`);
+    const target = multiRootFile
+      ? `workspace=${encodeURIComponent(multiRootFile)}`
+      : `folder=${encodeURIComponent(run.workspace)}`;
+    await page.goto(`http://127.0.0.1:${server.port}/?${target}`);
     await step(ui, "workbench loads", async () => {
       await ui.waitWorkbench();
       await ui.closeSecondarySideBar();
@@ -866,6 +1008,8 @@ async function main() {
       await scenarioMissing(ui);
     } else if (SCENARIO === "untrusted") {
       await scenarioUntrusted(ui);
+    } else if (SCENARIO === "multiroot") {
+      await scenarioMultiRoot(ui, run);
     } else {
       throw new Error(`unknown scenario ${SCENARIO}`);
     }

@@ -23,6 +23,7 @@ import {
   resolveServerLaunch,
   type ServerLaunch,
 } from "./interpreter";
+import { folderSelector } from "./paths";
 import { pipInstallLine } from "./shell";
 import { parseStatus, type StatusObject } from "./status";
 
@@ -51,7 +52,12 @@ export class ServerManager implements vscode.Disposable {
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onDidChangeStatus = this.statusEmitter.event;
 
-  constructor(readonly output: vscode.LogOutputChannel) {}
+  constructor(
+    readonly output: vscode.LogOutputChannel,
+    readonly folder: vscode.WorkspaceFolder,
+    /** Told the command ids the server offers, once it runs (see FolderServers). */
+    private readonly onServerCommands: (ids: string[]) => void = () => undefined,
+  ) {}
 
   get state(): ServerState {
     return this._state;
@@ -63,10 +69,6 @@ export class ServerManager implements vscode.Disposable {
 
   get launchInfo(): ServerLaunch | undefined {
     return this.launch;
-  }
-
-  get folder(): vscode.WorkspaceFolder | undefined {
-    return vscode.workspace.workspaceFolders?.[0];
   }
 
   private setState(state: ServerState): void {
@@ -100,13 +102,6 @@ export class ServerManager implements vscode.Disposable {
 
   private async start(): Promise<LanguageClient | undefined> {
     const folder = this.folder;
-    if (!folder) {
-      void vscode.window.showWarningMessage("PhaseGate needs an open folder.");
-      return undefined;
-    }
-    if ((vscode.workspace.workspaceFolders?.length ?? 0) > 1) {
-      this.output.warn(`several workspace folders are open; PhaseGate serves ${folder.uri.fsPath}`);
-    }
     this.setState("starting");
     const launch = await resolveServerLaunch(folder);
     this.launch = launch;
@@ -133,7 +128,8 @@ export class ServerManager implements vscode.Disposable {
       options: { cwd: folder.uri.fsPath, env: { ...process.env, PYTHONUNBUFFERED: "1" } },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: "file" }],
+      // each workspace folder has a server of its own, sent that folder's files
+      documentSelector: folderSelector(folder.uri.fsPath, multiRoot()),
       workspaceFolder: folder,
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
@@ -146,7 +142,20 @@ export class ServerManager implements vscode.Disposable {
         settings: clientSettings(folder),
       },
     };
-    const client = new LanguageClient("phasegate", "PhaseGate", serverOptions, clientOptions);
+    const client = new LanguageClient(
+      "phasegate",
+      multiRoot() ? `PhaseGate (${folder.name})` : "PhaseGate",
+      serverOptions,
+      clientOptions,
+    );
+    // The server's commands (those of code actions, e.g. "Rework with <persona>") are
+    // registered in VS Code once for all folders, by FolderServers, and sent to the server
+    // of the folder in use: the client registering them itself would clash between the
+    // clients of a multi-root workspace.
+    const commands = client.getFeature(ExecuteCommandRequest.method) as unknown as {
+      register: (data: unknown) => void;
+    };
+    commands.register = () => undefined;
     client.onNotification("phasegate/status", (params: unknown) => {
       this.setStatus(params);
     });
@@ -183,6 +192,7 @@ export class ServerManager implements vscode.Disposable {
     }
     this.setState("running");
     this.output.info(`server running (workspace ${trusted ? "trusted" : "not trusted"})`);
+    this.onServerCommands(client.initializeResult?.capabilities.executeCommandProvider?.commands ?? []);
     try {
       this.setStatus(await this.execute(client, "phasegate.status", undefined));
     } catch (err) {
@@ -284,6 +294,11 @@ export class ServerManager implements vscode.Disposable {
     this.stateEmitter.dispose();
     this.statusEmitter.dispose();
   }
+}
+
+/** Several folders are open (a multi-root workspace). */
+export function multiRoot(): boolean {
+  return (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
 }
 
 /** Settings forwarded to the server in initializationOptions.settings. */

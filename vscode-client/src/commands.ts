@@ -10,6 +10,7 @@ import {
   REQUEST_FAILED,
   type ServerManager,
 } from "./client";
+import type { FolderServers } from "./folders";
 import { showReport } from "./report";
 import type { PhaseStatusBar } from "./statusBar";
 import {
@@ -33,7 +34,7 @@ const CANCEL_GRACE_MS = 3000;
 
 export class Commands {
   constructor(
-    private readonly manager: ServerManager,
+    private readonly servers: FolderServers,
     private readonly statusBar: PhaseStatusBar,
   ) {}
 
@@ -49,8 +50,8 @@ export class Commands {
     reg("phasegate.gates.run", () => this.runGates());
     reg("phasegate.report.show", () => this.report());
     reg("phasegate.session.stop", () => this.stopSession());
-    reg("phasegate.server.restart", () => this.manager.restart());
-    reg("phasegate.output.show", () => this.manager.output.show());
+    reg("phasegate.server.restart", async () => (await this.servers.forCommand())?.restart());
+    reg("phasegate.output.show", () => this.servers.output.show());
     reg("phasegate.view.refresh", () => this.refresh());
   }
 
@@ -79,12 +80,16 @@ export class Commands {
     title: string,
     command: string,
     arg?: object,
-    opts: { quiet?: boolean } = {},
+    opts: { quiet?: boolean; manager?: ServerManager } = {},
   ): Promise<unknown> {
     if (NEEDS_TRUST.has(command) && !(await this.requireTrust(title))) {
       return undefined;
     }
-    const client = await this.manager.ensureStarted();
+    const manager = opts.manager ?? (await this.servers.forCommand());
+    if (!manager) {
+      return undefined;
+    }
+    const client = await manager.ensureStarted();
     if (!client) {
       return undefined;
     }
@@ -100,7 +105,7 @@ export class Commands {
           let lastPct = 0;
           const cts = new vscode.CancellationTokenSource();
           let cancelled = false;
-          const request = this.manager.execute(client, command, arg, cts.token, {
+          const request = manager.execute(client, command, arg, cts.token, {
             report: (message, percentage) => {
               let increment: number | undefined;
               if (percentage !== undefined && percentage > lastPct) {
@@ -121,15 +126,15 @@ export class Commands {
           try {
             const result = await Promise.race([request, onCancel]);
             if (result === "cancelled") {
-              this.manager.output.info(`${command}: no answer after cancel; stopping the session`);
-              await this.manager
+              manager.output.info(`${command}: no answer after cancel; stopping the session`);
+              await manager
                 .execute(client, "phasegate.stopSession", undefined)
-                .then((s) => this.manager.setStatus(s))
+                .then((s) => manager.setStatus(s))
                 .catch(() => undefined);
               void vscode.window.showInformationMessage(`PhaseGate: ${title} cancelled.`);
               return undefined;
             }
-            this.manager.setStatus(result);
+            manager.setStatus(result);
             return result;
           } catch (err) {
             if (cancelled || errorCode(err) === REQUEST_CANCELLED) {
@@ -150,7 +155,7 @@ export class Commands {
 
   private reportError(title: string, err: unknown): void {
     const message = errorMessage(err);
-    this.manager.output.error(`${title}: ${message}`);
+    this.servers.output.error(`${title}: ${message}`);
     if (errorCode(err) === REQUEST_FAILED && !vscode.workspace.isTrusted) {
       void vscode.window
         .showWarningMessage(`PhaseGate: ${title}: ${message}`, "Manage Workspace Trust")
@@ -159,11 +164,15 @@ export class Commands {
     }
     void vscode.window
       .showErrorMessage(`PhaseGate: ${title} failed: ${message}`, "Show Output")
-      .then((c) => c && this.manager.output.show());
+      .then((c) => c && this.servers.output.show());
   }
 
   async startSession(): Promise<void> {
     if (!(await this.requireTrust("Start Session"))) {
+      return;
+    }
+    const manager = await this.servers.forCommand();
+    if (!manager) {
       return;
     }
     const requirement = await vscode.window.showInputBox({
@@ -190,7 +199,7 @@ export class Commands {
     if (sessionId.trim() !== "") {
       arg.sessionId = sessionId.trim();
     }
-    const result = await this.run("Start Session", "phasegate.startSession", arg);
+    const result = await this.run("Start Session", "phasegate.startSession", arg, { manager });
     if (result !== undefined) {
       await this.revealView();
     }
@@ -200,15 +209,14 @@ export class Commands {
     if (!(await this.requireTrust("Resume Session"))) {
       return;
     }
-    const client = await this.manager.ensureStarted();
-    if (!client) {
+    const manager = await this.servers.forCommand();
+    const client = await manager?.ensureStarted();
+    if (!manager || !client) {
       return;
     }
     let sessions;
     try {
-      sessions = parseSessionList(
-        await this.manager.execute(client, "phasegate.listSessions", undefined),
-      );
+      sessions = parseSessionList(await manager.execute(client, "phasegate.listSessions", undefined));
     } catch (err) {
       this.reportError("Resume Session", err);
       return;
@@ -235,9 +243,12 @@ export class Commands {
     if (!picked) {
       return;
     }
-    const result = await this.run("Resume Session", "phasegate.resumeSession", {
-      sessionId: picked.id,
-    });
+    const result = await this.run(
+      "Resume Session",
+      "phasegate.resumeSession",
+      { sessionId: picked.id },
+      { manager },
+    );
     if (result !== undefined) {
       await this.revealView();
     }
@@ -261,29 +272,34 @@ export class Commands {
     if (!(await this.requireTrust("Rework Phase"))) {
       return;
     }
+    const manager = await this.servers.forCommand();
+    if (!manager) {
+      return;
+    }
     let phase: PhaseInfo | undefined = node?.kind === "phase" ? node.phase : undefined;
     if (!phase) {
-      phase = await this.pickPhase();
+      phase = await this.pickPhase(manager);
     }
     if (!phase) {
       return;
     }
-    await this.run(`Rework ${phase.title || phase.name}`, "phasegate.rework", {
-      phase: phase.name,
-    });
+    await this.run(
+      `Rework ${phase.title || phase.name}`,
+      "phasegate.rework",
+      { phase: phase.name },
+      { manager },
+    );
   }
 
-  private async pickPhase(): Promise<PhaseInfo | undefined> {
-    let status = this.manager.status;
+  private async pickPhase(manager: ServerManager): Promise<PhaseInfo | undefined> {
+    let status = manager.status;
     if (!status || status.phases.length === 0) {
-      const client = await this.manager.ensureStarted();
+      const client = await manager.ensureStarted();
       if (!client) {
         return undefined;
       }
       try {
-        status = this.manager.setStatus(
-          await this.manager.execute(client, "phasegate.status", undefined),
-        );
+        status = manager.setStatus(await manager.execute(client, "phasegate.status", undefined));
       } catch (err) {
         this.reportError("Rework Phase", err);
         return undefined;
@@ -315,8 +331,13 @@ export class Commands {
   }
 
   async report(): Promise<void> {
+    const manager = await this.servers.forCommand();
+    if (!manager) {
+      return;
+    }
     const result = await this.run("Show Report", "phasegate.report", { format: "html" }, {
       quiet: true,
+      manager,
     });
     if (!result || typeof result !== "object") {
       return;
@@ -326,7 +347,7 @@ export class Commands {
       void vscode.window.showErrorMessage("PhaseGate: the server returned no report path.");
       return;
     }
-    const root = this.manager.folder?.uri.fsPath ?? "";
+    const root = manager.folder.uri.fsPath;
     const abs = path.isAbsolute(reportPath) ? reportPath : path.join(root, reportPath);
     await showReport(abs);
   }

@@ -2,13 +2,14 @@
 
 import * as vscode from "vscode";
 
-import { ServerManager } from "./client";
+import { multiRoot, type ServerState } from "./client";
 import { Commands } from "./commands";
+import { FolderServers } from "./folders";
 import { onPythonInterpreterChanged } from "./interpreter";
 import { PhaseStatusBar } from "./statusBar";
 import { SessionTreeProvider } from "./tree";
 
-let manager: ServerManager | undefined;
+let servers: FolderServers | undefined;
 
 /** Does the folder ask for PhaseGate (config file, state folder, or [tool.phasegate])? */
 export async function workspaceUsesPhasegate(folder: vscode.WorkspaceFolder): Promise<boolean> {
@@ -34,13 +35,13 @@ export async function workspaceUsesPhasegate(folder: vscode.WorkspaceFolder): Pr
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("PhaseGate", { log: true });
   context.subscriptions.push(output);
-  manager = new ServerManager(output);
-  const mgr = manager;
-  context.subscriptions.push(mgr);
+  servers = new FolderServers(output);
+  const all = servers;
+  context.subscriptions.push(all);
 
   const statusBar = new PhaseStatusBar();
   context.subscriptions.push(statusBar);
-  const tree = new SessionTreeProvider(() => mgr.folder?.uri);
+  const tree = new SessionTreeProvider(() => all.activeFolder?.uri);
   const view = vscode.window.createTreeView("phasegate.session", {
     treeDataProvider: tree,
     showCollapseAll: true,
@@ -48,7 +49,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(view);
 
   const updateViewMessage = (): void => {
-    const status = mgr.status;
+    const status = all.active?.status;
     view.message = status?.session
       ? undefined
       : status && status.phases.length > 0
@@ -56,65 +57,95 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         : undefined;
     const s = status?.session;
     view.description = s ? s.status.replace("_", " ") : undefined;
+    // in a multi-root workspace the view's title says which folder it shows (the
+    // description is not drawn when the view fills its container)
+    const folder = multiRoot() ? all.activeFolder?.name : undefined;
+    view.title = folder ? `Session · ${folder}` : "Session";
+  };
+  const showState = (state: ServerState): void => {
+    statusBar.setServerState(state);
+    tree.setServerNote(
+      state === "missing"
+        ? "The phasegate language server is not installed (see Output)"
+        : state === "failed"
+          ? "The phasegate language server did not start (see Output)"
+          : undefined,
+    );
   };
 
   context.subscriptions.push(
-    mgr.onDidChangeStatus((status) => {
+    all.onDidChangeStatus((status) => {
       tree.update(status);
       statusBar.setStatus(status);
       updateViewMessage();
     }),
-    mgr.onDidChangeState((state) => {
-      statusBar.setServerState(state);
-      tree.setServerNote(
-        state === "missing"
-          ? "The phasegate language server is not installed (see Output)"
-          : state === "failed"
-            ? "The phasegate language server did not start (see Output)"
-            : undefined,
-      );
+    all.onDidChangeState(showState),
+    all.onDidChangeActive(() => {
+      statusBar.setFolder(multiRoot() ? all.activeFolder?.name : undefined);
+      updateViewMessage();
     }),
   );
 
-  new Commands(mgr, statusBar).register(context);
+  new Commands(all, statusBar).register(context);
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration("phasegate.statusBar")) {
-        statusBar.setStatus(mgr.status);
+        statusBar.setStatus(all.active?.status ?? null);
       }
-      if (e.affectsConfiguration("phasegate.interpreter") || e.affectsConfiguration("phasegate.server")) {
-        if (mgr.state !== "stopped") {
-          output.info("server settings changed: restarting");
+      for (const mgr of all.all) {
+        const changed =
+          e.affectsConfiguration("phasegate.interpreter", mgr.folder) ||
+          e.affectsConfiguration("phasegate.server", mgr.folder);
+        if (changed && mgr.state !== "stopped") {
+          output.info(`server settings changed: restarting (${mgr.folder.name})`);
           void mgr.restart();
         }
       }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
-      if (mgr.state !== "stopped") {
-        output.info("workspace trusted: restarting the server with trust");
-        void mgr.restart();
+      for (const mgr of all.all) {
+        if (mgr.state !== "stopped") {
+          output.info(`workspace trusted: restarting the server with trust (${mgr.folder.name})`);
+          void mgr.restart();
+        }
+      }
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders((e) => {
+      for (const folder of e.added) {
+        void autoStart(all, folder);
       }
     }),
   );
 
   void onPythonInterpreterChanged(() => {
-    if (mgr.state !== "stopped" && mgr.launchInfo?.source === "python-extension") {
-      output.info("Python interpreter changed: restarting");
-      void mgr.restart();
+    for (const mgr of all.all) {
+      if (mgr.state !== "stopped" && mgr.launchInfo?.source === "python-extension") {
+        output.info(`Python interpreter changed: restarting (${mgr.folder.name})`);
+        void mgr.restart();
+      }
     }
   }).then((d) => d && context.subscriptions.push(d));
 
-  const folder = mgr.folder;
-  const autoStart = vscode.workspace.getConfiguration("phasegate", folder).get<boolean>("server.autoStart");
-  if (folder && autoStart !== false && (await workspaceUsesPhasegate(folder))) {
-    void mgr.ensureStarted();
-  } else {
+  statusBar.setFolder(multiRoot() ? all.activeFolder?.name : undefined);
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  const started = await Promise.all(folders.map((f) => autoStart(all, f)));
+  if (!started.some((x) => x)) {
     output.info("PhaseGate is not configured in this workspace; the server starts on the first command");
   }
 }
 
+/** Start the folder's server when the folder asks for PhaseGate and auto-start is on. */
+async function autoStart(all: FolderServers, folder: vscode.WorkspaceFolder): Promise<boolean> {
+  const enabled = vscode.workspace.getConfiguration("phasegate", folder).get<boolean>("server.autoStart");
+  if (enabled === false || !(await workspaceUsesPhasegate(folder))) {
+    return false;
+  }
+  void all.forFolder(folder).ensureStarted();
+  return true;
+}
+
 export async function deactivate(): Promise<void> {
-  await manager?.stop();
-  manager = undefined;
+  await servers?.stopAll();
+  servers = undefined;
 }

@@ -19,6 +19,7 @@ export class PhaseStatusBar implements vscode.Disposable {
   private serverState: ServerState = "stopped";
   private status: StatusObject | null = null;
   private busy: string | undefined;
+  private folder: string | undefined;
 
   constructor() {
     this.item = vscode.window.createStatusBarItem("phasegate.status", vscode.StatusBarAlignment.Left, 50);
@@ -34,6 +35,12 @@ export class PhaseStatusBar implements vscode.Disposable {
 
   setStatus(status: StatusObject | null): void {
     this.status = status;
+    this.render();
+  }
+
+  /** The workspace folder shown, named in a multi-root workspace (undefined: not named). */
+  setFolder(name: string | undefined): void {
+    this.folder = name;
     this.render();
   }
 
@@ -95,6 +102,9 @@ export class PhaseStatusBar implements vscode.Disposable {
     }
     this.item.text = text;
     const md = new vscode.MarkdownString(undefined, true);
+    if (this.folder) {
+      md.appendMarkdown(`$(folder) ${this.folder}\n\n`);
+    }
     if (status?.session) {
       md.appendMarkdown(`**PhaseGate session \`${status.session.id}\`** — ${status.session.status}\n\n`);
     } else {
