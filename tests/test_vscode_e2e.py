@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from e2e_env import e2e_home, read_env_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENT = ROOT / "vscode-client"
@@ -36,24 +36,6 @@ ENV_KEYS = (
 )
 
 pytestmark = pytest.mark.slow
-
-
-def e2e_home() -> Path:
-    env = os.environ.get("PHASEGATE_E2E_HOME")
-    return Path(env) if env else Path.home() / ".cache" / "phasegate-e2e"
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY="value" lines of the env.sh that the installer writes."""
-    values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, raw = line.partition("=")
-        parts = shlex.split(raw)
-        values[key.strip()] = parts[0] if parts else ""
-    return values
 
 
 def find_tools() -> dict[str, str] | str:
