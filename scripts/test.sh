@@ -5,7 +5,7 @@
 #
 # Installs phasegate with its test extra into the active Python (python3, or $PYTHON),
 # the real editors the end-to-end tests drive (Neovim and Chromium from Debian,
-# code-server from npm, see scripts/install-e2e-deps.sh), builds the VS Code extension,
+# code-server from npm, Aider from PyPI, see scripts/install-e2e-deps.sh), builds the VS Code extension,
 # and runs pytest, slow real-client tests included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ if ! command -v nvim >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q neovim
 fi
 
-log "end-to-end dependencies (Chromium, Node 24, code-server, playwright-core)"
+log "end-to-end dependencies (Chromium, Node 24, code-server, playwright-core, Aider)"
 bash scripts/install-e2e-deps.sh
 
 log "building the VS Code extension"
