@@ -4,9 +4,9 @@
 #   bash scripts/test.sh [pytest args...]
 #
 # Installs phasegate with its test extra into the active Python (python3, or $PYTHON),
-# the real editors the end-to-end tests drive (Neovim and Chromium from Debian,
-# code-server from npm, Aider from PyPI, see scripts/install-e2e-deps.sh), builds the VS Code extension,
-# and runs pytest, slow real-client tests included.
+# the real programs the end-to-end tests drive (Neovim and Chromium from Debian,
+# code-server from npm, Aider from PyPI: see scripts/install-e2e-deps.sh), builds the
+# VS Code extension, and runs pytest, slow real-client tests included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"

@@ -408,16 +408,27 @@ class Ui {
   }
 
   async openFile(relPath) {
-    await this.page.keyboard.press("Escape");
-    await this.page.keyboard.press("Control+P");
+    // Quick Open finds a file created moments ago only once the file search has seen it:
+    // ask again for a while.
     const input = this.page.locator(".quick-input-widget input");
-    await input.waitFor({ state: "visible", timeout: 10000 });
-    await input.fill(relPath);
     const row = this.page
       .locator(".quick-input-list .monaco-list-row")
       .filter({ hasText: path.basename(relPath) })
       .first();
-    await row.waitFor({ state: "visible", timeout: 15000 });
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press("Escape");
+      await this.page.keyboard.press("Control+P");
+      await input.waitFor({ state: "visible", timeout: 10000 });
+      await input.fill(relPath);
+      try {
+        await row.waitFor({ state: "visible", timeout: 5000 });
+        break;
+      } catch (err) {
+        if (attempt >= 6) {
+          throw err;
+        }
+      }
+    }
     await input.press("Enter");
     await this.page.waitForSelector(
       `.tabs-container .tab.active[data-resource-name="${path.basename(relPath)}"], .tabs-container .tab.active:has-text("${path.basename(relPath)}")`,
@@ -641,6 +652,36 @@ async function scenarioSmoke(ui) {
   );
 }
 
+/** Start Session from the palette; wait for its documents and checkpoint in `folder`. */
+async function startSession(ui, folder) {
+  await ui.runCommand("PhaseGate: Start Session");
+  await ui.quickInput(REQUIREMENT);
+  await ui.quickInput(SESSION_ID);
+  await waitFor(
+    `docs/requirements.md and the session checkpoint in ${path.basename(folder)}`,
+    async () => {
+      await ui.failOnErrorToast();
+      return (
+        fs.existsSync(path.join(folder, "docs", "requirements.md")) &&
+        fs.existsSync(path.join(folder, ".phasegate", "sessions", SESSION_ID))
+      );
+    },
+    180000,
+    500,
+  );
+  // Wait for the command to finish: its progress notification goes away.
+  await waitFor(
+    "the Start Session progress to end",
+    async () => {
+      await ui.failOnErrorToast();
+      return (await ui.page.locator(".notification-toast", { hasText: "PhaseGate: Start Session" }).count()) === 0;
+    },
+    300000,
+    500,
+  );
+  return fs.readdirSync(path.join(folder, "docs"));
+}
+
 async function scenarioFull(ui, run) {
   await step(ui, "activates and lists the commands", () => commandsListed(ui));
 
@@ -656,34 +697,7 @@ async function scenarioFull(ui, run) {
     return text;
   });
 
-  await step(ui, "start session from the command palette", async () => {
-    await ui.runCommand("PhaseGate: Start Session");
-    await ui.quickInput(REQUIREMENT);
-    await ui.quickInput(SESSION_ID);
-    await waitFor(
-      "docs/requirements.md and the session checkpoint",
-      async () => {
-        await ui.failOnErrorToast();
-        return (
-          fs.existsSync(path.join(run.workspace, "docs", "requirements.md")) &&
-          fs.existsSync(path.join(run.workspace, ".phasegate", "sessions", SESSION_ID))
-        );
-      },
-      180000,
-      500,
-    );
-    // Wait for the command to finish: its progress notification goes away.
-    await waitFor(
-      "the Start Session progress to end",
-      async () => {
-        await ui.failOnErrorToast();
-        return (await ui.page.locator(".notification-toast", { hasText: "PhaseGate: Start Session" }).count()) === 0;
-      },
-      300000,
-      500,
-    );
-    return fs.readdirSync(path.join(run.workspace, "docs"));
-  });
+  await step(ui, "start session from the command palette", () => startSession(ui, run.workspace));
 
   await step(ui, "requirements.md has gate squiggles", async () => {
     await ui.openFile("docs/requirements.md");
@@ -830,36 +844,13 @@ async function scenarioMultiRoot(ui, run) {
 
   await step(ui, "start session acts on the active editor's folder", async () => {
     await ui.openFile("BETA.md");
-    await ui.runCommand("PhaseGate: Start Session");
-    await ui.quickInput(REQUIREMENT);
-    await ui.quickInput(SESSION_ID);
     const beta = path.join(run.workspace, "beta");
     const alpha = path.join(run.workspace, "alpha");
-    await waitFor(
-      "the session in beta",
-      async () => {
-        await ui.failOnErrorToast();
-        return (
-          fs.existsSync(path.join(beta, "docs", "requirements.md")) &&
-          fs.existsSync(path.join(beta, ".phasegate", "sessions", SESSION_ID))
-        );
-      },
-      180000,
-      500,
-    );
-    await waitFor(
-      "the Start Session progress to end",
-      async () => {
-        await ui.failOnErrorToast();
-        return (await ui.page.locator(".notification-toast", { hasText: "PhaseGate: Start Session" }).count()) === 0;
-      },
-      300000,
-      500,
-    );
+    const docs = await startSession(ui, beta);
     if (fs.existsSync(path.join(alpha, "docs")) || fs.existsSync(path.join(alpha, ".phasegate", "sessions"))) {
       throw new Error("the session also touched the other folder (alpha)");
     }
-    return fs.readdirSync(path.join(beta, "docs"));
+    return docs;
   });
 
   await step(ui, "a Rework quick fix runs in the folder of its editor", async () => {
