@@ -270,6 +270,10 @@ class KeepOpen:
     def __exit__(self, *exc):
         pass
 
+    if True:  # a method defined under a statement is still a method of the class
+        async def __aexit__(self, *exc):
+            pass
+
 
 class Visitor(ast.NodeVisitor):
     def visit_ClassDef(self, node):  # phasegate: ignore[IMPL-STUB]

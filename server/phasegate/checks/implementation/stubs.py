@@ -147,9 +147,9 @@ def _functions(tree: ast.AST) -> Iterator[_Fun]:
             elif isinstance(child, ast.If) and _name(child.test) == "TYPE_CHECKING":
                 yield from visit(child.body, prefix, protocol, True, owner)
                 yield from visit(child.orelse, prefix, protocol, typing_only, owner)
-            elif isinstance(child, ast.stmt):
+            elif isinstance(child, ast.stmt):  # if / try / with …: still the same scope
                 inner = ast.iter_child_nodes(child)
-                yield from visit(inner, prefix, protocol, typing_only, None)
+                yield from visit(inner, prefix, protocol, typing_only, owner)
 
     yield from visit(ast.iter_child_nodes(tree), "", False, False, None)
 
