@@ -12,6 +12,7 @@ import pytest
 
 from phasegate.checks.implementation import lint as lint_mod
 from phasegate.checks.implementation.lint import Lint, find_ruff
+from phasegate.checks.implementation.ruff_project import RuffBinary, ruff_version
 from phasegate.config import CheckConfig, Config, PhaseConfig
 from phasegate.model import CheckResult, Finding, Severity, TextEdit
 from phasegate.runner import GateRunner
@@ -80,7 +81,8 @@ def test_findings_equal_ruff_count_and_respect_workspace_config(project: Path) -
     assert not by_code(res.findings, "E501")
     assert by_code(res.findings, "UP031")
     assert {f.code for f in res.findings} == {"IMPL-LINT"}
-    assert all(f.message.endswith("[ruff]") for f in res.findings)
+    ver = ruff_version(ruff)
+    assert all(f.message.endswith(f"[ruff {ver}, pyproject.toml]") for f in res.findings)
     assert all(f.owner == "backend_developer" for f in res.findings)
 
 
@@ -130,11 +132,12 @@ def test_clean_tree_passes(tmp_path: Path) -> None:
 
 
 def test_missing_ruff_is_a_clear_failure(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lint_mod, "find_ruff", lambda *a, **k: None)
+    monkeypatch.setattr(lint_mod, "choose_ruff", lambda *a, **k: None)
     res = run_check(project)
-    assert not res.passed
+    assert not res.passed and res.status == "error"
     assert res.error == "ruff not found: install it or disable check IMPL-LINT"
-    monkeypatch.setattr(lint_mod, "find_ruff", lambda *a, **k: str(project / "no-such-ruff"))
+    missing = RuffBinary(str(project / "no-such-ruff"), None, "test")
+    monkeypatch.setattr(lint_mod, "choose_ruff", lambda *a, **k: missing)
     res = run_check(project)
     assert res.error == "ruff not found: install it or disable check IMPL-LINT"
 

@@ -247,9 +247,11 @@ def test_hanging_suite_is_killed_at_the_timeout(
         "    while True:\n        time.sleep(1)\n"
     )
     res = results(make_runner(root, ["TEST-PYTEST"], timeout=3))["TEST-PYTEST"]
-    assert not res.passed and res.score == 0.0
-    assert [f.message for f in res.findings] == ["test suite timed out after 3 s (killed)"]
-    assert res.findings[0].path == "tests/test_hang.py"
+    # a timed-out suite is unknown, not a failure pinned to some test file
+    assert not res.passed and res.score == 0.0 and res.status == "error"
+    assert res.findings == []
+    assert res.error is not None and "timed out after 3 s" in res.error
+    assert "timeouts.tests" in res.error
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)

@@ -165,7 +165,7 @@ def test_levels_regions_and_errors(tmp_path: Path) -> None:
     assert r2["properties"]["missingFile"] is True
     assert run["invocations"][0]["executionSuccessful"] is False
     (note,) = run["invocations"][0]["toolExecutionNotifications"]
-    assert note["message"]["text"] == "C2: tool not found"
+    assert note["message"]["text"] == "C2: could not run: tool not found"
     assert r1["partialFingerprints"]["phasegateFindingId/v1"] == findings[0].id
 
 

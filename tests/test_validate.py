@@ -149,16 +149,23 @@ def test_json_shape_exactly(tmp_path: Path) -> None:
     assert data["workspace"] == str(ws.resolve())
     assert [p["name"] for p in data["phases"]] == ["alpha", "beta"]
     alpha = data["phases"][0]
-    assert set(alpha) == {"name", "status", "score", "threshold", "checks"}
+    assert set(alpha) == {
+        "name", "status", "score", "threshold", "unknown", "not_applicable", "checks"
+    }  # fmt: skip
+    assert alpha["unknown"] == [] and alpha["not_applicable"] is False
     assert alpha["status"] == "failed"
     assert alpha["threshold"] == 0.85
     assert alpha["score"] == pytest.approx(0.5)
     by_id = {c["id"]: c for c in alpha["checks"]}
     assert list(by_id) == ["V-PASS", "V-FILE"]
     for c in alpha["checks"]:
-        assert set(c) == {"id", "passed", "blocking", "score", "owner", "findings"}
+        assert set(c) == {
+            "id", "status", "reason", "passed", "blocking", "score", "owner", "findings"
+        }  # fmt: skip
     assert by_id["V-PASS"] == {
         "id": "V-PASS",
+        "status": "passed",
+        "reason": None,
         "passed": True,
         "blocking": False,
         "score": 1.0,
@@ -223,7 +230,14 @@ def test_untrusted_skips_checks_that_run_workspace_code(tmp_path: Path) -> None:
         """,
     )
     trusted = invoke(str(ws), "--format", "json")
-    assert trusted.exit_code == 1
+    # V-CODE could not run: unknown, left out of the score (never counted as a pass);
+    # it is not blocking, so the gate's verdict rests on the checks that ran
+    assert trusted.exit_code == 0
+    alpha = as_json(trusted)["phases"][0]
+    assert alpha["unknown"] == ["V-CODE"]
+    code = {c["id"]: c for c in alpha["checks"]}["V-CODE"]
+    assert code["status"] == "error" and code["reason"] == "tool exploded"
+    assert code["passed"] is False
     untrusted = invoke(str(ws), "--format", "json", "--untrusted")
     assert untrusted.exit_code == 0
     codes = {c["id"]: c for c in as_json(untrusted)["phases"][0]["checks"]}

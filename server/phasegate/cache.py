@@ -8,7 +8,7 @@ findings at once and re-run only what changed since.
 One file per check, ``<phase>_<check id>.json``, in two lines:
 
 1. a JSON header: ``{"version", "fingerprint", "files": {path: [hash, [finding…]]},
-   "project": {"hash", "score", "passed"} | null}``;
+   "project": {"hash", "score", "passed", "not_applicable"?} | null}``;
 2. when the check has a project outcome, its findings as one JSON array.
 
 Findings go to and from JSON through pydantic's compiled serialiser (one call per list,
@@ -262,6 +262,7 @@ class ResultCache:
             score=float(score) if isinstance(score, (int, float)) else 0.0,
             passed=passed if isinstance(passed, bool) else None,
             error=None,
+            not_applicable=na if isinstance(na := p.get("not_applicable"), str) else None,
         )
 
     def peek_project(self, check_key: str) -> CheckOutcome | None:
@@ -287,6 +288,8 @@ class ResultCache:
         with self._lock:
             e = self._entry(check_key)
             e["project"] = {"hash": inputs_hash, "score": outcome.score, "passed": outcome.passed}
+            if outcome.not_applicable is not None:
+                e["project"]["not_applicable"] = outcome.not_applicable
             self._project[check_key] = list(outcome.findings)  # serialised at flush
             self._dirty.add(check_key)
 

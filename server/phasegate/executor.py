@@ -828,6 +828,7 @@ class Executor:
                     "cached": c.cached,
                     "skipped": c.skipped,
                     "error": c.error,
+                    "not_applicable": c.not_applicable,
                 }
                 for c in gate.checks
             ],

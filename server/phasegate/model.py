@@ -104,11 +104,36 @@ class CheckResult(BaseModel):
     owner: str = ""
     findings: list[Finding] = Field(default_factory=list)
     duration_s: float = 0.0
-    # The check could not run (tool missing, crashed): it fails with this explanation.
+    # The check could not run (tool missing, timed out, crashed): its result is unknown.
+    # Never a pass; left out of the gate score; a blocking one keeps the gate from passing.
     error: str | None = None
     # The check was not run (untrusted workspace): excluded from the gate score.
     skipped: str | None = None
+    # Nothing for the check to judge here (no Python source): excluded from the gate score.
+    not_applicable: str | None = None
     cached: bool = False
+
+    @property
+    def status(self) -> str:
+        """``passed``, ``failed``, ``error`` (could not run: unknown), ``skipped``
+        (untrusted workspace) or ``not_applicable``."""
+        if self.error is not None:
+            return "error"
+        if self.skipped is not None:
+            return "skipped"
+        if self.not_applicable is not None:
+            return "not_applicable"
+        return "passed" if self.passed else "failed"
+
+    @property
+    def reason(self) -> str | None:
+        """Why the check has no verdict of its own (error, skipped, not applicable)."""
+        return self.error or self.skipped or self.not_applicable
+
+    @property
+    def counted(self) -> bool:
+        """Whether the check's score counts in its gate's weighted mean."""
+        return self.error is None and self.skipped is None and self.not_applicable is None
 
 
 class GateResult(BaseModel):
@@ -122,7 +147,21 @@ class GateResult(BaseModel):
 
     @property
     def failed_checks(self) -> list[CheckResult]:
-        return [c for c in self.checks if not c.passed and c.skipped is None]
+        return [
+            c
+            for c in self.checks
+            if not c.passed and c.skipped is None and c.not_applicable is None
+        ]
+
+    @property
+    def unknown(self) -> list[CheckResult]:
+        """Checks that could not run: their result is unknown."""
+        return [c for c in self.checks if c.error is not None]
+
+    @property
+    def not_applicable(self) -> bool:
+        """True when no check of the gate had anything to judge (all not applicable)."""
+        return bool(self.checks) and all(c.not_applicable is not None for c in self.checks)
 
     @property
     def findings(self) -> list[Finding]:

@@ -22,7 +22,6 @@ import time
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from phasegate.cache import ResultCache, stat_signatures
 from phasegate.checks.base import Check, CheckContext, CheckOutcome, get_check_class
@@ -68,16 +67,22 @@ class ResolvedCheck:
 
 
 def score_gate(phase: str, results: list[CheckResult], threshold: float) -> GateResult:
-    """Weighted mean of the non-skipped check scores; pass = score >= threshold and no
-    blocking check failed. A gate with no checks at all has score 1.0 and passes; a gate
-    whose every check was skipped (an untrusted workspace) was not evaluated, so it does
-    not pass: nothing vouches for the phase."""
-    counted = [r for r in results if r.skipped is None]
+    """Weighted mean of the counted check scores; pass = score >= threshold and no
+    blocking check failed or could not run.
+
+    Left out of the mean: skipped checks (untrusted workspace), checks with nothing to
+    judge (not applicable) and checks that could not run (their result is unknown: never
+    a pass, and a blocking one keeps the gate from passing). A gate with no checks at
+    all, or whose every check is not applicable, has score 1.0 and passes; a gate whose
+    every check was skipped or could not run was not evaluated, so it does not pass:
+    nothing vouches for the phase."""
+    counted = [r for r in results if r.counted]
     total_w = sum(r.weight for r in counted)
     score = sum(r.score * r.weight for r in counted) / total_w if total_w > 0 else 1.0
     score = round(score, 6)
-    blocking_failed = [r.id for r in counted if r.blocking and not r.passed]
-    not_evaluated = bool(results) and not counted
+    blocking_failed = [r.id for r in results if r.blocking and not r.passed and r.skipped is None]
+    judged = [r for r in results if r.not_applicable is None]
+    not_evaluated = bool(judged) and not counted
     return GateResult(
         phase=phase,
         score=score,
@@ -88,12 +93,37 @@ def score_gate(phase: str, results: list[CheckResult], threshold: float) -> Gate
     )
 
 
-def _passed(outcome: CheckOutcome) -> bool:
+def outcome_passed(outcome: CheckOutcome) -> bool:
+    """Whether a check's outcome is a pass: never when it could not run; a check with
+    nothing to judge does not fail."""
     if outcome.error is not None:
         return False
+    if outcome.not_applicable is not None:
+        return True
     if outcome.passed is not None:
         return outcome.passed
     return not any(f.severity <= Severity.WARNING for f in outcome.findings)
+
+
+def result_of(
+    rc: ResolvedCheck, outcome: CheckOutcome, *, duration_s: float = 0.0, cached: bool = False
+) -> CheckResult:
+    """The result of a resolved check from its outcome (the one place this is decided)."""
+    unscored = outcome.error is not None or outcome.not_applicable is not None
+    return CheckResult(
+        id=rc.config.id,
+        phase=rc.phase,
+        weight=rc.weight,
+        blocking=rc.blocking,
+        owner=rc.ctx.owner,
+        passed=outcome_passed(outcome),
+        score=0.0 if unscored else min(1.0, max(0.0, outcome.score)),
+        findings=outcome.findings,
+        duration_s=duration_s,
+        error=outcome.error,
+        not_applicable=None if outcome.error is not None else outcome.not_applicable,
+        cached=cached,
+    )
 
 
 @dataclass
@@ -152,16 +182,13 @@ class GateRunner:
     def run_check(self, rc: ResolvedCheck) -> CheckResult:
         """Run one check (from cache where its inputs are unchanged). Never raises."""
         start = time.monotonic()
-        base: dict[str, Any] = dict(
-            id=rc.config.id,
-            phase=rc.phase,
-            weight=rc.weight,
-            blocking=rc.blocking,
-            owner=rc.ctx.owner,
-        )
         if rc.cls.runs_workspace_code and not self.trusted:
             return CheckResult(
-                **base,
+                id=rc.config.id,
+                phase=rc.phase,
+                weight=rc.weight,
+                blocking=rc.blocking,
+                owner=rc.ctx.owner,
                 passed=True,
                 score=1.0,
                 skipped="untrusted workspace: this check runs workspace code",
@@ -175,16 +202,7 @@ class GateRunner:
         except Exception as exc:  # a check bug must not take the gate down
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             outcome = CheckOutcome(findings=[], score=0.0, error=f"check crashed: {tb}")
-        score = 0.0 if outcome.error else min(1.0, max(0.0, outcome.score))
-        return CheckResult(
-            **base,
-            passed=_passed(outcome),
-            score=score,
-            findings=outcome.findings,
-            duration_s=time.monotonic() - start,
-            error=outcome.error,
-            cached=cached,
-        )
+        return result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
 
     def _run_file_check(self, rc: ResolvedCheck) -> tuple[CheckOutcome, bool]:
         files = rc.ctx.input_files()
@@ -283,17 +301,7 @@ class GateRunner:
                 outcome = hit
         except Exception:
             return None
-        return CheckResult(
-            id=rc.config.id,
-            phase=rc.phase,
-            weight=rc.weight,
-            blocking=rc.blocking,
-            owner=rc.ctx.owner,
-            passed=_passed(outcome),
-            score=min(1.0, max(0.0, outcome.score)),
-            findings=outcome.findings,
-            cached=True,
-        )
+        return result_of(rc, outcome, cached=True)
 
     def run_checks(self, checks: Iterable[ResolvedCheck]) -> list[CheckResult]:
         return [self.run_check(rc) for rc in checks]

@@ -139,7 +139,15 @@ def gates_to_sarif(workspace_root: Path, gates: list[GateResult]) -> dict[str, A
                 notifications.append(
                     {
                         "level": "error",
-                        "message": {"text": f"{check.id}: {check.error}"},
+                        "message": {"text": f"{check.id}: could not run: {check.error}"},
+                        "descriptor": {"id": check.id, "index": index[check.id]},
+                    }
+                )
+            elif check.not_applicable:
+                notifications.append(
+                    {
+                        "level": "note",
+                        "message": {"text": f"{check.id}: not applicable: {check.not_applicable}"},
                         "descriptor": {"id": check.id, "index": index[check.id]},
                     }
                 )
@@ -171,7 +179,9 @@ def gates_to_sarif(workspace_root: Path, gates: list[GateResult]) -> dict[str, A
                 "columnKind": "unicodeCodePoints",
                 "invocations": [
                     {
-                        "executionSuccessful": not notifications,
+                        "executionSuccessful": not any(
+                            n["level"] == "error" for n in notifications
+                        ),
                         "toolExecutionNotifications": notifications,
                     }
                 ],

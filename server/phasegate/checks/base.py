@@ -47,12 +47,20 @@ class NoOptions(BaseModel):
 
 @dataclass
 class CheckOutcome:
-    """What a check returns. ``passed=None`` means: passed iff no error/warning finding."""
+    """What a check returns. ``passed=None`` means: passed iff no error/warning finding.
+
+    ``error``: the check could not run (tool missing, timed out, crashed). Its result is
+    *unknown*: never a pass, left out of the gate's score, and a blocking check that could
+    not run keeps its gate from passing. Say what to do in the text.
+    ``not_applicable``: there is nothing for the check to judge in this workspace (the
+    Python checks where there is no Python): left out of the score, said plainly.
+    """
 
     findings: list[Finding] = field(default_factory=list)
     score: float = 1.0
     passed: bool | None = None
-    error: str | None = None  # could not run (tool missing, crashed): the check fails
+    error: str | None = None
+    not_applicable: str | None = None
 
 
 @dataclass

@@ -48,7 +48,7 @@ def _failed_label(check: CheckResult) -> str:
     if check.blocking:
         label += " (blocking)"
     if check.error:
-        label += " (error)"
+        label += " (could not run)"
     return label
 
 
@@ -96,8 +96,9 @@ def finding_location(finding: Finding) -> str:
 def render_findings(console: Console, gates: list[GateResult], workspace_root: Path) -> None:
     """Findings as ``path:line:col: CODE message`` (1-based), grouped by phase.
 
-    Checks that could not run (their ``error``) and checks skipped in an untrusted
-    workspace are listed too, so nothing that affected a gate is hidden.
+    Checks that could not run (their ``error``), checks skipped in an untrusted
+    workspace and checks with nothing to judge (not applicable) are listed too, so
+    nothing that affected a gate is hidden.
     """
     del workspace_root  # finding paths are already workspace-relative
     if not console.is_terminal and not console.record:
@@ -112,6 +113,9 @@ def render_findings(console: Console, gates: list[GateResult], workspace_root: P
                 lines.append(f"[red]{escape(check.id)}: could not run: {escape(check.error)}[/]")
             if check.skipped:
                 lines.append(f"[dim]{escape(check.id)}: skipped: {escape(check.skipped)}[/]")
+            if check.not_applicable:
+                na = escape(check.not_applicable)
+                lines.append(f"[dim]{escape(check.id)}: not applicable: {na}[/]")
             for f in check.findings:
                 style = _SEVERITY_STYLE.get(f.severity, "")
                 loc = escape(finding_location(f))
@@ -137,6 +141,8 @@ def _write_findings_plain(console: Console, gates: list[GateResult]) -> None:
                 lines.append(f"  {check.id}: could not run: {check.error}\n")
             if check.skipped:
                 lines.append(f"  {check.id}: skipped: {check.skipped}\n")
+            if check.not_applicable:
+                lines.append(f"  {check.id}: not applicable: {check.not_applicable}\n")
             for f in check.findings:
                 start = f.range.start
                 loc = f"{f.path}:{start.line + 1}:{start.character + 1}"
@@ -219,6 +225,8 @@ def check_to_json(
 ) -> dict[str, Any]:
     return {
         "id": check.id,
+        "status": check.status,
+        "reason": check.reason,
         "passed": check.passed,
         "blocking": check.blocking,
         "score": check.score,
@@ -240,6 +248,8 @@ def gates_to_json(workspace_root: Path, gates: list[GateResult]) -> dict[str, An
                 "status": gate_status(g),
                 "score": g.score,
                 "threshold": g.threshold,
+                "unknown": [c.id for c in g.unknown],
+                "not_applicable": g.not_applicable,
                 "checks": [check_to_json(c, workspace_root, rels) for c in g.checks],
             }
             for g in gates

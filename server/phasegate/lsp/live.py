@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 from phasegate.checks.base import CheckOutcome
 from phasegate.config import Config
-from phasegate.model import CheckResult, Finding, GateResult, Severity
+from phasegate.model import CheckResult, Finding, GateResult
 from phasegate.proc import CancelToken, cancel_scope
-from phasegate.runner import GateRunner, ResolvedCheck, score_gate
+from phasegate.runner import GateRunner, ResolvedCheck, result_of, score_gate
 from phasegate.workspace import Workspace
 
 PROJECT_SOURCE = "*"
@@ -88,14 +88,6 @@ class Pending:
             else:
                 hashes[path], per_file[path] = change
         return FileState(per_file, hashes)
-
-
-def _passed(outcome: CheckOutcome) -> bool:
-    if outcome.error is not None:
-        return False
-    if outcome.passed is not None:
-        return outcome.passed
-    return not any(f.severity <= Severity.WARNING for f in outcome.findings)
 
 
 class HashMemo:
@@ -185,20 +177,7 @@ class LiveResults:
     def _result(
         self, rc: ResolvedCheck, outcome: CheckOutcome, start: float, cached: bool
     ) -> CheckResult:
-        score = 0.0 if outcome.error else min(1.0, max(0.0, outcome.score))
-        return CheckResult(
-            id=rc.config.id,
-            phase=rc.phase,
-            weight=rc.weight,
-            blocking=rc.blocking,
-            owner=rc.ctx.owner,
-            passed=_passed(outcome),
-            score=score,
-            findings=outcome.findings,
-            duration_s=time.monotonic() - start,
-            error=outcome.error,
-            cached=cached,
-        )
+        return result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
 
     def _check_file(self, rc: ResolvedCheck, path: str, h: str) -> tuple[list[Finding], bool]:
         cache = self.runner.cache

@@ -31,6 +31,8 @@ def _check(result: CheckResult, owner: str) -> dict[str, Any]:
         "owner": result.owner or owner,
         "skipped": result.skipped,
         "error": result.error,
+        "not_applicable": result.not_applicable,
+        "status": result.status,
         "findings": [
             {
                 "id": f.id,

@@ -16,9 +16,9 @@ from typing import Literal
 
 from phasegate.cache import ResultCache
 from phasegate.config import Config
-from phasegate.model import CheckResult, SessionState, Severity
+from phasegate.model import CheckResult, SessionState
 from phasegate.report.data import FindingGroup, OpenFinding, OpenFindings
-from phasegate.runner import GateRunner, ResolvedCheck
+from phasegate.runner import GateRunner, ResolvedCheck, result_of
 from phasegate.workspace import Workspace
 
 NOT_CACHED = (
@@ -34,20 +34,7 @@ def _cached_only(runner: GateRunner, rc: ResolvedCheck) -> CheckResult:
     common = dict(id=rc.config.id, phase=rc.phase, weight=rc.weight, blocking=rc.blocking)
     if hit is None:
         return CheckResult(**common, owner=rc.ctx.owner, passed=True, score=1.0, skipped=NOT_CACHED)
-    passed = (
-        hit.passed
-        if hit.passed is not None
-        else not any(f.severity <= Severity.WARNING for f in hit.findings)
-    )
-    return CheckResult(
-        **common,
-        owner=rc.ctx.owner,
-        passed=hit.error is None and passed,
-        score=0.0 if hit.error else min(1.0, max(0.0, hit.score)),
-        findings=hit.findings,
-        error=hit.error,
-        cached=True,
-    )
+    return result_of(rc, hit, cached=True)
 
 
 def _group(result: CheckResult, source: Literal["session", "evaluated"]) -> FindingGroup:
@@ -62,7 +49,8 @@ def _group(result: CheckResult, source: Literal["session", "evaluated"]) -> Find
         score=result.score,
         blocking=result.blocking,
         error=result.error,
-        skipped=result.skipped,
+        skipped=result.skipped
+        or (f"not applicable: {result.not_applicable}" if result.not_applicable else None),
         cached=result.cached,
         findings=[
             OpenFinding(
@@ -80,7 +68,7 @@ def _group(result: CheckResult, source: Literal["session", "evaluated"]) -> Find
 
 
 def _open(result: CheckResult) -> bool:
-    return bool(result.findings) or not result.passed or result.skipped is not None
+    return bool(result.findings) or not result.passed or result.reason is not None
 
 
 def _evaluate(

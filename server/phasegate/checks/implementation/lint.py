@@ -1,33 +1,45 @@
 """IMPL-LINT: ruff over the workspace, one process per run, its fixes as quick fixes.
 
-``ruff check --output-format json --no-cache --exit-zero .`` runs in the workspace root,
-so the workspace's own ruff configuration (rules, excludes, per-file ignores) applies and
-the findings are exactly the diagnostics ``ruff check`` reports there. Nothing is written
-in the workspace (no ``.ruff_cache``).
+``ruff check --output-format json --no-cache --no-fix --exit-zero .`` runs in the
+workspace root, so the workspace's own ruff configuration (rules, excludes, per-file
+ignores, ``target-version`` from ``requires-python``) applies, and the findings are the
+diagnostics the project's own ruff reports there. Nothing is written in the workspace:
+no ``.ruff_cache`` and never a fix (``--no-fix`` overrides a ``fix = true`` setting).
 
-Which ruff: the workspace's own ``.venv/bin/ruff`` when the workspace is trusted (it is
-the version the project pins), else the one phasegate depends on, else ``ruff`` on PATH.
+Which ruff, which configuration and which rules are decided in
+:mod:`phasegate.checks.implementation.ruff_project`: the project's own ruff or the version
+it pins, its configuration plus its pre-commit hook's ``args``, and ruff's classic rules
+``E4, E7, E9, F`` when nothing chooses rules. Each finding's message ends with what
+judged it, e.g. ``[ruff 0.4.3, pyproject.toml]``.
 
 Score: ``1 - files with findings / Python files checked`` — a file with one finding and a
 file with fifty weigh the same, so a few noisy files do not sink the gate, and fixing a
-file's last finding always raises the score.
+file's last finding always raises the score. Not applicable where there is no Python.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from phasegate.cache import gc_paused
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import not_found_error, tail
+from phasegate.checks.implementation.ruff_project import (
+    PRE_COMMIT_CONFIG,
+    bundled_ruff,
+    choose_ruff,
+    describe,
+    read_ruff_config,
+    rule_args,
+    safe_args,
+)
 from phasegate.interpreter import workspace_bin
+from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Severity
 from phasegate.proc import run_tool
 from phasegate.workspace import STATE_DIR, PathOutsideWorkspace, Workspace
@@ -57,27 +69,41 @@ class LintOptions(BaseModel):
 
     args: list[str] = Field(
         default_factory=list,
-        description='Extra arguments for `ruff check`, e.g. `["--select", "E,F"]`.',
+        description='Extra arguments for `ruff check`, e.g. `["--select", "E,F"]`: rule '
+        "selection and settings flags only (anything that fixes, writes or redirects "
+        "output is refused); ignored in an untrusted workspace.",
     )
     use_workspace_ruff: bool = Field(
         True, description="Prefer the workspace's `.venv/bin/ruff` when the workspace is trusted."
     )
+    install_pinned: bool = Field(
+        True,
+        description="When the project pins a ruff version (pre-commit `rev`, `ruff==X` in "
+        "its development dependencies) and the workspace is trusted, install that version "
+        "into phasegate's tool cache on first use (`PHASEGATE_NO_TOOL_INSTALL=1` switches "
+        "installing off everywhere).",
+    )
+
+    @field_validator("args")
+    @classmethod
+    def _safe(cls, v: list[str]) -> list[str]:
+        _kept, bad = safe_args(v, None)
+        if bad:
+            raise ValueError(
+                f"not allowed in lint args: {' '.join(bad)} (only rule selection and "
+                "settings flags such as --select, --ignore, --line-length)"
+            )
+        return v
 
 
 def find_ruff(root: Path, trusted: bool, use_workspace_ruff: bool = True) -> str | None:
-    """The ruff binary to run (see the module docs for the order)."""
+    """The ruff binary to run: the workspace's own when trusted, else phasegate's
+    (without the pinned-version install; see :func:`choose_ruff` for the full order)."""
     if trusted and use_workspace_ruff:
         own = workspace_bin(root, "ruff")
         if own:
             return own
-    try:
-        mod: Any = importlib.import_module("ruff")
-        found = mod.find_ruff_bin()
-        if found:
-            return str(found)
-    except (ImportError, FileNotFoundError, AttributeError):
-        pass
-    return shutil.which("ruff")
+    return bundled_ruff()
 
 
 def _coord(value: Any) -> int:
@@ -165,12 +191,15 @@ class _Paths:
         return rel
 
 
-def _finding_data(diag: dict[str, Any], path: str, ctx_code: str, owner: str) -> dict[str, Any]:
+def _finding_data(
+    diag: dict[str, Any], path: str, ctx_code: str, owner: str, judged_by: str = "ruff"
+) -> dict[str, Any]:
     """One ruff JSON diagnostic -> the fields of its finding (validated in bulk later)."""
     code = diag.get("code")
     message = str(diag.get("message") or "")
     syntax = code in SYNTAX_CODES
-    text = f"SyntaxError: {message} [ruff]" if syntax else f"{code} {message} [ruff]"
+    text = f"SyntaxError: {message}" if syntax else f"{code} {message}"
+    text = f"{text} [{judged_by}]"
     cell = diag.get("cell")
     if cell is not None:
         text = f"cell {cell}: {text}"
@@ -207,7 +236,7 @@ def diagnostic_to_finding(diag: dict[str, Any], path: str, ctx_code: str, owner:
 
 
 def diagnostics_to_findings(
-    diags: list[Any], workspace: Workspace, ctx_code: str, owner: str
+    diags: list[Any], workspace: Workspace, ctx_code: str, owner: str, judged_by: str = "ruff"
 ) -> list[Finding]:
     """ruff's JSON diagnostics -> findings, validated in one call (pydantic's compiled
     validator over the whole list, not one model at a time). Diagnostics that are not
@@ -220,7 +249,7 @@ def diagnostics_to_findings(
             continue
         path = rel(str(diag.get("filename") or ""))
         if path is not None:
-            append(_finding_data(diag, path, ctx_code, owner))
+            append(_finding_data(diag, path, ctx_code, owner, judged_by))
     return _FINDINGS.validate_python(data)
 
 
@@ -228,8 +257,12 @@ class Lint(Check):
     id = "IMPL-LINT"
     title = "Lint (ruff)"
     description = (
-        "ruff's diagnostics, with the workspace's ruff configuration; ruff's fixes are "
-        "offered as quick fixes. Score: share of Python files without findings."
+        "ruff's diagnostics as the project defines them: its own ruff (or the version it "
+        "pins in pre-commit or its development dependencies), its configuration and "
+        "pre-commit hook `args`, and ruff's classic rules `E4,E7,E9,F` when nothing "
+        "chooses rules; each message names the ruff and configuration that judged it. "
+        "Never fixes. ruff's fixes are offered as quick fixes. Score: share of Python "
+        "files without findings. Not applicable where there is no Python."
     )
     scope = "project"
     default_owner = "backend_developer"
@@ -240,7 +273,7 @@ class Lint(Check):
 
     @classmethod
     def default_inputs(cls, config: Config) -> list[str]:
-        return [*config.artifacts.sources, *RUFF_CONFIG_FILES]
+        return [*config.artifacts.sources, *RUFF_CONFIG_FILES, PRE_COMMIT_CONFIG]
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         return self.lint(ctx, None)
@@ -254,13 +287,30 @@ class Lint(Check):
         opts = ctx.options
         assert isinstance(opts, LintOptions)
         root = ctx.workspace.root
-        ruff = find_ruff(root, ctx.trusted, opts.use_workspace_ruff)
-        if ruff is None:
+        if paths is None:
+            checked = {f for f in ctx.input_files() if f.endswith(PYTHON_SUFFIXES)}
+            if not checked:
+                reason = no_python_reason(ctx.workspace) or "no Python files to lint"
+                return CheckOutcome(score=1.0, not_applicable=reason)
+        else:
+            checked = {p for p in paths if p.endswith(PYTHON_SUFFIXES)}
+        cfg = read_ruff_config(root)
+        binary = choose_ruff(
+            root,
+            cfg,
+            trusted=ctx.trusted,
+            use_workspace_ruff=opts.use_workspace_ruff,
+            install=opts.install_pinned,
+        )
+        if binary is None:
             return CheckOutcome(score=0.0, error=not_found_error("ruff", ctx.check.id))
-        argv = [ruff, "check", "--output-format", "json", "--no-cache", "--exit-zero"]
+        extra = safe_args(opts.args, root)[0] if ctx.trusted else []
+        argv = [binary.path, "check", "--output-format", "json", "--no-cache", "--exit-zero"]
+        argv.append("--no-fix")  # a `fix = true` setting must not edit the workspace
         # phasegate's own state (backups of replaced files among it) is never linted.
         argv += ["--extend-exclude", STATE_DIR]
-        argv += opts.args
+        argv += rule_args(cfg) + cfg.pre_commit_args + extra
+        judged_by = describe(cfg, binary, bool(extra))
         if paths is None:
             argv.append(".")
         else:
@@ -288,12 +338,10 @@ class Lint(Check):
                 return CheckOutcome(score=0.0, error=f"ruff's JSON output is unreadable: {exc}")
             if not isinstance(diags, list):
                 return CheckOutcome(score=0.0, error="ruff's JSON output is not a list")
-            findings = diagnostics_to_findings(diags, ctx.workspace, ctx.check.id, ctx.owner)
+            findings = diagnostics_to_findings(
+                diags, ctx.workspace, ctx.check.id, ctx.owner, judged_by
+            )
             del diags
-        if paths is None:
-            checked = {f for f in ctx.input_files() if f.endswith(PYTHON_SUFFIXES)}
-        else:
-            checked = {p for p in paths if p.endswith(PYTHON_SUFFIXES)}
         bad = {f.path for f in findings}
         total = len(checked | bad)
         score = 1.0 - len(bad) / total if total else 1.0

@@ -5,26 +5,44 @@ else UTF-8), then compiled (``compile(..., "exec")``, which also catches errors 
 ``return`` outside a function); nothing is executed. A file that cannot be decoded, has
 an unknown coding, or holds NUL bytes is a finding too. Files larger than ``max_bytes``
 are not compiled (an information finding says so).
+
+Syntax as the project's Python parses it: phasegate's own interpreter may be older than
+the project's (valid 3.12 f-strings do not parse on 3.11). A file that phasegate's
+Python cannot *parse* is therefore parsed again by ruff's parser, which knows every
+Python grammar, at the project's target version (the lowest Python its
+``requires-python`` allows): only when ruff rejects it too is it a finding. Errors found
+after parsing (``return`` outside a function) need no second opinion.
+
+A workspace whose sources are all in other languages gets "not applicable"; one with no
+source file at all fails (nothing is implemented yet).
 """
 
 from __future__ import annotations
 
 import ast
 import io
+import json
 import re
 import tokenize
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
+from phasegate.checks.implementation.ruff_project import bundled_ruff, ruff_version
+from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
+from phasegate.proc import run_tool
+from phasegate.toml_locate import TOMLDecodeError, toml_loads
+from phasegate.workspace import PathOutsideWorkspace
 
 if TYPE_CHECKING:
     from phasegate.config import Config
+    from phasegate.workspace import Workspace
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
 OWNER = "backend_developer"
@@ -108,6 +126,82 @@ def compile_problem(
     return None
 
 
+# CPython's own limits, the same in every version: no other parser's opinion changes them.
+_INTERPRETER_LIMIT = re.compile(r"too many nested|too deeply nested|too many statically")
+
+
+def _parses(text: str, path: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text, path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def target_version(workspace: Workspace) -> str | None:
+    """``py3X``: the lowest Python 3 release that the workspace's ``requires-python``
+    (``pyproject.toml`` ``[project]``) allows, or None when it says nothing."""
+    text = workspace.read_text("pyproject.toml")
+    if not text:
+        return None
+    try:
+        data = toml_loads(text)
+        spec = SpecifierSet(str(data["project"]["requires-python"]))
+    except (TOMLDecodeError, KeyError, TypeError, InvalidSpecifier, ValueError):
+        return None
+    for minor in range(7, 15):
+        if spec.contains(f"3.{minor}", prereleases=True) or spec.contains(
+            f"3.{minor}.99", prereleases=True
+        ):
+            return f"py3{minor}"
+    return None
+
+
+def ruff_syntax_problem(
+    workspace: Workspace, path: str, timeout: float
+) -> tuple[SourceProblem | None, str]:
+    """ruff's verdict on one file's syntax at the project's target version:
+    ``(problem or None, what judged it)``; ``(None, "")`` when ruff could not say."""
+    ruff = bundled_ruff()
+    if ruff is None:
+        return None, ""
+    target = target_version(workspace)
+    argv = [ruff, "check", "--isolated", "--no-cache", "--no-fix", "--exit-zero"]
+    argv += ["--output-format", "json", "--select", "E9"]
+    if target:
+        argv += ["--target-version", target]
+    try:
+        abspath = workspace.abspath(path)
+    except PathOutsideWorkspace:
+        return None, ""
+    res = run_tool([*argv, "--", str(abspath)], cwd=workspace.root, timeout=timeout)
+    if res.returncode != 0:
+        return None, ""
+    try:
+        diags = json.loads(res.stdout or "[]")
+    except ValueError:
+        return None, ""
+    judged = f"ruff {ruff_version(ruff) or ''}".strip()
+    if target:
+        judged += f" for Python 3.{target[3:]}"
+    for d in diags if isinstance(diags, list) else []:
+        if not isinstance(d, dict) or d.get("code") not in (None, "", "E999", "invalid-syntax"):
+            continue
+        loc = d.get("location") or {}
+        end = d.get("end_location") or loc
+        line = max(0, int(loc.get("row") or 1) - 1)
+        start = max(0, int(loc.get("column") or 1) - 1)
+        end_line = max(line, int(end.get("row") or 1) - 1)
+        end_char = max(0, int(end.get("column") or 1) - 1)
+        if end_line == line and end_char <= start:
+            end_char = start + 1
+        msg = f"SyntaxError: {d.get('message') or 'invalid syntax'}"
+        return SourceProblem(msg, line, start, end_char, end_line), judged
+    return None, judged
+
+
 class SyntaxOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -126,9 +220,12 @@ class Syntax(Check):
     title = "Python files compile"
     description = (
         "Every Python file among the sources compiles (decoded as Python decodes it: BOM, "
-        "coding cookie, else UTF-8); nothing is run. A syntax error is a finding at its "
-        "exact line and column. Blocking. Score: the share of files that compile; no "
-        "source file at all fails (there is nothing implemented yet)."
+        "coding cookie, else UTF-8); nothing is run. A file phasegate's Python cannot "
+        "parse is parsed again by ruff at the project's target version (from "
+        "`requires-python`), so newer valid syntax is never an error. A syntax error is a "
+        "finding at its exact line and column. Blocking. Score: the share of files that "
+        "compile; not applicable where all sources are in other languages; no source file "
+        "at all fails (there is nothing implemented yet)."
     )
     scope = "file"
     default_owner = OWNER
@@ -159,6 +256,26 @@ class Syntax(Check):
                 major, minor = (int(x) for x in re.split(r"\.", opts.python_version))
                 fv = (major, minor)
             problem = compile_problem(text, path, fv)
+            if (
+                problem is not None
+                and fv is None
+                and not _INTERPRETER_LIMIT.search(problem.message)
+                and not _parses(text, path)
+            ):
+                # phasegate's Python cannot parse it: maybe newer syntax than it knows
+                confirmed, judged = ruff_syntax_problem(ctx.workspace, path, ctx.timeout)
+                if judged and confirmed is None:
+                    return []  # valid for the project's Python
+                if confirmed is not None and confirmed.line != problem.line:
+                    problem = confirmed
+                if judged:
+                    problem = SourceProblem(
+                        f"{problem.message} (also rejected by {judged})",
+                        problem.line,
+                        problem.start,
+                        problem.end,
+                        problem.end_line,
+                    )
         if problem is None:
             return []
         end_line = problem.line if problem.end_line is None else problem.end_line
@@ -166,8 +283,12 @@ class Syntax(Check):
         return [ctx.finding(path, problem.message, rng)]
 
     def score_files(self, ctx: CheckContext, per_file: dict[str, list[Finding]]) -> CheckOutcome:
-        """The share of files that compile; a workspace without any source fails."""
+        """The share of files that compile; not applicable in a workspace whose sources
+        are all in other languages; a workspace without any source fails."""
         if not per_file:
+            reason = no_python_reason(ctx.workspace)
+            if reason is not None:
+                return CheckOutcome(score=1.0, not_applicable=reason)
             patterns = ", ".join(ctx.inputs) or "(no inputs)"
             msg = f"no source files: nothing matches {patterns}"
             return missing_file_outcome(ctx, ".", msg, passed=False)

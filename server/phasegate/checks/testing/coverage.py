@@ -34,6 +34,7 @@ from phasegate.checks.testing.pytest_run import (
     tests_anchor,
 )
 from phasegate.fsutil import atomic_write_text
+from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
 from phasegate.toml_locate import TOMLDecodeError, key_positions, toml_loads
 from phasegate.workspace import Workspace, matches
@@ -134,19 +135,14 @@ class Coverage(SuiteCheck):
     def run(self, ctx: CheckContext) -> CheckOutcome:
         opts = ctx.options
         assert isinstance(opts, CoverageOptions)
+        reason = no_python_reason(ctx.workspace)
+        if reason is not None:
+            return CheckOutcome(score=1.0, not_applicable=reason)
         run = run_suite(ctx, coverage=True)
         if run.error or run.timed_out:
             return outcome_of_run(ctx, run)  # the same error / timeout finding as pytest
-        if run.coverage is None:
-            msg = run.coverage_error or "no coverage data"
-            if "not installed" in msg:
-                return CheckOutcome(score=0.0, error=msg)
-            where, missing = tests_anchor(ctx)
-            return CheckOutcome(
-                findings=[ctx.finding(where, msg, severity=Severity.WARNING, missing_file=missing)],
-                score=0.0,
-                passed=False,
-            )
+        if run.coverage is None:  # not measured: the coverage is unknown, not zero
+            return CheckOutcome(score=0.0, error=run.coverage_error or "no coverage data")
         return self.evaluate(ctx, opts, run.coverage)
 
     def evaluate(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
+from phasegate.languages import no_python_reason
 from phasegate.model import Severity
 
 if TYPE_CHECKING:
@@ -19,7 +20,11 @@ class TestsExist(Check):
 
     id = "TEST-EXISTS"
     title = "Tests exist"
-    description = "At least one test file matches `artifacts.tests` (conftest.py does not count)."
+    description = (
+        "At least one test file matches `artifacts.tests` (conftest.py does not count). "
+        "Not applicable in a workspace whose sources are all in languages other than "
+        "Python."
+    )
     scope = "project"
     default_owner = "qa_engineer"
     default_weight = 1.0
@@ -34,5 +39,8 @@ class TestsExist(Check):
         files = [f for f in ctx.input_files() if f.rsplit("/", 1)[-1] not in NOT_TESTS]
         if files:
             return CheckOutcome(score=1.0)
+        reason = no_python_reason(ctx.workspace)
+        if reason is not None:
+            return CheckOutcome(score=1.0, not_applicable=reason)
         patterns = ", ".join(ctx.inputs)
         return missing_file_outcome(ctx, "tests/", f"no test files: nothing matches {patterns}")

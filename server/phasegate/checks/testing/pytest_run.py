@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import tail
 from phasegate.interpreter import InterpreterNotFound, find_interpreter, probe
+from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
 from phasegate.proc import run_tool
 from phasegate.workspace import PathOutsideWorkspace, Workspace
@@ -416,7 +417,9 @@ class PytestRun(SuiteCheck):
     title = "Tests pass (pytest)"
     description = (
         "The workspace's interpreter runs its pytest suite; each failing test is a finding "
-        "at its file and line. Score: share of tests that pass."
+        "at its file and line. Score: share of tests that pass. A suite that could not "
+        "run or timed out leaves the result unknown (never a pass). Not applicable in a "
+        "workspace whose sources are all in languages other than Python."
     )
     default_weight = 2.0
     default_blocking = True
@@ -426,6 +429,9 @@ class PytestRun(SuiteCheck):
     def run(self, ctx: CheckContext) -> CheckOutcome:
         opts = ctx.options
         assert isinstance(opts, PytestOptions)
+        reason = no_python_reason(ctx.workspace)
+        if reason is not None:
+            return CheckOutcome(score=1.0, not_applicable=reason)
         run = run_suite(ctx, coverage=False)
         return outcome_of_run(ctx, run, opts.max_findings)
 
@@ -435,18 +441,11 @@ def outcome_of_run(ctx: CheckContext, run: SuiteRun, max_findings: int = 100) ->
     if run.error and not run.timed_out:
         return CheckOutcome(score=0.0, error=run.error)
     if run.timed_out:
-        where, missing = tests_anchor(ctx)
         return CheckOutcome(
-            findings=[
-                ctx.finding(
-                    where,
-                    f"test suite timed out after {run.timeout:g} s (killed)",
-                    severity=Severity.ERROR,
-                    missing_file=missing,
-                )
-            ],
             score=0.0,
-            passed=False,
+            error=f"the test suite timed out after {run.timeout:g} s and was stopped, so its "
+            "result is unknown: make the suite faster, or raise `timeouts.tests` (or this "
+            "check's `timeout`) in the configuration",
         )
     cases = run.cases
     if run.returncode == EXIT_NO_TESTS or (run.returncode == 0 and not cases):
