@@ -358,6 +358,14 @@ export class Commands {
 }
 
 function failingSummary(p: PhaseInfo): string {
-  const failing = p.checks.filter((c) => !c.passed && !c.skipped).map((c) => c.id);
-  return failing.length > 0 ? `failing: ${failing.join(", ")}` : "all checks pass";
+  const failing = p.checks.filter((c) => !c.passed && !c.skipped && !c.error).map((c) => c.id);
+  const unknown = p.checks.filter((c) => c.error).map((c) => c.id);
+  const parts = [];
+  if (failing.length > 0) {
+    parts.push(`failing: ${failing.join(", ")}`);
+  }
+  if (unknown.length > 0) {
+    parts.push(`could not run: ${unknown.join(", ")}`);
+  }
+  return parts.length > 0 ? parts.join("; ") : "all checks pass";
 }

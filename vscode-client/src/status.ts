@@ -36,6 +36,8 @@ export interface CheckInfo {
   owner: string | null;
   skipped: string | null;
   error: string | null;
+  /** Nothing for the check to judge here (e.g. no Python source): not scored. */
+  notApplicable: string | null;
   findings: FindingInfo[];
 }
 
@@ -139,6 +141,7 @@ export function parseStatus(raw: unknown): StatusObject | null {
       owner: optStr(c.owner),
       skipped: optStr(c.skipped),
       error: optStr(c.error),
+      notApplicable: optStr(c.not_applicable),
       findings: (Array.isArray(c.findings) ? c.findings : []).filter(isObject).map((f) => ({
         id: str(f.id),
         path: optStr(f.path),

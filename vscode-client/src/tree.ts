@@ -130,13 +130,15 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
         item.description = phaseDescription(p);
         item.iconPath = phaseIcon(p.status);
         item.contextValue = `phase:${p.status}`;
-        const failed = p.checks.filter((c) => !c.passed && !c.skipped).length;
+        const failed = p.checks.filter((c) => !c.passed && !c.skipped && !c.error).length;
+        const unknown = p.checks.filter((c) => c.error).length;
         item.tooltip = new vscode.MarkdownString(
           [
             `**${escapeMd(p.title || p.name)}** — ${p.status.replace("_", " ")}`,
             `score ${formatScore(p.score)}, threshold ${formatScore(p.threshold)}, ` +
               `iteration ${p.iteration}`,
-            `${p.checks.length} checks, ${failed} failing`,
+            `${p.checks.length} checks, ${failed} failing` +
+              (unknown ? `, ${unknown} could not run` : ""),
           ].join("\n\n"),
         );
         return item;
@@ -148,7 +150,15 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
           c.findings.length > 0 ? C.Collapsed : C.None,
         );
         item.id = `check:${node.phase.name}:${c.id}`;
-        const bits = [c.skipped ? `skipped: ${c.skipped}` : `score ${formatScore(c.score)}`];
+        const bits = [
+          c.error
+            ? "could not run"
+            : c.skipped
+              ? `skipped: ${c.skipped}`
+              : c.notApplicable
+                ? "not applicable"
+                : `score ${formatScore(c.score)}`,
+        ];
         if (c.findings.length > 0) {
           bits.push(`${c.findings.length} finding${c.findings.length === 1 ? "" : "s"}`);
         }
@@ -159,9 +169,15 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
           bits.push(c.owner);
         }
         item.description = bits.join(" · ");
-        item.tooltip = c.error ? `error: ${c.error}` : item.description;
+        item.tooltip = c.error
+          ? `could not run (result unknown): ${c.error}`
+          : c.notApplicable
+            ? `not applicable: ${c.notApplicable}`
+            : item.description;
         if (c.error) {
           item.iconPath = new vscode.ThemeIcon("bug", new vscode.ThemeColor("testing.iconErrored"));
+        } else if (c.notApplicable) {
+          item.iconPath = new vscode.ThemeIcon("circle-slash");
         } else if (c.skipped) {
           item.iconPath = new vscode.ThemeIcon("debug-step-over");
         } else if (c.passed) {

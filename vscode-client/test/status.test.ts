@@ -49,6 +49,7 @@ const STATUS = {
           owner: "solution_architect",
           skipped: null,
           error: null,
+          notApplicable: null,
           findings: [
             {
               id: "f1",
