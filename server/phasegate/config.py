@@ -113,8 +113,17 @@ class ArtifactsConfig(_Strict):
         default_factory=lambda: ["*.py"], description="Source files of the implementation."
     )
     tests: list[str] = Field(
-        default_factory=lambda: ["tests/**/*.py", "test_*.py", "*_test.py"],
-        description="Test files (excluded from `sources` for stub checks).",
+        default_factory=lambda: [
+            "**/tests/**/*.py",
+            "**/test/**/*.py",
+            "test_*.py",
+            "*_test.py",
+            "tests.py",
+            "conftest.py",
+        ],
+        description="Test files (excluded from `sources` for stub checks): `tests/` and "
+        "`test/` folders at any depth (sub-projects such as `backend/tests/` included), "
+        "`test_*.py`, `*_test.py`, Django's `tests.py`, `conftest.py`.",
     )
     requirement_id_prefixes: list[str] = Field(
         default_factory=lambda: ["REQ", "FR", "NFR", "US"],
