@@ -23,7 +23,6 @@ writes output elsewhere or reads files outside the workspace.
 
 from __future__ import annotations
 
-import fcntl
 import importlib
 import os
 import re
@@ -363,7 +362,10 @@ def install_pinned_ruff(version: str, timeout: float = INSTALL_TIMEOUT) -> tuple
     target.parent.mkdir(parents=True, exist_ok=True)
     lock_path = target.parent / f".ruff-{version}.lock"
     with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        if sys.platform != "win32":  # two installs of one version wait for each other
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if binary.is_file():
             return str(binary), ""
         tmp = target.parent / f".ruff-{version}.{os.getpid()}.tmp"
