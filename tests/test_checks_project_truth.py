@@ -407,3 +407,42 @@ def test_missing_test_interpreter_is_unknown_with_its_reason(
 
 def test_classic_rules_constant_matches_the_docs() -> None:
     assert CLASSIC_RULES == ("E4", "E7", "E9", "F")
+
+
+MATCH = "def f(x):\n    match x:\n        case _:\n            return 1\n"
+
+
+def test_lint_leaves_parse_errors_to_the_syntax_check(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.8"\n',
+            "broken.py": "def f(:\n    pass\n",
+            # syntax this project's oldest Python lacks: a real finding in a module…
+            "app.py": MATCH,
+            # …but not in a test the project runs only where the syntax exists
+            "tests/test_match.py": MATCH,
+        },
+    )
+    res = run(tmp_path, "IMPL-LINT")
+    assert [(f.path, "syntax was added in" in f.message) for f in res.findings] == [
+        ("app.py", True)
+    ]
+
+
+def test_a_pinned_ruff_that_cannot_read_the_configuration_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin" / "ruff"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'ruff failed: Unknown rule selector: TC' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    from phasegate.checks.implementation import lint as lint_mod
+
+    pinned = ruff_project.RuffBinary(str(fake), "0.3.4", "pinned in .pre-commit-config.yaml")
+    monkeypatch.setattr(lint_mod, "choose_ruff", lambda *a, **k: pinned if k["install"] else
+                        ruff_project.choose_ruff(*a, **k))  # fmt: skip
+    ws = write(tmp_path / "ws", {"app.py": "import os\n"})
+    res = run(ws, "IMPL-LINT")
+    assert res.error is None and codes(res) == ["F401"]
+    assert "ruff 0.3.4 of pinned in .pre-commit-config.yaml failed" in res.findings[0].message

@@ -55,16 +55,25 @@ def test_lint_count_equals_ruff_on_the_stdlib(stdlib_copy: Path) -> None:
     assert ruff is not None
     out = subprocess.run(
         # no ruff configuration in the tree: ruff's classic rules, as IMPL-LINT pins them
-        [ruff, "check", "--no-cache", "--exit-zero", "--output-format", "json"]
-        + ["--config", 'lint.select = ["E4", "E7", "E9", "F"]', "."],
+        [
+            ruff,
+            "check",
+            "--no-cache",
+            "--exit-zero",
+            "--output-format",
+            "json",
+            "--select",
+            "E4,E7,E9,F",
+            ".",
+        ],
         cwd=stdlib_copy,
         capture_output=True,
         check=True,
     ).stdout
-    expected = json.loads(out)
+    # ruff's diagnostics less its parse errors, which IMPL-SYNTAX reports
+    expected = [d for d in json.loads(out) if d["code"] not in (None, "invalid-syntax")]
     assert len(res.findings) == len(expected) > 1000
-    syntax = [f for f in res.findings if f.path == "zz_bad_syntax.py"]
-    assert syntax and syntax[0].message.startswith("SyntaxError")
+    assert not [f for f in res.findings if f.path == "zz_bad_syntax.py"]
     assert not (stdlib_copy / ".ruff_cache").exists()
 
 

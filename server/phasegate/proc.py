@@ -11,11 +11,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MAX_OUTPUT = 8 * 1024 * 1024  # bytes kept of stdout and of stderr each
 
@@ -101,6 +103,176 @@ def which(program: str, extra_dirs: Sequence[Path] = ()) -> str | None:
     return shutil.which(program)
 
 
+# Every process phasegate starts carries this variable (inherited by its descendants,
+# including those that leave its process group with ``setsid``): at a timeout, a
+# cancellation or a finish with the output pipes still held, the processes carrying the
+# run's value are found and killed (Linux: through /proc).
+RUN_MARKER = "PHASEGATE_RUN"
+# After a kill, how long the output pipes may stay open (held by an escaped descendant
+# that could not be killed) before phasegate stops waiting for them.
+PIPE_GRACE_S = 2.0
+_PR_SET_PDEATHSIG = 1
+_LINUX = sys.platform.startswith("linux")
+
+
+_prctl: Any = None
+
+
+def _load_prctl() -> Any:
+    """libc's ``prctl`` (Linux), loaded in phasegate before any fork: the child only
+    calls it (importing or loading libraries between fork and exec could deadlock)."""
+    global _prctl
+    if _prctl is None:
+        try:
+            import ctypes
+
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except Exception:  # no prctl here: the group kill and the marker remain
+            _prctl = False
+    return _prctl
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec (Linux): SIGKILL when phasegate dies, even by kill -9."""
+    if _prctl:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Pids of the processes whose environment has ``PHASEGATE_RUN=<marker>`` (Linux;
+    an empty list where /proc cannot be read)."""
+    needle = f"{RUN_MARKER}={marker}".encode() + b"\0"
+    found: list[int] = []
+    me = os.getpid()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                env = fh.read()
+        except OSError:
+            continue
+        if needle in env or env.endswith(needle[:-1]):
+            found.append(int(entry))
+    return found
+
+
+def kill_marked(marker: str) -> int:
+    """SIGKILL every process carrying ``marker`` (and its process group); how many."""
+    pids = marked_processes(marker)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+            if os.getpgid(pid) != os.getpgrp():
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+    return len(pids)
+
+
+class _Capped:
+    """Output kept up to a cap; the rest is read and dropped (never held in memory)."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+
+    def add(self, data: bytes) -> None:
+        room = self.cap - self.size
+        if room <= 0:
+            self.truncated = self.truncated or bool(data)
+            return
+        if len(data) > room:
+            data = data[:room]
+            self.truncated = True
+        self.chunks.append(data)
+        self.size += len(data)
+
+    def value(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def _pump(
+    proc: subprocess.Popen[bytes],
+    stdin: bytes | None,
+    out: _Capped,
+    err: _Capped,
+    deadline: float | None,
+    token: CancelToken | None,
+) -> str:
+    """Feed stdin and read stdout/stderr until both reach end of file (``"eof"``), the
+    deadline passes (``"deadline"``), the token is cancelled (``"cancelled"``), or the
+    process has exited while something else still holds its output pipes for longer than
+    :data:`PIPE_GRACE_S` (``"held"``)."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    streams: dict[int, _Capped] = {}
+    for pipe, sink in ((proc.stdout, out), (proc.stderr, err)):
+        if pipe is not None:
+            os.set_blocking(pipe.fileno(), False)
+            sel.register(pipe.fileno(), selectors.EVENT_READ)
+            streams[pipe.fileno()] = sink
+    view = memoryview(stdin) if stdin else None
+    stdin_fd = -1
+    if proc.stdin is not None and not proc.stdin.closed:
+        if view:
+            stdin_fd = proc.stdin.fileno()
+            os.set_blocking(stdin_fd, False)
+            sel.register(stdin_fd, selectors.EVENT_WRITE)
+        else:
+            proc.stdin.close()
+    exited_at: float | None = None
+    try:
+        while streams:
+            if token is not None and token.cancelled:
+                return "cancelled"
+            now = time.monotonic()
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > PIPE_GRACE_S:
+                return "held"
+            wait = 0.2
+            if deadline is not None:
+                left = deadline - now
+                if left <= 0:
+                    return "deadline"
+                wait = min(wait, left)
+            for key, _events in sel.select(wait):
+                fd = int(key.fd)
+                if fd == stdin_fd:
+                    assert view is not None and proc.stdin is not None
+                    try:
+                        n = os.write(fd, view[:65536])
+                    except BlockingIOError:
+                        continue
+                    except OSError:  # the tool closed its input early
+                        n = len(view)
+                    view = view[n:]
+                    if not view:
+                        sel.unregister(fd)
+                        stdin_fd = -1
+                        proc.stdin.close()
+                    continue
+                try:
+                    data = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                if data:
+                    streams[fd].add(data)
+                else:
+                    sel.unregister(fd)
+                    del streams[fd]
+        return "eof"
+    finally:
+        sel.close()
+
+
 def run_tool(
     argv: Sequence[str],
     *,
@@ -111,19 +283,30 @@ def run_tool(
     max_output: int = DEFAULT_MAX_OUTPUT,
     binary_stdout: bool = False,
 ) -> ToolResult:
-    """Run ``argv`` in its own process group; kill the whole group at ``timeout`` seconds.
+    """Run ``argv`` in its own process group; kill it and everything it started at
+    ``timeout`` seconds.
+
+    A timeout holds: the process group is killed, then every descendant that left it
+    (``setsid``) is found by the run's marker variable and killed too; output pipes still
+    held by something that cannot be killed are abandoned after a short grace. The tool
+    dies with phasegate (Linux: parent-death signal). Output is read as it comes, keeping
+    at most ``max_output`` bytes of each stream.
 
     Never raises for a missing program, a timeout or a crash: the result says what happened.
     With ``binary_stdout``, standard output is returned undecoded in ``stdout_bytes``.
     """
+    import uuid
+
     argv = [str(a) for a in argv]
     start = time.monotonic()
     token = _cancel_token.get()
     if token is not None and token.cancelled:
         return ToolResult(argv, None, "", "cancelled", 0.0, cancelled=True)
+    marker = uuid.uuid4().hex
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
+    full_env[RUN_MARKER] = marker
     try:
         proc = subprocess.Popen(
             argv,
@@ -133,43 +316,65 @@ def run_tool(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_die_with_parent if _LINUX and _load_prctl() else None,
         )
     except FileNotFoundError:
         return ToolResult(argv, None, "", f"{argv[0]}: not found", 0.0, not_found=True)
     except PermissionError as exc:
         return ToolResult(argv, None, "", f"{argv[0]}: {exc}", 0.0, not_found=True)
     timed_out = False
+    held = False  # something outside our reach kept the output pipes open
     if token is not None:
         token._add(proc)
+    out, err = _Capped(max_output), _Capped(max_output)
     try:
-        out, err = proc.communicate(
-            input=stdin.encode() if stdin is not None else None, timeout=timeout
+        ended = _pump(
+            proc,
+            stdin.encode() if stdin is not None else None,
+            out,
+            err,
+            start + timeout,
+            token,
         )
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill_group(proc)
-        out, err = proc.communicate()
+        if ended != "eof":
+            timed_out = ended == "deadline"
+            _kill_group(proc)
+            kill_marked(marker)
+            again = _pump(proc, None, out, err, time.monotonic() + PIPE_GRACE_S, None)
+            held = again != "eof"
+        try:
+            proc.wait(timeout=None if not held else PIPE_GRACE_S)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
     except BaseException:
         _kill_group(proc)
+        kill_marked(marker)
         proc.wait()
         raise
     finally:
         # Children left behind by a finished parent are killed too.
         if proc.poll() is not None:
             _kill_group(proc)
+        if timed_out or held:
+            kill_marked(marker)
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
         if token is not None:
             token._discard(proc)
-    truncated = len(out) > max_output or len(err) > max_output
-    if len(out) > max_output:
-        out = out[:max_output]
+    out_bytes = out.value()
+    stderr = err.value().decode("utf-8", errors="replace")
+    if held:
+        stderr += "\n(output abandoned: a process that escaped the kill still held it)"
     return ToolResult(
         argv=argv,
         returncode=None if timed_out else proc.returncode,
-        stdout="" if binary_stdout else out.decode("utf-8", errors="replace"),
-        stdout_bytes=out if binary_stdout else None,
-        stderr=err[:max_output].decode("utf-8", errors="replace"),
+        stdout="" if binary_stdout else out_bytes.decode("utf-8", errors="replace"),
+        stdout_bytes=out_bytes if binary_stdout else None,
+        stderr=stderr,
         duration_s=time.monotonic() - start,
         timed_out=timed_out,
-        truncated=truncated,
+        truncated=out.truncated or err.truncated,
         cancelled=token is not None and token.cancelled and not timed_out,
     )

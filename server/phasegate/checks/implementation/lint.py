@@ -20,6 +20,7 @@ file's last finding always raises the score. Not applicable where there is no Py
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,10 @@ from phasegate.cache import gc_paused
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import not_found_error, tail
 from phasegate.checks.implementation.ruff_project import (
+    BUNDLED,
     PRE_COMMIT_CONFIG,
+    RuffBinary,
+    RuffConfig,
     bundled_ruff,
     choose_ruff,
     describe,
@@ -41,8 +45,8 @@ from phasegate.checks.implementation.ruff_project import (
 from phasegate.interpreter import workspace_bin
 from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Severity
-from phasegate.proc import run_tool
-from phasegate.workspace import STATE_DIR, PathOutsideWorkspace, Workspace
+from phasegate.proc import ToolResult, run_tool
+from phasegate.workspace import STATE_DIR, PathOutsideWorkspace, Workspace, matches
 
 if TYPE_CHECKING:
     from phasegate.config import Config
@@ -236,7 +240,12 @@ def diagnostic_to_finding(diag: dict[str, Any], path: str, ctx_code: str, owner:
 
 
 def diagnostics_to_findings(
-    diags: list[Any], workspace: Workspace, ctx_code: str, owner: str, judged_by: str = "ruff"
+    diags: list[Any],
+    workspace: Workspace,
+    ctx_code: str,
+    owner: str,
+    judged_by: str = "ruff",
+    keep: Callable[[dict[str, Any], str], bool] | None = None,
 ) -> list[Finding]:
     """ruff's JSON diagnostics -> findings, validated in one call (pydantic's compiled
     validator over the whole list, not one model at a time). Diagnostics that are not
@@ -248,7 +257,7 @@ def diagnostics_to_findings(
         if type(diag) is not dict:
             continue
         path = rel(str(diag.get("filename") or ""))
-        if path is not None:
+        if path is not None and (keep is None or keep(diag, path)):
             append(_finding_data(diag, path, ctx_code, owner, judged_by))
     return _FINDINGS.validate_python(data)
 
@@ -305,21 +314,21 @@ class Lint(Check):
         if binary is None:
             return CheckOutcome(score=0.0, error=not_found_error("ruff", ctx.check.id))
         extra = safe_args(opts.args, root)[0] if ctx.trusted else []
-        argv = [binary.path, "check", "--output-format", "json", "--no-cache", "--exit-zero"]
-        argv.append("--no-fix")  # a `fix = true` setting must not edit the workspace
-        # phasegate's own state (backups of replaced files among it) is never linted.
-        argv += ["--extend-exclude", STATE_DIR]
-        argv += rule_args(cfg) + cfg.pre_commit_args + extra
+        if paths is not None and not paths:
+            return CheckOutcome(score=1.0)
+        res = self._ruff(ctx, binary, cfg, extra, paths)
         judged_by = describe(cfg, binary, bool(extra))
-        if paths is None:
-            argv.append(".")
-        else:
-            if not paths:
-                return CheckOutcome(score=1.0)
-            argv += ["--force-exclude", "--", *paths]
-        res = run_tool(
-            argv, cwd=root, timeout=ctx.timeout, max_output=MAX_RUFF_OUTPUT, binary_stdout=True
-        )
+        if res.returncode not in (0, None) and binary.origin != BUNDLED:
+            # the project's pinned ruff cannot read its own configuration (a stale pin):
+            # phasegate's ruff judges, and the message says so
+            bundled = choose_ruff(
+                root, RuffConfig(), trusted=False, use_workspace_ruff=False, install=False
+            )
+            if bundled is not None:
+                why = (tail(res.stderr) or "failed").splitlines()[-1][:120]
+                res = self._ruff(ctx, bundled, cfg, extra, paths)
+                judged_by = describe(cfg, bundled, bool(extra))
+                judged_by += f"; ruff {binary.version} of {binary.origin} failed: {why}"
         out = res.stdout_bytes or b""
         if res.not_found:
             return CheckOutcome(score=0.0, error=not_found_error("ruff", ctx.check.id))
@@ -330,6 +339,17 @@ class Lint(Check):
         if res.returncode != 0:
             detail = tail(res.stderr) or tail(out[-4000:].decode("utf-8", errors="replace"))
             return CheckOutcome(score=0.0, error=f"ruff failed ({res.returncode}): {detail}")
+        tests = ctx.config.artifacts.tests
+
+        def keep(diag: dict[str, Any], path: str) -> bool:
+            """Parse errors are IMPL-SYNTAX's (judged at the project's Python version);
+            ruff's "syntax was added in Python 3.X" errors stay, but not in test files,
+            which projects commonly run only on the Pythons that have that syntax."""
+            if diag.get("code") not in SYNTAX_CODES:
+                return True
+            added = "syntax was added in" in str(diag.get("message") or "")
+            return added and not matches(path, tests)
+
         with gc_paused():  # findings by the ten thousand: gc scans would cost more than ruff
             try:
                 blank = not out or out.isspace()
@@ -339,10 +359,32 @@ class Lint(Check):
             if not isinstance(diags, list):
                 return CheckOutcome(score=0.0, error="ruff's JSON output is not a list")
             findings = diagnostics_to_findings(
-                diags, ctx.workspace, ctx.check.id, ctx.owner, judged_by
+                diags, ctx.workspace, ctx.check.id, ctx.owner, judged_by, keep
             )
             del diags
         bad = {f.path for f in findings}
         total = len(checked | bad)
         score = 1.0 - len(bad) / total if total else 1.0
         return CheckOutcome(findings=findings, score=score)
+
+    @staticmethod
+    def _ruff(
+        ctx: CheckContext,
+        binary: RuffBinary,
+        cfg: RuffConfig,
+        extra: list[str],
+        paths: list[str] | None,
+    ) -> ToolResult:
+        argv = [binary.path, "check", "--output-format", "json", "--no-cache", "--exit-zero"]
+        argv.append("--no-fix")  # a `fix = true` setting must not edit the workspace
+        # phasegate's own state (backups of replaced files among it) is never linted.
+        argv += ["--extend-exclude", STATE_DIR]
+        argv += rule_args(cfg) + cfg.pre_commit_args + extra
+        argv += ["."] if paths is None else ["--force-exclude", "--", *paths]
+        return run_tool(
+            argv,
+            cwd=ctx.workspace.root,
+            timeout=ctx.timeout,
+            max_output=MAX_RUFF_OUTPUT,
+            binary_stdout=True,
+        )

@@ -43,6 +43,7 @@ RUFF_CONFIG_NAMES = ("ruff.toml", ".ruff.toml")
 PROJECT_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml", PRE_COMMIT_CONFIG)
 NO_INSTALL_ENV = "PHASEGATE_NO_TOOL_INSTALL"
 TOOLS_DIR_ENV = "PHASEGATE_TOOLS_DIR"
+BUNDLED = "bundled with phasegate"
 INSTALL_TIMEOUT = 180.0
 
 # ruff flags that only choose rules or settings, with whether each takes a value.
@@ -412,7 +413,7 @@ def choose_ruff(
             note = f"the project pins ruff {cfg.pinned} ({cfg.pinned_in}); installing is off"
     if bundled is None:
         return None
-    return RuffBinary(bundled, bundled_version, "bundled with phasegate", note)
+    return RuffBinary(bundled, bundled_version, BUNDLED, note)
 
 
 def rule_args(cfg: RuffConfig) -> list[str]:
@@ -439,4 +440,6 @@ def describe(cfg: RuffConfig, binary: RuffBinary, args_used: bool) -> str:
         parts.append("check options")
     if not cfg.selects:
         parts.append("rules " + ",".join(CLASSIC_RULES))
+    if binary.note and cfg.pinned:
+        parts.append(f"the project pins ruff {cfg.pinned}")
     return ", ".join(parts)
