@@ -188,10 +188,12 @@ def test_ci_missing_invalid_and_incomplete(bad: Path, tmp_path: Path) -> None:
 def test_changelog(bad: Path, tmp_path: Path) -> None:
     res = run(bad, ["DEP-CHANGELOG"])["DEP-CHANGELOG"]
     assert not res.passed and "no version entry" in res.findings[0].message
-    res = run(tmp_path, ["DEP-CHANGELOG"])["DEP-CHANGELOG"]
+    empty = tmp_path / "empty"  # not tmp_path: bad/ would be a sub-project of it
+    empty.mkdir()
+    res = run(empty, ["DEP-CHANGELOG"])["DEP-CHANGELOG"]
     assert res.findings[0].path == "CHANGELOG.md" and res.findings[0].missing_file
-    (tmp_path / "CHANGES.rst").write_text(
+    (empty / "CHANGES.rst").write_text(
         "Changes\n=======\n\n1.0.2 (2024-01-01)\n------------------\n"
     )
-    assert run(tmp_path, ["DEP-CHANGELOG"])["DEP-CHANGELOG"].passed
+    assert run(empty, ["DEP-CHANGELOG"])["DEP-CHANGELOG"].passed
     assert version_entries("# Log\n## v2.1 - x\n- 1.0 in a list\n## Unreleased\n") == [1, 2]

@@ -6,6 +6,8 @@
 * an image that ``EXPOSE``s a port has a ``HEALTHCHECK``.
 
 Each finding sits on the instruction's line. A workspace with no Dockerfile passes.
+Dockerfiles that are test data (in ``fixtures/``, ``testdata/``, ``test_data/``,
+``__fixtures__/`` folders) or templates (in a ``{{ … }}`` folder) are left out.
 File scope: each Dockerfile is checked on its own; score = share of Dockerfiles without
 findings.
 """
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from phasegate.config import Config
 
 ROOT_USERS = {"root", "0"}
+# Folders of test data and project templates: their Dockerfiles are samples, not images.
+TEST_DATA_DIRS = ("fixtures/", "testdata/", "test_data/", "__fixtures__/", "*{{*}}*/")
 
 
 @dataclass
@@ -93,7 +97,8 @@ class Dockerfile(Check):
     title = "Dockerfile"
     description = (
         "Dockerfiles use pinned base images (no `:latest`), run as a non-root USER, and have a "
-        "HEALTHCHECK when they EXPOSE a port. Passes when there is no Dockerfile."
+        "HEALTHCHECK when they EXPOSE a port. Passes when there is no Dockerfile; test "
+        "fixtures and templates are left out."
     )
     scope = "file"
     default_owner = "devops_engineer"
@@ -103,6 +108,10 @@ class Dockerfile(Check):
     @classmethod
     def default_inputs(cls, config: Config) -> list[str]:
         return ["Dockerfile", "Containerfile", "*.Dockerfile", "Dockerfile.*", "*.dockerfile"]
+
+    @classmethod
+    def default_exclude(cls, config: Config) -> list[str]:
+        return list(TEST_DATA_DIRS)
 
     def check_file(self, ctx: CheckContext, path: str) -> list[Finding]:
         text = ctx.workspace.read_text(path)
