@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import sys
 import threading
 import time
 import traceback
@@ -58,12 +60,52 @@ class ResolvedCheck:
         data["_inputs"] = self.ctx.inputs
         data["_exclude"] = self.ctx.exclude
         data["_cls"] = f"{self.cls.__module__}.{self.cls.__qualname__}"
+        data["_code"] = code_fingerprint(self.cls)
         return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def matches(self, path: str) -> bool:
         if not matches(path, self.ctx.inputs):
             return False
         return not (self.ctx.exclude and matches(path, self.ctx.exclude))
+
+
+_code_fingerprints: dict[type[Check], str] = {}
+
+
+def _stat_line(path: str) -> str:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path}:-"
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def code_fingerprint(cls: type[Check]) -> str:
+    """What a check's cached results depend on besides its inputs and configuration: the
+    code that computed them (every module of phasegate and the check's own module, by
+    size and modification time) and the ruff phasegate ships. Upgrading phasegate, a
+    plugin or ruff makes old results stale, never silently reused."""
+    hit = _code_fingerprints.get(cls)
+    if hit is None:
+        package = os.path.dirname(os.path.abspath(__file__))
+        lines = []
+        for folder, dirs, names in os.walk(package):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            lines += [_stat_line(os.path.join(folder, n)) for n in sorted(names)
+                      if n.endswith(".py")]  # fmt: skip
+        module = sys.modules.get(cls.__module__)
+        own = getattr(module, "__file__", None)
+        if own:
+            lines.append(_stat_line(own))
+        with contextlib.suppress(Exception):
+            from phasegate.checks.implementation.ruff_project import bundled_ruff
+
+            ruff = bundled_ruff()
+            if ruff:
+                lines.append(_stat_line(ruff))
+        hit = hashlib.sha1("\n".join(lines).encode()).hexdigest()[:16]
+        _code_fingerprints[cls] = hit
+    return hit
 
 
 def score_gate(phase: str, results: list[CheckResult], threshold: float) -> GateResult:
