@@ -446,3 +446,24 @@ def test_a_pinned_ruff_that_cannot_read_the_configuration_falls_back(
     res = run(ws, "IMPL-LINT")
     assert res.error is None and codes(res) == ["F401"]
     assert "ruff 0.3.4 of pinned in .pre-commit-config.yaml failed" in res.findings[0].message
+
+
+def test_a_suite_missing_its_test_dependencies_is_unknown_not_failed(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "X = 1\n",
+            "tests/test_a.py": "import no_such_dependency_here\n\n\ndef test_a():\n    pass\n",
+            "tests/test_b.py": "def test_b():\n    assert True\n",
+        },
+    )
+    res = run(tmp_path, "TEST-PYTEST")
+    if res.error is not None and "pytest is not installed" in res.error:
+        pytest.skip(res.error)
+    assert res.status == "error" and res.findings == []
+    assert res.error is not None and "lacks no_such_dependency_here" in res.error
+    assert "tests/test_a.py" in res.error
+    # the workspace's own module failing to import is a real error, reported as such
+    (tmp_path / "tests/test_a.py").write_text("import pkg.nope\n\n\ndef test_a():\n    pass\n")
+    res = run(tmp_path, "TEST-PYTEST")
+    assert res.status == "failed" and res.findings

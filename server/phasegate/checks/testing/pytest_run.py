@@ -384,6 +384,27 @@ def _line_range(ws: Workspace, path: str, line: int) -> Range:
     return Range.lines(line)
 
 
+_NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
+
+
+def missing_modules(ws: Workspace, cases: list[TestCase]) -> list[tuple[TestCase, str]]:
+    """Collection errors caused by a module that is neither installed in the test
+    interpreter nor part of the workspace (a missing test dependency): (case, module)."""
+    out: list[tuple[TestCase, str]] = []
+    for case in cases:
+        if case.outcome != "error":
+            continue
+        m = _NO_MODULE.search(case.text) or _NO_MODULE.search(case.message)
+        if m is None:
+            continue
+        top = m.group(1).split(".", 1)[0]
+        local = [top, f"{top}.py", f"src/{top}", f"src/{top}.py"]
+        if any((ws.root / p).exists() for p in local):
+            continue  # the workspace's own module: a real error in the code or layout
+        out.append((case, top))
+    return out
+
+
 def tests_anchor(ctx: CheckContext) -> tuple[str, bool]:
     """Where a suite-level finding goes: the first test file, else ``tests/`` (missing)."""
     files = ctx.workspace.glob(ctx.config.artifacts.tests)
@@ -468,6 +489,18 @@ def outcome_of_run(ctx: CheckContext, run: SuiteRun, max_findings: int = 100) ->
         )
     findings: list[Finding] = []
     bad = [c for c in cases if c.outcome in ("failed", "error")]
+    lacking = missing_modules(ws, bad)
+    if lacking and len(lacking) == len(bad) and run.returncode == 2:
+        # every error is a test module importing a package the interpreter lacks: the
+        # environment is incomplete, the suite did not run, the result is unknown
+        names = ", ".join(sorted({mod for _case, mod in lacking}))
+        files = ", ".join(sorted({c.file or c.name for c, _mod in lacking}))
+        return CheckOutcome(
+            score=0.0,
+            error=f"the test suite could not run: {run.python} lacks {names} (imported by "
+            f"{files}). Install the project's test dependencies in that interpreter (or a "
+            "`.venv`), or set `interpreter` in the configuration",
+        )
     for case in bad[:max_findings]:
         path, line = failure_location(ws, case)
         what = "failed" if case.outcome == "failed" else "error"
