@@ -314,7 +314,8 @@ def test_python_checks_are_not_applicable_in_a_typescript_repository(tmp_path: P
             "src/index.test.ts": "import { x } from './index';\n",
         },
     )
-    for check_id in ("IMPL-SYNTAX", "IMPL-LINT", "TEST-EXISTS", "TEST-PYTEST", "TEST-COVERAGE"):
+    python_checks = ("IMPL-SYNTAX", "IMPL-STUB", "IMPL-LINT", "TEST-EXISTS", "TEST-PYTEST")
+    for check_id in (*python_checks, "TEST-COVERAGE"):
         res = run(tmp_path, check_id)
         assert res.status == "not_applicable", (check_id, res)
         assert res.findings == [] and res.passed
@@ -323,7 +324,7 @@ def test_python_checks_are_not_applicable_in_a_typescript_repository(tmp_path: P
         cli, ["validate", str(tmp_path), "--phase", "implementation", "--format", "json"]
     )
     (phase,) = json.loads(result.stdout)["phases"]
-    assert phase["status"] == "passed"
+    assert phase["status"] == "passed" and phase["not_applicable"] is True
     by_id = {c["id"]: c for c in phase["checks"]}
     assert by_id["IMPL-SYNTAX"]["status"] == "not_applicable"
     assert "TypeScript" in by_id["IMPL-SYNTAX"]["reason"]
