@@ -3,13 +3,17 @@
 #
 #   bash scripts/test.sh [pytest args...]
 #
-# Installs phasegate with its test extra into the active Python (python3, or $PYTHON),
+# Installs phasegate with its test extra into a virtual environment (the active one, or
+# $PYTHON, else .venv, created when missing: Debian's own python3 refuses pip installs),
 # the real programs the end-to-end tests drive (Neovim and Chromium from Debian,
 # code-server from npm, Aider from PyPI: see scripts/install-e2e-deps.sh), builds the
 # VS Code extension, and runs pytest, slow real-client tests included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="${PYTHON:-python3}"
+# The active virtual environment (or $PYTHON), else .venv, created when missing.
+. scripts/_venv.sh
+PY="$(ensure_venv .venv)"
+export PATH="$(dirname "$PY"):$PATH"
 
 log() { printf '[test] %s\n' "$*" >&2; }
 as_root() {
