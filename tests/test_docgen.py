@@ -163,7 +163,8 @@ def test_checks_page_for_a_check_with_options() -> None:
     assert DocCheck.docs_url().endswith("#doc-x")
     assert "## DOC-X — A documented check" in page
     assert "Looks at things." in page
-    assert "| Default inputs | `tests/**/*.py`, `test_*.py`, `*_test.py`, `setup.cfg` |" in page
+    tests = ", ".join(f"`{t}`" for t in Config().artifacts.tests)
+    assert f"| Default inputs | {tests}, `setup.cfg` |" in page
     assert "| Owner | `qa_engineer` |" in page
     assert "| Weight | 2.5 |" in page
     assert "| Blocking | yes |" in page

@@ -76,10 +76,70 @@ ACCEPTANCE_LABEL_RE = re.compile(
     r"|done when|success criteria|test cases?\b|examples?\b)",
     re.I,
 )
-# Sections whose items mention ids without defining requirements.
-_NON_DEF_SECTION_RE = re.compile(
-    r"acceptance|traceab|dependenc|change ?log|revision|history|\breferences?\b|glossary", re.I
+# Sections whose items mention ids without defining requirements: a heading that *is* such
+# a section ("## Dependencies", "### Requirements traceability matrix", "## Assumptions &
+# Dependencies", "#### Acceptance Criteria"), not one whose longer title merely contains the
+# word ("## FR: Dependency resolution", the title "# Spec: Dependency Graph Viewer").
+_NON_DEF_PART_RE = re.compile(
+    r"(?:(?:user|customer|business|overall)\s+)?acceptance\b.*"
+    r"|(?:requirements?\s+)?traceability(?:\s+(?:matrix|table|map|mapping|summary))?"
+    r"|(?:(?:external|internal|feature|cross-feature|project|system|technical|key|runtime"
+    r"|third-party|software|service|upstream|downstream|other|module|package|team)\s+)?"
+    r"dependencies(?:\s+(?:matrix|table|map|list|summary))?"
+    r"|change\s?log|changes|revisions|(?:revision|version|document|change)\s+history|history"
+    r"|(?:related\s+|external\s+)?references?|glossary(?:\s+of\s+terms)?|terminology"
 )
+_NON_DEF_SPLIT_RE = re.compile(r"\s*(?:&|\+|/|,|\band\b)\s*")
+
+
+def is_non_definition_section(title: str) -> bool:
+    """True when a heading titled ``title`` is a section whose items mention requirement ids
+    without defining them: acceptance criteria, traceability, dependencies, changelog,
+    revision history, references, glossary."""
+    t = re.sub(r"[*_`]+", "", title.lower())
+    t = re.sub(r"\([^)]*\)", " ", t)  # "(optional)", "*(mandatory)*"
+    t = re.sub(r"^\s*(?:\d+(?:\.\d+)*\.?|[ivx]+\.)\s+", "", t)  # "5.", "2.1", "iv."
+    t = " ".join(t.replace(":", " : ").split()).strip(" :.")
+    return any(_NON_DEF_PART_RE.fullmatch(part.strip()) for part in _NON_DEF_SPLIT_RE.split(t))
+
+
+# A measurable target: a comparator or bound and a number with a unit or a percentage
+# ("p95 latency <= 200 ms", "in under 2 minutes", "at least 99.9% uptime", "no more than
+# 5 MB"), or a share of something ("95 % of users complete ...").
+_UNIT = (
+    r"(?:%|percent\b|‰|ms\b|milli-?seconds?\b|µs|us\b|ns\b|s\b|secs?\b|seconds?\b"
+    r"|mins?\b|minutes?\b|h\b|hrs?\b|hours?\b|days?\b|weeks?\b|months?\b|years?\b"
+    r"|[kKMGTP]i?B\b|bytes?\b|[kKMG]?bps\b|[kKMG]?B/s\b|req(?:uest)?s?(?:\s*/\s*s(?:ec)?|"
+    r"\s+per\s+(?:second|minute))?\b|rps\b|qps\b|tps\b|fps\b|rpm\b|ops\b|users?\b"
+    r"|sessions?\b|connections?\b|clicks?\b|steps?\b|taps?\b|attempts?\b|retries\b"
+    r"|errors?\b|failures?\b|items?\b|records?\b|rows?\b|messages?\b|events?\b"
+    r"|transactions?\b|pages?\b|calls?\b|nines\b|x\b|times\b|points?\b|characters?\b"
+    r"|chars?\b|lines?\b|files?\b|px\b|dpi\b|°C|tokens?\b|MB\b|GB\b)"
+)
+_NUM = r"[$€£]?\s?\d+(?:[.,]\d+)*(?:\s?[kKM](?![A-Za-z]))?"
+_COMPARATOR = (
+    r"(?:≤|≥|<=|>=|=<|=>|<|>|\b(?:under|below|above|over|within|at\s+least|at\s+most"
+    r"|no\s+more\s+than|no\s+less\s+than|not\s+more\s+than|less\s+than|more\s+than"
+    r"|fewer\s+than|greater\s+than|up\s+to|maximum(?:\s+of)?|minimum(?:\s+of)?|max\.?"
+    r"|min\.?|not\s+exceed(?:ing)?|exceeding|exceed|exceeds|shorter\s+than|faster\s+than"
+    r"|longer\s+than|lower\s+than|higher\s+than|p\d{2,3}(?:\.\d+)?(?:\s+[a-z]+)?"
+    r"(?:\s+(?:of|is|at|must\s+be|should\s+be|shall\s+be))?:?))"
+)
+MEASURABLE_RE = re.compile(
+    rf"{_COMPARATOR}\s*(?:of\s+)?{_NUM}\s*{_UNIT}|\b\d+(?:[.,]\d+)?\s*(?:%|percent)\s+of\b"
+    rf"|^[^\S\n]*(?:[-*+]\s+)?[*_]*[A-Za-z][\w /()-]{{1,40}}?[*_]*:[*_]*\s*{_NUM}\s*{_UNIT}",
+    re.I | re.M,
+)
+_RETIRED_WORDS = (
+    r"(?:descoped|de-scoped|withdrawn|removed|deprecated|superseded|obsolete|dropped"
+    r"|cancell?ed|out of scope|won'?t do|not planned|rejected)"
+)
+# A title that says the requirement is no longer wanted: "Export — DESCOPED",
+# "Sync (withdrawn)", "[Deprecated] Old import", "~~Legacy export~~".
+_RETIRED_TITLE_RE = re.compile(
+    rf"(?:[-\u2013\u2014:|]\s*|[(\[]\s*)[*_]*{_RETIRED_WORDS}\b|^~~.*~~$", re.I
+)
+_RETIRED_STATUS_RE = re.compile(rf"^[*_\s]*{_RETIRED_WORDS}\b", re.I)
 _GIVEN_RE = re.compile(r"^(?:\*\*|__|\*|_)?(?:Given|Scenario(?: Outline)?:)", re.I)
 _EARS_RE = re.compile(r"^(?:\*\*)?(?:WHEN|IF|WHILE|WHERE|THE|AFTER|BEFORE|UPON)\b.*\bSHALL\b")
 
@@ -171,6 +231,8 @@ class Outline:
     labels: list[Label]
     code_lines: frozenset[int]
     heading_lines: list[int] = field(init=False)
+    # Lines that continue a paragraph begun on an earlier line (a wrapped line).
+    continuation: frozenset[int] = field(init=False)
     block_lines: list[int] = field(init=False)
     label_lines: list[int] = field(init=False)
 
@@ -179,6 +241,9 @@ class Outline:
         self.block_lines = [b.line for b in self.blocks]
         self.labels.sort(key=lambda lb: lb.line)
         self.label_lines = [lb.line for lb in self.labels]
+        self.continuation = frozenset(
+            k for b in self.blocks if b.kind == "para" for k in range(b.line + 1, b.end)
+        )
 
     def headings_in(self, lo: int, hi: int) -> list[Heading]:
         """Headings on lines ``[lo, hi)``."""
@@ -369,6 +434,8 @@ class Requirement:
     format: DocFormat = "phasegate"
     kind: Literal["heading", "item", "para", "row"] = "heading"
     end_line: int = -1  # exclusive end of the text that belongs to it
+    # Marked as no longer wanted: "### REQ-012: Export — DESCOPED", "**Status**: Withdrawn".
+    retired: bool = False
 
     @property
     def real_acceptance(self) -> list[AcceptanceItem]:
@@ -448,7 +515,18 @@ class _ReqParser:
         self.pattern = pattern
         self.ol = outline(text)
         self.lines = self.ol.lines
-        self._non_def = [h for h in self.ol.headings if _NON_DEF_SECTION_RE.search(h.title)]
+        top = self.ol.headings[0] if self.ol.headings else None
+        self._non_def = [
+            h
+            for h in self.ol.headings
+            if is_non_definition_section(h.title)
+            and not (h is top and h.level == 1)  # the document's own title
+            and _match_def(h.title, pattern) is None
+        ]
+        self._ph_lines = {
+            p.line
+            for p in DEFAULT_SCANNER.scan(self.lines, self.ol.code_lines, self.ol.continuation)
+        }
 
     def _excluded(self, line: int) -> bool:
         return any(h.line < line < h.end for h in self._non_def)
@@ -516,22 +594,33 @@ class _ReqParser:
         return unique
 
     # -- acceptance criteria ----------------------------------------------------------
-    def _item(self, line: int, text: str | None = None) -> AcceptanceItem:
+    def _item(self, line: int, text: str | None = None, end: int = -1) -> AcceptanceItem:
+        """The criterion on ``line`` (a list item spans ``[line, end)``, nested items
+        included): a placeholder when any of its lines holds one."""
         raw = self.lines[line] if line < len(self.lines) else ""
         shown = _strip_marker(raw) if text is None else text.strip()
-        return AcceptanceItem(shown, line, bool(DEFAULT_SCANNER.scan_line(raw)))
+        ph = any(k in self._ph_lines for k in range(line, max(end, line + 1)))
+        return AcceptanceItem(shown, line, ph)
 
     def acceptance(self, start: int, end: int, skip: int = -1) -> dict[int, AcceptanceItem]:
         """Acceptance items in lines ``[start, end)``: items under acceptance labels or
         headings, and Given/When/Then or EARS (``... SHALL ...``) lines."""
         ol = self.ol
         found: dict[int, AcceptanceItem] = {}
+        spans: list[tuple[int, int]] = []  # lines of the list items taken as criteria
 
         def collect(lo: int, hi: int, paras: bool) -> None:
+            nested_until = -1
             for b in ol.blocks_in(lo, hi):
                 if b.line in ol.code_lines or b.line == skip:
                     continue
-                if b.kind in ("item", "row"):
+                if b.kind == "item":
+                    if b.line < nested_until:
+                        continue  # a sub-item of a criterion is part of that criterion
+                    nested_until = b.end
+                    spans.append((b.line, b.end))
+                    found.setdefault(b.line, self._item(b.line, end=min(b.end, hi)))
+                elif b.kind == "row":
                     found.setdefault(b.line, self._item(b.line))
                 elif paras and b.kind == "para" and not b.in_list:
                     for k in range(b.line, min(b.end, hi)):
@@ -559,8 +648,9 @@ class _ReqParser:
                         break
                 collect(lb.line + 1, stop, False)
         heading_lines = set(ol.heading_lines)
+        inside = {k for lo, hi in spans for k in range(lo + 1, hi)}
         for k in range(start, min(end, len(self.lines))):
-            if k in ol.code_lines or k in heading_lines or k == skip or k in found:
+            if k in ol.code_lines or k in heading_lines or k == skip or k in found or k in inside:
                 continue
             s = _strip_marker(self.lines[k])
             if s and (_GIVEN_RE.match(s) or _EARS_RE.match(s)):
@@ -582,6 +672,10 @@ class _ReqParser:
                         items[r.line] = self._item(r.line, cell)
             r.acceptance = [items[k] for k in sorted(items)]
             covered.update(range(r.line, r.end_line))
+            r.retired = bool(_RETIRED_TITLE_RE.search(r.title)) or any(
+                lb.title.lower() == "status" and _RETIRED_STATUS_RE.match(lb.rest)
+                for lb in ol.labels_in(r.line, r.end_line)
+            )
             parent = ol.heading_before(r.line, self._level(r))
             r.section = parent.title if parent else ""
             if r.format == "kiro" and not r.title:
@@ -601,11 +695,55 @@ class _ReqParser:
                     by_id[rid].acceptance.append(item)
             else:
                 shared.append(item)
+        for r in reqs:  # a requirement with a measurable target is its own criterion
+            if not r.real_acceptance:
+                target = self._measurable_statement(r)
+                if target:
+                    r.acceptance.insert(0, AcceptanceItem(target, r.line))
         title = next((h.title for h in ol.headings if h.level == 1), "")
         sections = [Section(h.title, h.level, h.line, h.end) for h in ol.headings]
         return RequirementsDoc(
             self.path, self._format(reqs), title, sections, reqs, shared, outline=ol
         )
+
+    def _statement(self, r: Requirement) -> tuple[str, range]:
+        """The requirement's own statement and its lines: a list item's first paragraph,
+        a paragraph line, a table row, or a heading's title and first paragraph."""
+        ol = self.ol
+        if r.kind == "item":
+            for b in ol.blocks_in(r.line, r.line + 1):
+                if b.kind == "para" and b.first_of_item:
+                    return b.text, range(b.line, b.end)
+            return self.lines[r.line], range(r.line, r.line + 1)
+        if r.kind == "heading":
+            # The title, then the first paragraph or the top-level items of the first list.
+            parts, last = [r.title], r.line + 1
+            nested_until = -1
+            for b in ol.blocks_in(r.line + 1, r.end_line):
+                if b.line in ol.code_lines or ol.headings_in(last, b.line + 1):
+                    break
+                if b.kind == "para" and not b.in_list:
+                    if len(parts) > 1:
+                        break
+                    parts.append(b.text)
+                    last = b.end
+                    break
+                if b.kind != "item":
+                    break
+                if b.line >= nested_until:
+                    parts.append(b.text)
+                    nested_until = b.end
+                last = b.end
+            return "\n".join(parts), range(r.line, last)
+        return self.lines[r.line], range(r.line, r.line + 1)
+
+    def _measurable_statement(self, r: Requirement) -> str:
+        """The statement of ``r`` when it carries a measurable target (``p95 latency <=
+        200 ms``, ``at least 99.9% uptime``) and no placeholder: it is its own criterion."""
+        text, lines = self._statement(r)
+        if any(k in self._ph_lines for k in lines) or not MEASURABLE_RE.search(text):
+            return ""
+        return " ".join(_strip_marker(text).split())
 
     def _level(self, r: Requirement) -> int:
         if r.kind == "heading":
@@ -770,8 +908,14 @@ def design_locations(workspace: Workspace, config: Config) -> dict[str, list[Des
 
 def designs_for(requirements_path: str, designs: Sequence[DesignDoc]) -> list[DesignDoc]:
     """The design documents that trace a requirements document: those in the same folder
-    (Spec Kit's ``specs/<f>/plan.md``, Kiro's ``design.md``, ``docs/design.md``) when
-    there are any, else all of them."""
+    (Spec Kit's ``specs/<f>/plan.md``, Kiro's ``design.md``, ``docs/design.md``). A
+    feature folder's document has only those (never another feature's plan); any other
+    document with no design in its folder has the design documents outside feature
+    folders, else all of them."""
+    from phasegate.features import feature_of
+
     folder = requirements_path.rsplit("/", 1)[0] if "/" in requirements_path else ""
     same = [d for d in designs if (d.path.rsplit("/", 1)[0] if "/" in d.path else "") == folder]
-    return same or list(designs)
+    if same or feature_of(requirements_path) is not None:
+        return same
+    return [d for d in designs if feature_of(d.path) is None] or list(designs)

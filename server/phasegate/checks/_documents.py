@@ -169,10 +169,11 @@ def placeholder_findings(
     scanner: PlaceholderScanner,
     owner_for: Callable[[Outline, int], str | None] | None = None,
 ) -> tuple[list[Finding], int, int]:
-    """Findings for the placeholders of one Markdown document (code blocks skipped), the
-    number of content sections, and how many of them are clean."""
+    """Findings for the placeholders of one Markdown document (code blocks skipped; wrapped
+    paragraph lines known from the outline), the number of content sections, and how many
+    of them are clean."""
     ol = outline(text)
-    found = scanner.scan(ol.lines, ol.code_lines)
+    found = scanner.scan(ol.lines, ol.code_lines, ol.continuation)
     findings = [
         ctx.finding(
             path,

@@ -1,11 +1,15 @@
 """REQ-ACCEPTANCE: every requirement has acceptance criteria.
 
 A requirement's criteria are the items under an acceptance label or heading inside it
-(``Acceptance criteria:``, ``#### Acceptance Criteria``, ``**Acceptance Scenarios**:``),
-its Given/When/Then lines and its EARS lines (``WHEN ... THEN ... SHALL ...``), plus
-document-level criteria that name its id. Items that are only placeholders
-(``- [ ] TODO: ...``) do not count. In a Spec Kit spec, functional requirements are
-covered by the spec's acceptance scenarios (Spec Kit states them per user story).
+(``Acceptance criteria:``, ``#### Acceptance Criteria``, ``**Acceptance Scenarios**:``;
+an item with sub-items is one criterion), its Given/When/Then lines and its EARS lines
+(``WHEN ... THEN ... SHALL ...``), plus document-level criteria that name its id. Items
+that hold a placeholder (``- [ ] TODO: ...``, ``**Given** [initial state]``) do not count.
+A requirement whose own statement carries a measurable target (``p95 latency <= 200 ms``,
+``at least 99.9% uptime``) is its own criterion. In a Spec Kit spec, functional
+requirements are covered by the spec's acceptance scenarios (Spec Kit states them per user
+story). Requirements marked as no longer wanted (``— DESCOPED``, ``(withdrawn)``,
+``**Status**: Deprecated``) are not counted.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ class AcceptanceCriteria(RequirementsCheck):
     title = "Acceptance criteria"
     description = (
         "Each requirement has acceptance criteria: a list under an 'Acceptance criteria' "
-        "label or heading, Given/When/Then lines or EARS lines. Placeholder items "
-        "(`TODO: ...`) do not count. The finding sits on the requirement's id. Score: the "
+        "label or heading (an item with sub-items counts once), Given/When/Then lines or "
+        "EARS lines. Items holding a placeholder (`TODO: ...`, `**Given** [initial state]`) "
+        "do not count; a statement with a measurable target (`p95 latency <= 200 ms`, "
+        "`at least 99.9% uptime`) is its own criterion. Descoped, withdrawn or deprecated "
+        "requirements are not counted. The finding sits on the requirement's id. Score: the "
         "share of requirements with criteria."
     )
     default_weight = 2.0
@@ -61,6 +68,8 @@ class AcceptanceCriteria(RequirementsCheck):
                 and any(not a.placeholder for a in doc.shared_acceptance)
             )
             for r in doc.requirements:
+                if r.retired:
+                    continue  # descoped, withdrawn, deprecated: no criteria expected
                 total += 1
                 if r.real_acceptance or shared_ok:
                     covered += 1

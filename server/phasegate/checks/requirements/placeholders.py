@@ -8,11 +8,16 @@ from phasegate.checks.base import CheckContext, CheckOutcome
 from phasegate.checks.requirements.exists import RequirementsCheck
 
 PLACEHOLDER_DESCRIPTION = (
-    "No placeholders: `TBD`, `TODO`, `FIXME`, `XXX`, `[NEEDS CLARIFICATION: ...]`, "
-    "`lorem ipsum`, template slots (`<project name>`, `[FEATURE NAME]`) or a line that is "
-    "only `...`. Code blocks and inline code are ignored. Each finding covers the "
-    "placeholder's exact characters. Score: the share of sections without a placeholder, "
-    "times `decay ** count` (0.98 by default)."
+    "No placeholders: `TBD`, a `TODO`/`FIXME`/`XXX` marker (`TODO: ...`, `TODO(name)`, "
+    "or the word starting a line, list item, cell or label value; not the word in a "
+    "sentence such as 'the TODO list', nor `doc/TODO.md` or a number mask like "
+    "`XXX-XXX`), `[NEEDS CLARIFICATION: ...]`, `lorem ipsum`, template slots "
+    "(`<project name>`, `[FEATURE NAME]`, Spec Kit's `[Brief Title]`, "
+    "`**Given** [initial state]`, `[e.g., ...]`, `$ARGUMENTS`) or a line that is only "
+    "`...`. Links, task boxes, tags such as `[P]` or `[US1]`, code blocks, inline code "
+    "and HTML comments are ignored. Each finding covers the placeholder's exact "
+    "characters. Score: the share of sections without a placeholder, times "
+    "`decay ** count` (0.98 by default)."
 )
 
 
