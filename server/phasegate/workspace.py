@@ -3,6 +3,11 @@
 All paths handed around by the engine are workspace-relative POSIX strings. The file list
 is built once and updated incrementally (``notify_changed``), so a one-file change costs
 the same in a 1k-file and a 10k-file workspace.
+
+Directory symlinks are followed when their target resolves inside the root (a
+``.kiro/specs`` that links to ``docs/specs``), each target once and never into a cycle;
+a symlink that leads outside the root is not followed, and :meth:`Workspace.abspath`
+refuses any path that resolves outside it.
 """
 
 from __future__ import annotations
@@ -86,10 +91,19 @@ class Workspace:
         return p
 
     def relpath(self, p: str | os.PathLike[str]) -> str:
-        """Workspace-relative POSIX path of an absolute (or relative-to-root) path."""
+        """Workspace-relative POSIX path of an absolute (or relative-to-root) path.
+
+        A path that lies inside the root as written (through a directory symlink that the
+        file index follows, say ``.kiro/specs``) keeps its written form when it resolves
+        inside the root too; anything else is resolved first."""
         path = Path(p)
         if not path.is_absolute():
             path = self.root / path
+        lexical = Path(os.path.normpath(path))
+        if lexical != self.root and self.root in lexical.parents:
+            real = lexical.resolve()
+            if real == self.root or self.root in real.parents:
+                return PurePosixPath(lexical.relative_to(self.root)).as_posix()
         try:
             rel = path.resolve().relative_to(self.root)
         except ValueError as exc:
@@ -115,12 +129,30 @@ class Workspace:
             self._ignore = self._load_ignore()
         return self._ignore.match_file(rel)
 
+    def _follow_link(self, dirpath: str, name: str, followed: set[str]) -> bool:
+        """Whether the walk enters the directory symlink ``dirpath/name``: only when its
+        target resolves inside the root, is not the directory holding the link or one of
+        its ancestors (a cycle), and was not entered through another link already."""
+        try:
+            target = os.path.realpath(os.path.join(dirpath, name))
+            here = os.path.realpath(dirpath)
+        except (OSError, ValueError):
+            return False
+        root = str(self.root)
+        if target != root and not target.startswith(root + os.sep):
+            return False  # outside the workspace: never followed
+        if here == target or here.startswith(target + os.sep) or target in followed:
+            return False
+        followed.add(target)
+        return True
+
     def _scan(self) -> set[str]:
         files: set[str] = set()
         ignore = self._load_ignore()
         self._ignore = ignore
         root = str(self.root)
-        for dirpath, dirnames, filenames in os.walk(root):
+        followed: set[str] = set()  # real paths of the symlink targets entered
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
             rel_dir = os.path.relpath(dirpath, root)
             rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
             keep = []
@@ -130,7 +162,9 @@ class Workspace:
                 rd = f"{rel_dir}/{d}" if rel_dir else d
                 if ignore.match_file(rd + "/"):
                     continue
-                if os.path.islink(os.path.join(dirpath, d)):
+                if os.path.islink(os.path.join(dirpath, d)) and not self._follow_link(
+                    dirpath, d, followed
+                ):
                     continue
                 keep.append(d)
             dirnames[:] = sorted(keep)

@@ -1,5 +1,7 @@
 """Hover on a requirement id (any file): its title and where it is defined, designed,
-implemented and tested, each a link to the place."""
+implemented and tested, each a link to the place. Where ids are scoped by feature folder
+(Spec Kit, Kiro), the hover names the requirement's feature, or says why the mention
+resolves to none (ambiguous between features, or not defined in its scope)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from lsprotocol import types
 from phasegate.lsp.diagnostics import rel_for, uri_for
 
 if TYPE_CHECKING:
+    from phasegate.documents import IdRef
+    from phasegate.features import RequirementScopes, Resolution
     from phasegate.lsp.core import PhasegateServer
 
 MAX_LINKS = 8
@@ -62,22 +66,33 @@ async def hover(server: PhasegateServer, params: types.HoverParams) -> types.Hov
     if ref is None:
         return None
     await trace.ensure()
-    req = trace.requirement(ref.id)
+    rel = rel_for(eng.root, params.text_document.uri)
+    res = trace.resolve(rel, text, ref)
+    scopes = trace.scopes()
     out: list[str] = []
-    if req is None:
-        out.append(f"**{ref.id}** is not defined in any requirements document")
+    if res is not None and scopes is not None and (scopes.multi or scopes.features):
+        out = _scoped_hover(server, ref.id, res, scopes)
+        if res.requirement is None:
+            return _hover(server, params, text, line, ref, out)
+        key = (res.scope, res.requirement.id)
+        design = trace.scoped_design(key)
+        impl, tested = trace.scoped_mentions(key)
     else:
-        title = f" — {req.title}" if req.title else ""
-        out.append(f"**{ref.id}**{title}")
-        out.append("")
-        out.append(f"- Defined: {_links(server, [(req.path, req.line, None)])}")
-    design = trace.design(ref.id)
+        first = trace.requirement(ref.id)
+        if first is None:
+            out.append(f"**{ref.id}** is not defined in any requirements document")
+        else:
+            title = f" — {first.title}" if first.title else ""
+            out.append(f"**{ref.id}**{title}")
+            out.append("")
+            out.append(f"- Defined: {_links(server, [(first.path, first.line, None)])}")
+        design = trace.design(ref.id)
+        impl, tested = trace.mentions(ref.id)
     if design:
         items = [(d.path, d.line, f"{d.path} § {d.section}" if d.section else None) for d in design]
         out.append(f"- Designed: {_links(server, items)}")
     else:
         out.append("- Designed: not in any design document")
-    impl, tested = trace.mentions(ref.id)
     out.append(
         "- Implemented: "
         + (_links(server, [(m.path, m.line, None) for m in impl]) if impl else "no source file")
@@ -86,6 +101,45 @@ async def hover(server: PhasegateServer, params: types.HoverParams) -> types.Hov
         "- Tested: "
         + (_links(server, [(m.path, m.line, None) for m in tested]) if tested else "no test")
     )
+    return _hover(server, params, text, line, ref, out)
+
+
+def _scoped_hover(
+    server: PhasegateServer, rid: str, res: Resolution, scopes: RequirementScopes
+) -> list[str]:
+    """The first lines of a hover where ids are scoped by feature: the requirement and its
+    feature, or why the mention resolves to none."""
+    req = res.requirement
+    if req is not None:
+        scope = f" · feature `{res.scope}`" if res.scope else ""
+        title = f" — {req.title}" if req.title else ""
+        return [
+            f"**{rid}**{scope}{title}",
+            "",
+            f"- Defined: {_links(server, [(req.path, req.line, None)])}",
+        ]
+    if res.candidates:
+        defs = [scopes.defs[c][rid] for c in res.candidates]
+        return [
+            f"**{rid}** is ambiguous: {scopes.hint(rid, res.candidates)}",
+            "",
+            f"- Defined: {_links(server, [(d.path, d.line, None) for d in defs])}",
+        ]
+    where = scopes.defined_in(rid)
+    if where:
+        named = ", ".join(f"`{w}`" if w else "phasegate's own documents" for w in where)
+        return [f"**{rid}** is not defined in this scope (defined in: {named})"]
+    return [f"**{rid}** is not defined in any requirements document"]
+
+
+def _hover(
+    server: PhasegateServer,
+    params: types.HoverParams,
+    text: str,
+    line: int,
+    ref: IdRef,
+    out: list[str],
+) -> types.Hover:
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n".join(out)),
         range=types.Range(

@@ -4,6 +4,10 @@ Definitions and design sections come from :mod:`phasegate.documents` (parsed per
 content, so cheap to ask again). Mentions in source and test files are indexed once, in
 a worker thread, on the first hover, then kept up to date from the changed paths the
 scheduler sees — a one-file change re-reads one file.
+
+Spec Kit and Kiro ids are scoped by feature folder (:mod:`phasegate.features`): a mention
+is resolved in the file it is in (:meth:`TraceIndex.resolve`), and the design, source and
+test mentions listed for a requirement are those that resolve to it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from phasegate.workspace import matches
 
 if TYPE_CHECKING:
     from phasegate.documents import DesignRef, IdRef, Requirement
+    from phasegate.features import RequirementScopes, Resolution
     from phasegate.lsp.engine import Engine
 
 
@@ -126,6 +131,80 @@ class TraceIndex:
                 continue
             (tested if matches(rel, tests) else impl).extend(hits)
         return impl, tested
+
+    # -- feature scopes ---------------------------------------------------------------
+    def scopes(self) -> RequirementScopes | None:
+        from phasegate.features import load_scopes
+
+        cfg = self.engine.config
+        return load_scopes(self.engine.workspace, cfg) if cfg is not None else None
+
+    def _linked(self, rel: str) -> set[str]:
+        """Features whose tasks.md names the test file ``rel``."""
+        from phasegate.features import scope_of
+        from phasegate.tasks import TASKS_GLOBS, PathIndex, parse_tasks
+
+        _sources, tests = self._patterns()
+        if not matches(rel, tests):
+            return set()
+        ws = self.engine.workspace
+        index = PathIndex([rel])
+        out: set[str] = set()
+        for path in ws.glob(TASKS_GLOBS):
+            text = ws.read_text(path)
+            if text and any(index.match(p) for p in parse_tasks(text, path).files):
+                out.add(scope_of(path))
+        out.discard("")
+        return out
+
+    def resolve(self, rel: str | None, text: str, ref: IdRef) -> Resolution | None:
+        """What the mention ``ref`` of the file ``rel`` (text ``text``) refers to."""
+        from phasegate.documents import id_regex_for
+        from phasegate.features import scoped_references
+
+        cfg = self.engine.config
+        scopes = self.scopes()
+        if cfg is None or scopes is None:
+            return None
+        path = rel or ""
+        refs = [
+            r
+            for r in scoped_references(text, id_regex_for(cfg))
+            if r.line == ref.line and r.start == ref.start and r.id == ref.id
+        ]
+        if not refs:
+            return None
+        fscope = scopes.file_scope(path, text, self._linked(path) if rel else ())
+        return scopes.resolve(refs[0], fscope)
+
+    def _resolves_to(self, rel: str, line: int, start: int, key: tuple[str, str]) -> bool:
+        from phasegate.documents import IdRef
+
+        text = self.engine.workspace.read_text(rel)
+        if text is None:
+            return False
+        res = self.resolve(rel, text, IdRef(key[1], line, start, start))
+        return res is not None and res.key == key
+
+    def scoped_design(self, key: tuple[str, str]) -> list[DesignRef]:
+        """Design mentions that resolve to the requirement ``key`` (scope, id)."""
+        scopes = self.scopes()
+        refs = self.design(key[1])
+        if scopes is None or not scopes.multi:
+            return refs
+        return [d for d in refs if self._resolves_to(d.path, d.line, d.start, key)]
+
+    def scoped_mentions(self, key: tuple[str, str]) -> tuple[list[Mention], list[Mention]]:
+        """(implemented, tested) mentions that resolve to the requirement ``key``."""
+        impl, tested = self.mentions(key[1])
+        scopes = self.scopes()
+        if scopes is None or not scopes.multi:
+            return impl, tested
+
+        def keep(ms: list[Mention]) -> list[Mention]:
+            return [m for m in ms if self._resolves_to(m.path, m.line, m.start, key)]
+
+        return keep(impl), keep(tested)
 
     def id_at(self, text: str, line: int, character: int) -> IdRef | None:
         """The requirement id under (line, character) in ``text``."""

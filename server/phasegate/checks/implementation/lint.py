@@ -147,8 +147,8 @@ def _range(start: Any, end: Any) -> dict[str, dict[str, int]]:
 class _Paths:
     """ruff's absolute file names -> workspace-relative paths, each resolved once.
 
-    The same answer as :meth:`Workspace.relpath` (the real path, links resolved,
-    relative to the root), computed once per directory rather than once per file.
+    The same answer as :meth:`Workspace.relpath`, computed once per directory rather
+    than once per file.
     """
 
     def __init__(self, workspace: Workspace) -> None:
@@ -158,15 +158,18 @@ class _Paths:
         self._dirs: dict[str, str | None] = {}
 
     def _dir(self, directory: str) -> str | None:
-        """The workspace-relative real path of ``directory`` ("" for the root), or None
-        when it is outside the workspace."""
+        """The workspace-relative path of ``directory`` ("" for the root), as
+        :meth:`Workspace.relpath` gives it: as written when it lies inside the root and
+        resolves inside it (a directory symlink the file index follows), else its real
+        path; None when it is outside the workspace."""
         if directory not in self._dirs:
+            root = self._root
             real = os.path.realpath(directory)
             rel: str | None = None
-            if real == self._root:
-                rel = ""
-            elif real.startswith(self._root + os.sep):
-                rel = real[len(self._root) + 1 :].replace(os.sep, "/")
+            if real == root or real.startswith(root + os.sep):
+                lexical = os.path.normpath(directory)
+                shown = lexical if lexical.startswith(root + os.sep) else real
+                rel = "" if shown == root else shown[len(root) + 1 :].replace(os.sep, "/")
             self._dirs[directory] = rel
         return self._dirs[directory]
 
