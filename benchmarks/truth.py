@@ -175,12 +175,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=20, help="findings judged per check")
     ap.add_argument("--write-stubs", action="store_true", help="add missing labels as null")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--source", choices=["pypi", "github"], help="only projects from there")
+    ap.add_argument(
+        "--ignore", default="", help="check ids left out (comma-separated), e.g. checks "
+        "whose findings depend on the machine (TEST-PYTEST,TEST-COVERAGE)"
+    )  # fmt: skip
+    ap.add_argument("--ignore-phase", default="", help="phases whose verdict is not compared")
+    ap.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a sampled finding has no label, a check with >= 10 judged "
+        "findings is below 90 %% precision, or a gate verdict differs from its label",
+    )
     args = ap.parse_args(argv)
+    ignored = {c.strip() for c in args.ignore.split(",") if c.strip()}
+    ignored_phases = {p.strip() for p in args.ignore_phase.split(",") if p.strip()}
 
     corpus = _corpus_module()
     projects = corpus.load_manifest()
     if args.only:
         projects = [p for p in projects if p.name in set(args.only)]
+    if args.source:
+        projects = [p for p in projects if p.source == args.source]
     dest = args.dest or Path(
         os.environ.get("PHASEGATE_CORPUS_DIR") or Path.home() / ".cache/phasegate/corpus"
     )
@@ -205,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             per_project[project.name] = {"error": run.error}
             continue
         labels = load_labels(project.name)
+        run.findings = [f for f in run.findings if f.check not in ignored]
         missing: list[Seen] = []
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for f in run.findings:
@@ -224,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                 fp[f.check] += 1
                 counts[f.check]["false"] += 1
         for phase, actual in run.gates.items():
+            if phase in ignored_phases:
+                continue
             expected = labels["gates"].get(phase, "?")
             gate_rows.append((project.name, phase, expected, actual))
         per_project[project.name] = {
@@ -268,6 +287,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         doc = {"checks": figures, "projects": per_project, "skipped": skipped}
         args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    if args.strict:
+        problems = [f"{c}: {n} sampled findings without a label" for c, n in unl.items() if n]
+        problems += [
+            f"{c}: precision {v['precision']:.1%} < 90 %"
+            for c, v in figures.items()
+            if v["precision"] is not None and v["true"] + v["false"] >= 10
+            and v["precision"] < 0.9
+        ]  # fmt: skip
+        problems += [
+            f"{n} {p}: expected {e}, got {a}" for n, p, e, a in gate_rows if e not in ("?", a)
+        ]
+        problems += [f"{n}: {d['error']}" for n, d in per_project.items() if "error" in d]
+        for line in problems:
+            print(f"STRICT: {line}")
+        return 1 if problems else 0
     return 0
 
 

@@ -314,12 +314,14 @@ def test_python_checks_are_not_applicable_in_a_typescript_repository(tmp_path: P
             "src/index.test.ts": "import { x } from './index';\n",
         },
     )
-    python_checks = ("IMPL-SYNTAX", "IMPL-STUB", "IMPL-LINT", "TEST-EXISTS", "TEST-PYTEST")
+    python_checks = ("IMPL-SYNTAX", "IMPL-STUB", "IMPL-LINT", "TEST-PYTEST")
     for check_id in (*python_checks, "TEST-COVERAGE"):
         res = run(tmp_path, check_id)
         assert res.status == "not_applicable", (check_id, res)
         assert res.findings == [] and res.passed
         assert res.not_applicable is not None and "TypeScript (3 files)" in res.not_applicable
+    # its tests are TypeScript tests: they exist (pytest cannot judge them: not applicable)
+    assert run(tmp_path, "TEST-EXISTS").status == "passed"
     result = CliRunner().invoke(
         cli, ["validate", str(tmp_path), "--phase", "implementation", "--format", "json"]
     )
@@ -468,3 +470,16 @@ def test_a_suite_missing_its_test_dependencies_is_unknown_not_failed(tmp_path: P
     (tmp_path / "tests/test_a.py").write_text("import pkg.nope\n\n\ndef test_a():\n    pass\n")
     res = run(tmp_path, "TEST-PYTEST")
     assert res.status == "failed" and res.findings
+
+
+def test_a_project_without_any_test_fails_in_any_language(tmp_path: Path) -> None:
+    write(tmp_path, {"src/index.ts": "export const x = 1;\n", "package.json": "{}\n"})
+    res = run(tmp_path, "TEST-EXISTS")
+    assert res.status == "failed" and res.findings
+    # scripts only named like tests (no test in them) are not tests
+    write(tmp_path / "py", {"plot_test.py": "import sys\nprint(sys.argv)\n"})
+    res = run(tmp_path / "py", "TEST-EXISTS")
+    assert res.status == "failed"
+    assert "1 file(s) named like tests define none" in res.findings[0].message
+    write(tmp_path / "py", {"tests/test_real.py": "def test_x():\n    assert True\n"})
+    assert run(tmp_path / "py", "TEST-EXISTS").status == "passed"
