@@ -22,6 +22,12 @@ unchanged file is not read again to learn that it is unchanged. The content hash
 what decides: a file whose signature changed is read and hashed again, and a file
 modified in the last few seconds (when two writes could share a timestamp) is never
 remembered.
+
+The cache never reads or writes through a symbolic link: when its folder (or the
+``.phasegate`` folder holding it) is a link or not a folder, nothing is read from it and
+:meth:`ResultCache.flush` writes nothing — the commands refuse such a state folder
+before they start (:mod:`phasegate.statedir`); the cache only makes sure that a link
+made meanwhile is not written through.
 """
 
 from __future__ import annotations
@@ -40,9 +46,11 @@ from typing import TYPE_CHECKING, Any
 import pydantic_core
 from pydantic import TypeAdapter
 
+from phasegate import statedir
 from phasegate.checks.base import CheckOutcome
 from phasegate.fsutil import atomic_write_bytes
 from phasegate.model import Finding
+from phasegate.workspace import STATE_DIR
 
 if TYPE_CHECKING:
     from phasegate.workspace import Workspace
@@ -147,11 +155,19 @@ class ResultCache:
         self._hashes: dict[str, list[Any]] | None = None
         self._hashes_dirty = False
 
+    def usable(self) -> bool:
+        """False when the cache folder, or the ``.phasegate`` folder holding it, is a
+        symbolic link or not a folder: then nothing is read from it or written to it."""
+        folders = [self.directory]
+        if self.directory.parent.name == STATE_DIR:
+            folders.append(self.directory.parent)
+        return not any(statedir.problem(f, "dir") for f in folders)
+
     def _load(self, check_key: str) -> dict[str, Any]:
         data: dict[str, Any] = {}
         path = self.directory / f"{_safe_name(check_key)}.json"
         try:
-            raw = path.read_bytes()
+            raw = path.read_bytes() if self.usable() else b""
         except OSError:
             raw = b""
         if raw:
@@ -298,6 +314,8 @@ class ResultCache:
         if self._hashes is None:
             hashes: dict[str, list[Any]] = {}
             try:
+                if not self.usable():
+                    raise OSError("the cache folder is not usable")
                 raw = pydantic_core.from_json((self.directory / HASHES_FILE).read_bytes())
                 if isinstance(raw, dict) and raw.get("version") == HASHES_VERSION:
                     entries = raw.get("files")
@@ -342,8 +360,14 @@ class ResultCache:
         return header + b"\n" + findings + b"\n"
 
     def flush(self) -> None:
+        """Write what changed since the last flush (nothing when the folder is not
+        :meth:`usable`: a link is never written through)."""
         with self._lock:
             if not self._dirty and not self._hashes_dirty:
+                return
+            if not self.usable():
+                self._dirty.clear()
+                self._hashes_dirty = False
                 return
             self.directory.mkdir(parents=True, exist_ok=True)
             with gc_paused():

@@ -3,11 +3,17 @@
 Each subcommand lives in its own module under :mod:`phasegate.commands` and is imported
 only when it runs, so ``phasegate --help`` stays fast. Exit codes: 0 every gate that ran
 passed, 1 a gate failed or the session waits for a person, 2 usage, config or state error.
+
+Exit code 1 means a gate failed, so no error may end in it: a state folder refused late
+(:class:`phasegate.statedir.StateDirError`) or a file-system error no command handled
+(``OSError``) is printed as one ``error:`` line naming the path, with exit code 2, never
+as a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -46,10 +52,36 @@ class LazyGroup(click.Group):
         assert isinstance(cmd, click.Command)
         return cmd
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # stdout closed: click's own handling
+            _fail(_os_error_message(exc))
+        except Exception as exc:
+            from phasegate.statedir import StateDirError
+
+            if isinstance(exc, StateDirError):
+                _fail(str(exc))
+            raise
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, SUBCOMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _os_error_message(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    if exc.filename is None:
+        return f"{what}; check the workspace and its .phasegate folder and run the command again"
+    return f"cannot use {exc.filename}: {what}; fix or remove it and run the command again"
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

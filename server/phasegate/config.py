@@ -12,8 +12,15 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+# Iteration limits bound the cost of a session; a limit above this is no limit at all.
+MAX_ITERATIONS = 1000
+# The error type of a configuration whose gates would pass without checking anything
+# (no phase, no enabled check, every weight 0); the loader reports these once the rest
+# of the file is valid.
+VACUOUS_GATE = "vacuous_gate"
 
 
 class _Strict(BaseModel):
@@ -37,7 +44,13 @@ class CheckConfig(_Strict):
     owner: str | None = Field(
         None, description="Persona that reworks this check's failures; default: the check's own."
     )
-    weight: float | None = Field(None, ge=0.0, description="Weight in the gate's weighted mean.")
+    weight: float | None = Field(
+        None,
+        ge=0.0,
+        description="Weight in the gate's weighted mean; default: the check's own. A phase "
+        "whose enabled exit-gate checks all weigh 0 is an error: its score would be 1.0 "
+        "whatever the checks find.",
+    )
     blocking: bool | None = Field(
         None, description="A failing blocking check fails the gate whatever the score."
     )
@@ -55,7 +68,11 @@ class PhaseConfig(_Strict):
     name: str = Field(pattern=ID_PATTERN, description="Phase name, e.g. `requirements`.")
     title: str | None = Field(None, description="Display title; default: the name, capitalised.")
     personas: list[str] = Field(default_factory=list, description="Personas run at iteration 1.")
-    checks: list[CheckConfig] = Field(default_factory=list, description="Exit-gate checks.")
+    checks: list[CheckConfig] = Field(
+        default_factory=list,
+        description="Exit-gate checks. At least one must be enabled: a gate with nothing to "
+        "check would pass whatever the workspace holds, so a phase without one is an error.",
+    )
     entry_checks: list[CheckConfig] = Field(
         default_factory=list,
         description="Checks that must pass before the phase starts (besides earlier phases).",
@@ -72,6 +89,25 @@ class PhaseConfig(_Strict):
             if c.id in seen:
                 raise ValueError(f"check id {c.id!r} appears twice in phase {self.name!r}")
             seen.add(c.id)
+        return self
+
+    @model_validator(mode="after")
+    def _gate_checks_something(self) -> PhaseConfig:
+        enabled = [c for c in self.checks if c.enabled]
+        if not enabled:
+            raise PydanticCustomError(
+                VACUOUS_GATE,
+                "phase '{name}' has no enabled check in `checks`, so its gate would pass "
+                "without checking anything; add a check or enable one",
+                {"name": self.name},
+            )
+        if all(c.weight == 0 for c in enabled):
+            raise PydanticCustomError(
+                VACUOUS_GATE,
+                "every enabled check of phase '{name}' has weight 0, so its gate would "
+                "score 1.0 whatever the checks find; give one a weight above 0",
+                {"name": self.name},
+            )
         return self
 
 
@@ -212,7 +248,10 @@ class Config(_Strict):
     thresholds: list[float] = Field(
         default_factory=lambda: [0.60, 0.75, 0.85],
         min_length=1,
-        description="Gate threshold per iteration: iteration k uses thresholds[min(k, len) - 1].",
+        description="Gate threshold per iteration: iteration k uses thresholds[min(k, len) - 1]. "
+        "They should rise (or stay level): a decreasing schedule is accepted with a warning, "
+        "since it is explicit, but it lets a later iteration pass with a lower score than an "
+        "earlier one and `validate` scores against the last, lowest one.",
     )
     min_improvement: float = Field(
         0.05,
@@ -221,8 +260,19 @@ class Config(_Strict):
         description="From iteration 2, the score must beat the phase's best by this much, "
         "else the phase is stalled.",
     )
-    max_phase_iterations: int = Field(3, ge=1, description="Persona iterations per phase.")
-    max_global_iterations: int = Field(10, ge=1, description="Persona iterations per session.")
+    max_phase_iterations: int = Field(
+        3,
+        ge=1,
+        le=MAX_ITERATIONS,
+        description="Persona iterations per phase. At most 1000: the limit bounds what a "
+        "session may cost, and a limit no session reaches is an error rather than no limit.",
+    )
+    max_global_iterations: int = Field(
+        10,
+        ge=1,
+        le=MAX_ITERATIONS,
+        description="Persona iterations per session. At most 1000, as `max_phase_iterations`.",
+    )
     interpreter: str | None = Field(
         None,
         description="Python that runs the workspace's tests; default: `.venv/bin/python`, "
@@ -239,7 +289,9 @@ class Config(_Strict):
     )
     phases: list[PhaseConfig] = Field(
         default_factory=default_phases,
-        description="The phases, in order. When given, replaces the default list as a whole.",
+        description="The phases, in order. When given, replaces the default list as a whole. "
+        "An empty list is an error: a pipeline without a phase would pass every run and "
+        "every `validate` without checking anything.",
     )
     personas: dict[str, PersonaConfig] = Field(
         default_factory=default_personas,
@@ -252,6 +304,18 @@ class Config(_Strict):
         for t in v:
             if not 0.0 <= t <= 1.0:
                 raise ValueError(f"threshold {t} is not between 0 and 1")
+        return v
+
+    @field_validator("phases")
+    @classmethod
+    def _some_phase(cls, v: list[PhaseConfig]) -> list[PhaseConfig]:
+        if not v:
+            raise PydanticCustomError(
+                VACUOUS_GATE,
+                "the pipeline has no phase, so every run and `validate` would pass without "
+                "checking anything; configure at least one phase, or remove `phases` to "
+                "use the default ones",
+            )
         return v
 
     @model_validator(mode="after")

@@ -25,7 +25,18 @@ message) and :func:`load` raises one :class:`ConfigError` carrying all of them:
   unknown persona kinds and persona ``options`` that the persona's ``Options`` rejects;
 * personas named by a phase or as a check ``owner`` that are neither configured under
   ``[personas]`` nor one of the default roles: an **error**, since such a name is almost
-  always a typo and would otherwise silently run as an unconfigured scaffold persona.
+  always a typo and would otherwise silently run as an unconfigured scaffold persona;
+* configurations that would let every gate pass without checking anything: no phase, a
+  phase without an enabled check, a phase whose enabled checks all weigh 0 (the schema
+  catches explicit weights, this module the checks' own default weights); these are
+  reported once the rest of the file is valid, so an unfinished phase does not bury the
+  error being fixed; and iteration limits above 1000 (the schema's bounds).
+
+Some choices are legal but most likely mistakes: they are **warnings**
+(:attr:`LoadedConfig.warnings`, ``ConfigIssue.severity == "warning"``), which the
+commands print on standard error as ``file:line:col: warning: key: message`` and go on:
+
+* thresholds that decrease from one iteration to the next.
 
 Check kinds and persona references are validated for the parts the file configures;
 the built-in defaults are the product's own and are not re-validated.
@@ -40,11 +51,11 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from phasegate.config import DEFAULT_ROLES, ID_PATTERN, Config, default_personas
+from phasegate.config import DEFAULT_ROLES, ID_PATTERN, VACUOUS_GATE, Config, default_personas
 from phasegate.toml_locate import KeyPath, PathPart, TOMLDecodeError, key_positions, locate
 from phasegate.toml_locate import toml_loads as _toml_loads
 
@@ -64,9 +75,12 @@ class ConfigIssue:
     column: int
     key: str
     message: str
+    severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
+        if self.severity == "warning":
+            where += ": warning"
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
@@ -83,10 +97,12 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class LoadedConfig:
-    """A configuration and the file it came from (``None``: the built-in defaults)."""
+    """A configuration, the file it came from (``None``: the built-in defaults) and the
+    warnings about it (legal but most likely mistakes, see the module docs)."""
 
     config: Config
     source: Path | None
+    warnings: tuple[ConfigIssue, ...] = ()
 
 
 def format_key(path: typing.Sequence[PathPart]) -> str:
@@ -138,7 +154,8 @@ def load(root: Path) -> LoadedConfig:
     source = find_config(Path(root))
     if source is None:
         return LoadedConfig(Config(), None)
-    return LoadedConfig(load_file(source), source)
+    config, warnings = load_file_with_warnings(source)
+    return LoadedConfig(config, source, tuple(warnings))
 
 
 def load_config(root: Path) -> Config:
@@ -148,6 +165,11 @@ def load_config(root: Path) -> Config:
 
 def load_file(path: Path) -> Config:
     """Load ``phasegate.toml``, or ``[tool.phasegate]`` of a file named ``pyproject.toml``."""
+    return load_file_with_warnings(path)[0]
+
+
+def load_file_with_warnings(path: Path) -> tuple[Config, list[ConfigIssue]]:
+    """:func:`load_file`, and the warnings about the file's configuration."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -155,7 +177,7 @@ def load_file(path: Path) -> Config:
         raise ConfigError([ConfigIssue(path, 1, 1, "", f"not valid UTF-8: {exc.reason}")]) from None
     except OSError as exc:
         raise ConfigError([ConfigIssue(path, 1, 1, "", f"cannot read: {exc.strerror}")]) from None
-    return parse_config_text(text, path, pyproject=path.name == PYPROJECT_FILE)
+    return parse_config(text, path, pyproject=path.name == PYPROJECT_FILE)
 
 
 _TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -180,6 +202,13 @@ def parse_config_text(text: str, file: Path, *, pyproject: bool = False) -> Conf
     With ``pyproject``, the configuration is the ``[tool.phasegate]`` table of the text
     (an absent table gives the defaults). Raises :class:`ConfigError`.
     """
+    return parse_config(text, file, pyproject=pyproject)[0]
+
+
+def parse_config(
+    text: str, file: Path, *, pyproject: bool = False
+) -> tuple[Config, list[ConfigIssue]]:
+    """:func:`parse_config_text`, and the warnings about the configuration."""
     try:
         data = _toml_loads(text)
     except TOMLDecodeError as exc:
@@ -189,7 +218,9 @@ def parse_config_text(text: str, file: Path, *, pyproject: bool = False) -> Conf
         prefix = PYPROJECT_PREFIX
         tool = data.get("tool")
         data = tool.get("phasegate", {}) if isinstance(tool, dict) else {}
-    return _Validator(file, text, prefix).validate(data)
+    validator = _Validator(file, text, prefix)
+    config = validator.validate(data)
+    return config, validator.warnings
 
 
 # -- validation ------------------------------------------------------------------------
@@ -246,6 +277,7 @@ class _Validator:
         self.prefix = prefix
         self.positions = key_positions(text)
         self.issues: list[ConfigIssue] = []
+        self.warnings: list[ConfigIssue] = []
 
     def add(self, loc: typing.Sequence[PathPart], message: str, *, at_parent: bool = False) -> None:
         """Record an issue about the key at ``loc`` (relative to the config table)."""
@@ -256,10 +288,39 @@ class _Validator:
         if issue not in self.issues:
             self.issues.append(issue)
 
+    def warn(self, loc: typing.Sequence[PathPart], message: str) -> None:
+        """Record a warning about the key at ``loc`` (relative to the config table)."""
+        line, col, _ = locate(self.positions, (*self.prefix, *loc))
+        issue = ConfigIssue(self.file, line, col, format_key(loc), message, "warning")
+        if issue not in self.warnings:
+            self.warnings.append(issue)
+
+    # -- legal but most likely mistakes --------------------------------------------------
+    def lint(self, config: Config, data: dict[str, Any]) -> None:
+        if "thresholds" in data:
+            t = config.thresholds
+            drops = [k for k in range(1, len(t)) if t[k] < t[k - 1]]
+            if drops:
+                k = drops[0]
+                self.warn(
+                    ("thresholds",),
+                    f"the thresholds decrease ({t[k - 1]:g} at iteration {k}, then {t[k]:g}): "
+                    "a later iteration passes with a lower score than an earlier one, and "
+                    f"`validate` scores against the last, {t[-1]:g}; make them rise or stay "
+                    "level",
+                )
+
     def pydantic_errors(
-        self, exc: ValidationError, root: type[BaseModel], base: KeyPath = ()
+        self,
+        exc: ValidationError,
+        root: type[BaseModel],
+        base: KeyPath = (),
+        *,
+        skip: frozenset[str] = frozenset(),
     ) -> None:
         for err in exc.errors(include_url=False):
+            if err["type"] in skip:
+                continue
             loc: tuple[PathPart, ...] = tuple(err["loc"])
             kind = err["type"]
             msg = str(err["msg"])
@@ -344,6 +405,18 @@ class _Validator:
 
         if "phases" in data:
             for i, phase in enumerate(config.phases):
+                weights = [
+                    cc.weight if cc.weight is not None else checks[cc.kind_name].default_weight
+                    for cc in phase.checks
+                    if cc.enabled and cc.kind_name in checks
+                ]
+                if weights and all(w == 0 for w in weights):
+                    self.add(
+                        ("phases", i),
+                        f"every enabled check of phase {phase.name!r} weighs 0 (their own "
+                        "default weight included), so its gate would score 1.0 whatever the "
+                        "checks find; give one a weight above 0",
+                    )
                 for k, persona in enumerate(phase.personas):
                     if persona not in known_personas:
                         self.add(
@@ -416,7 +489,10 @@ class _Validator:
             config = Config.model_validate(merged)
         except ValidationError as exc:
             before = list(self.issues)
-            self.pydantic_errors(exc, Config)
+            # gates that check nothing: reported once the rest of the file is valid
+            kinds = {e["type"] for e in exc.errors(include_url=False)}
+            skip = frozenset({VACUOUS_GATE}) if pre or kinds - {VACUOUS_GATE} else frozenset()
+            self.pydantic_errors(exc, Config, skip=skip)
             if pre:  # duplicates already reported precisely: drop the model-level repeats
                 self.issues = before + [
                     i
@@ -429,6 +505,7 @@ class _Validator:
         self.plugins(config, data)
         if self.issues:
             raise ConfigError(self._sorted())
+        self.lint(config, data)
         return config
 
     def _sorted(self) -> list[ConfigIssue]:

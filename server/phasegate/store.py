@@ -25,7 +25,13 @@ Durability rules:
   one sentence (the next load continues from the recovered state);
 * a checkpoint written by a newer phasegate (higher ``schema_version``) is refused with
   :class:`CheckpointTooNew` and left untouched; older versions go through
-  :data:`MIGRATIONS`.
+  :data:`MIGRATIONS`;
+* nothing is read or written through a symbolic link, nor where a file stands for a
+  folder or the reverse: ``.phasegate``, ``sessions``, ``sessions/<id>`` and the files
+  above are checked (:func:`phasegate.statedir.problem`) before each use, the lock and
+  the journal are opened with ``O_NOFOLLOW``, and a bad entry raises
+  :class:`UnsafeStatePath` naming it (a session whose folder is a link is listed as
+  unreadable).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from phasegate import statedir
 from phasegate.fsutil import atomic_write_bytes, fsync_directory
 from phasegate.model import (
     SCHEMA_VERSION,
@@ -63,6 +70,9 @@ CHECKPOINT_PREV = "checkpoint.prev.json"
 EVENTS = "events.jsonl"
 LOCK = "lock"
 ACTIVE = "active"
+
+# a lock or journal that is a symbolic link is not opened (ELOOP) rather than followed
+_O_NOFOLLOW_CLOEXEC = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 # schema_version -> function turning a checkpoint dict of that version into the next one.
 # Version 1 is the first schema; add an entry here when SCHEMA_VERSION is bumped.
@@ -102,6 +112,11 @@ class CheckpointTooNew(CheckpointError):
     pass
 
 
+class UnsafeStatePath(StoreError, statedir.StateDirError):
+    """An entry of the state folder is a symbolic link, or a file where a folder belongs
+    (or the reverse): phasegate neither reads nor writes through it."""
+
+
 class CheckpointRecovered(CheckpointError):
     """The checkpoint was unreadable: it was moved aside and, when possible, the last good
     state was written in its place. ``str(exc)`` is the one sentence to show the user."""
@@ -124,6 +139,18 @@ def validate_session_id(s: str) -> str:
         shown = s if isinstance(s, str) and len(s) <= 80 else f"{str(s)[:80]}..."
         raise InvalidSessionId(
             f"invalid session id {shown!r}: use 1 to 64 letters, digits, '-' or '_'"
+        )
+    return s
+
+
+def validate_new_session_id(s: str) -> str:
+    """:func:`validate_session_id`, and refuse an id starting with ``-``: it would read as
+    an option on the command line (``phasegate resume -x``), so no command could name it."""
+    validate_session_id(s)
+    if s.startswith("-"):
+        raise InvalidSessionId(
+            f"invalid session id {s!r}: an id must not start with '-', which the command "
+            "line reads as an option; start it with a letter or digit"
         )
     return s
 
@@ -166,7 +193,13 @@ class SessionLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _O_NOFOLLOW_CLOEXEC, 0o644)
+        except OSError:
+            why = statedir.problem(self.path, "file")
+            if why is None:
+                raise
+            raise UnsafeStatePath(why, self.path) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -253,6 +286,22 @@ class SessionStore:
         d = self.session_dir(session_id)
         return (d / CHECKPOINT).exists() or (d / CHECKPOINT_PREV).exists()
 
+    def _require(self, path: Path, kind: statedir.Kind) -> None:
+        why = statedir.problem(path, kind)
+        if why is not None:
+            raise UnsafeStatePath(why, path)
+
+    def checked_session_dir(self, session_id: str, *files: str) -> Path:
+        """The session's folder, after checking that ``.phasegate``, ``sessions``, the
+        folder and its ``files`` are what they should be (no link, no file for a folder
+        or the reverse); raises :class:`UnsafeStatePath`. Creates nothing."""
+        d = self.session_dir(session_id)
+        for folder in (self.state_dir, self.sessions_dir, d):
+            self._require(folder, "dir")
+        for name in files:
+            self._require(d / name, "file")
+        return d
+
     # -- locks ---------------------------------------------------------------------------
     def lock(self, session_id: str) -> SessionLock:
         """Take the session's lock (kept until :meth:`unlock`); raises :class:`SessionLocked`
@@ -260,7 +309,7 @@ class SessionStore:
         lk = self._locks.get(session_id)
         if lk is not None and lk.held:
             return lk
-        lk = SessionLock(self.session_dir(session_id) / LOCK, session_id)
+        lk = SessionLock(self.checked_session_dir(session_id, LOCK) / LOCK, session_id)
         lk.acquire()
         self._locks[session_id] = lk
         return lk
@@ -281,10 +330,17 @@ class SessionStore:
     # -- active --------------------------------------------------------------------------
     def set_active(self, session_id: str) -> None:
         active = (validate_session_id(session_id) + "\n").encode()
+        self._require(self.state_dir, "dir")
+        self._require(self.state_dir / ACTIVE, "file")
         atomic_write_bytes(self.state_dir / ACTIVE, active, fsync_dir=True)
 
     def get_active(self) -> str | None:
-        """The active session id, or None (no file, or its content is not a valid id)."""
+        """The active session id, or None (no file, a link or not a file, or its content
+        is not a valid id)."""
+        if statedir.problem(self.state_dir, "dir") or statedir.problem(
+            self.state_dir / ACTIVE, "file"
+        ):
+            return None
         try:
             text = (self.state_dir / ACTIVE).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError):
@@ -305,7 +361,9 @@ class SessionStore:
 
     # -- checkpoints ---------------------------------------------------------------------
     def create(self, state: SessionState) -> None:
-        """Write the first checkpoint of a new session; refuses an existing id."""
+        """Write the first checkpoint of a new session; refuses an existing id, and an id
+        starting with ``-`` (:func:`validate_new_session_id`)."""
+        validate_new_session_id(state.id)
         if self.exists(state.id):
             raise SessionExists(
                 f"session {state.id} already exists; resume it with `phasegate resume {state.id}`"
@@ -315,7 +373,7 @@ class SessionStore:
     def save(self, state: SessionState) -> None:
         """Write ``state`` as the session's checkpoint (atomically), keeping the previous
         one as ``checkpoint.prev.json``. Bumps ``seq`` and ``updated_at``."""
-        d = self.session_dir(state.id)
+        d = self.checked_session_dir(state.id, CHECKPOINT, CHECKPOINT_PREV)
         d.mkdir(parents=True, exist_ok=True)
         state.seq += 1
         state.updated_at = time.time()
@@ -365,11 +423,12 @@ class SessionStore:
     def load(self, session_id: str) -> SessionState:
         """The session's checkpoint.
 
-        Raises :class:`SessionNotFound`, :class:`CheckpointTooNew` (file left as is), or
-        :class:`CheckpointRecovered` after moving an unreadable checkpoint aside and
+        Raises :class:`SessionNotFound`, :class:`CheckpointTooNew` (file left as is),
+        :class:`UnsafeStatePath` (a link or a folder where a file belongs: nothing moved),
+        or :class:`CheckpointRecovered` after moving an unreadable checkpoint aside and
         writing the last good state in its place (then the next load succeeds).
         """
-        d = self.session_dir(session_id)
+        d = self.checked_session_dir(session_id, CHECKPOINT, CHECKPOINT_PREV, EVENTS)
         cp = d / CHECKPOINT
         try:
             raw = cp.read_bytes()
@@ -387,8 +446,9 @@ class SessionStore:
     def peek(self, session_id: str) -> SessionState | None:
         """The checkpoint if it reads cleanly, else None; never moves or writes anything."""
         try:
+            self.checked_session_dir(session_id, CHECKPOINT)
             return self._parse(session_id, self.checkpoint_path(session_id).read_bytes())
-        except (OSError, _Unreadable, CheckpointError):
+        except (OSError, _Unreadable, StoreError):
             return None
 
     def _recover(self, session_id: str, cause: str) -> SessionState:
@@ -466,10 +526,17 @@ class SessionStore:
     # -- journal -------------------------------------------------------------------------
     def append_event(self, session_id: str, event: Event) -> None:
         """Append one event as a JSON line (flushed and fsynced)."""
-        path = self.events_path(session_id)
+        path = self.checked_session_dir(session_id, EVENTS) / EVENTS
         path.parent.mkdir(parents=True, exist_ok=True)
         line = event.model_dump_json().encode() + b"\n"
-        with open(path, "ab") as fh:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _O_NOFOLLOW_CLOEXEC, 0o666)
+        except OSError:
+            why = statedir.problem(path, "file")
+            if why is None:
+                raise
+            raise UnsafeStatePath(why, path) from None
+        with open(fd, "ab") as fh:
             if session_id not in self._journal_checked:
                 # A crash mid-write can leave a torn last line: end it so the next event
                 # starts on a line of its own (the torn one is skipped on read).
@@ -490,8 +557,9 @@ class SessionStore:
 
     def iter_events(self, session_id: str) -> Iterator[Event]:
         try:
-            raw = self.events_path(session_id).read_bytes()
-        except OSError:
+            path = self.checked_session_dir(session_id, EVENTS) / EVENTS
+            raw = path.read_bytes()
+        except (OSError, UnsafeStatePath):
             return
         for line in raw.split(b"\n"):
             if not line.strip():
@@ -503,13 +571,33 @@ class SessionStore:
 
     # -- listing -------------------------------------------------------------------------
     def list(self) -> list[SessionInfo]:
-        """Every session in the workspace, most recently updated first."""
+        """Every session in the workspace, most recently updated first (none when
+        ``.phasegate`` or ``sessions`` is a link or not a folder)."""
         out: list[SessionInfo] = []
+        if statedir.problem(self.state_dir, "dir") or statedir.problem(self.sessions_dir, "dir"):
+            return out  # a link or a file: nothing is read through it
         if not self.sessions_dir.is_dir():
             return out
         active = self.get_active()
         for d in self.sessions_dir.iterdir():
-            if not d.is_dir() or not SESSION_ID_RE.fullmatch(d.name):
+            if not SESSION_ID_RE.fullmatch(d.name):
+                continue
+            unsafe = statedir.problem(d, "dir") if d.is_symlink() else None
+            if unsafe is not None:
+                out.append(
+                    SessionInfo(
+                        id=d.name,
+                        requirement="",
+                        status="unreadable",
+                        current_phase=None,
+                        created_at=0.0,
+                        updated_at=0.0,
+                        active=d.name == active,
+                        error=unsafe,
+                    )
+                )
+                continue
+            if not d.is_dir():
                 continue
             cp = d / CHECKPOINT
             if not cp.exists() and not (d / CHECKPOINT_PREV).exists():

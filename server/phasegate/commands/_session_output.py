@@ -4,8 +4,9 @@ rendering (text or JSON).
 
 Exit codes: 0 the session completed (every gate that ran passed); 1 a gate failed or the
 session waits for a person (stalled, blocked, regressed); 2 a usage, configuration or
-state error (bad id, corrupt checkpoint, locked session...); 130 interrupted by Ctrl-C
-(a checkpoint was written first, ``phasegate resume`` continues).
+state error (bad id, corrupt checkpoint, locked session, a state folder that is a link
+or not a folder...); 130 interrupted by Ctrl-C (a checkpoint was written first,
+``phasegate resume`` continues).
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from rich.status import Status
 from rich.table import Table
 
 from phasegate.commands._output import gates_to_json, render_findings
+from phasegate.commands._state import check_state as check_state  # for the commands
+from phasegate.commands._state import print_warnings
 from phasegate.config import Config
-from phasegate.config_loader import ConfigError, load_config
+from phasegate.config_loader import ConfigError, load, load_config
 from phasegate.executor import Executor, ExecutorError
 from phasegate.model import Event, GateResult, PhaseStatus, SessionState, SessionStatus
+from phasegate.statedir import StateDirError, check_state_dir
 from phasegate.store import CheckpointRecovered, SessionInfo, SessionStore, StoreError
 from phasegate.workspace import Workspace
 
@@ -69,15 +73,21 @@ format_option = click.option(
 )
 max_phase_option = click.option(
     "--max-phase-iterations",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1000),
     default=None,
     help="Persona iterations per phase (overrides the configuration).",
 )
 max_global_option = click.option(
     "--max-global-iterations",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=1000),
     default=None,
     help="Persona iterations per session (overrides the configuration).",
+)
+untrusted_option = click.option(
+    "--untrusted",
+    is_flag=True,
+    help="Treat the workspace as untrusted: run no persona or check that runs workspace "
+    "code (they are reported as skipped).",
 )
 
 
@@ -238,15 +248,24 @@ def execute(
     *,
     max_phase_iterations: int | None = None,
     max_global_iterations: int | None = None,
+    trusted: bool = True,
+    session_id: str | None = None,
 ) -> int:
-    """Load the workspace, run ``action`` (start or resume) and print the outcome.
-    Returns the exit code."""
+    """Check the state folder, load the workspace, run ``action`` (start or resume) and
+    print the outcome. ``trusted=False`` runs no persona or check that runs workspace
+    code. Returns the exit code."""
     root = workspace.resolve()
     err = Console(stderr=True, highlight=False)
     try:
-        config = load_workspace_config(root)
+        check_state_dir(root, session_id)
+    except StateDirError as exc:
+        return error(str(exc))
+    try:
+        loaded = load(root)
     except ConfigError as exc:
         return error(f"invalid configuration:\n{exc}")
+    print_warnings(loaded.warnings)
+    config = loaded.config
     updates: dict[str, Any] = {}
     if max_phase_iterations is not None:
         updates["max_phase_iterations"] = max_phase_iterations
@@ -256,7 +275,7 @@ def execute(
         config = config.model_copy(update=updates)
     store = SessionStore(root)
     progress = Progress(err)
-    executor = Executor(Workspace(root), config, store, trusted=True, on_event=progress.on_event)
+    executor = Executor(Workspace(root), config, store, trusted=trusted, on_event=progress.on_event)
     try:
         with progress:
             state = _run_with_signals(executor, action, err)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from phasegate.commands._state import print_warnings
 from phasegate.config import Config
 from phasegate.config_loader import ConfigError, load
 from phasegate.docgen import config_to_toml
@@ -33,7 +34,7 @@ def command(directory: Path, schema: bool, show: bool, fmt: str) -> None:
     """Show the configuration of DIRECTORY (default: .) or the JSON Schema of Config.
 
     Exit status: 0, or 2 when the configuration has errors (printed as
-    file:line:col: key: message).
+    file:line:col: key: message; warnings as file:line:col: warning: key: message).
     """
     if schema and show:
         raise click.UsageError("--schema and --show are mutually exclusive")
@@ -47,6 +48,7 @@ def command(directory: Path, schema: bool, show: bool, fmt: str) -> None:
         for issue in exc.issues:
             click.echo(str(issue), err=True)
         sys.exit(2)
+    print_warnings(loaded.warnings)
     if fmt == "json":
         click.echo(json.dumps(loaded.config.model_dump(mode="json"), indent=2))
         return

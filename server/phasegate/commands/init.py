@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from phasegate.commands._state import check_state
 from phasegate.config import Config
 from phasegate.config_loader import CONFIG_FILE, PYPROJECT_FILE, find_config
 from phasegate.docgen import config_to_toml
@@ -60,6 +61,7 @@ def command(directory: Path, force: bool) -> None:
                 err=True,
             )
             sys.exit(2)
+        check_state(root, prefix="phasegate: ")
         backup = backup_existing(root, target)
     atomic_write_text(target, default_config_text())
     click.echo(f"wrote {target}")

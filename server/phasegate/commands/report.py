@@ -36,6 +36,7 @@ def command(workspace: Path, session_id: str | None, output: str | None, fmt: st
     Runs none of the workspace's code. Exit code 0 when the report was written, 2 when
     there is no such session or the report cannot be written.
     """
+    out.check_state(workspace.resolve(), session_id)
     try:
         if output == "-":
             sys.stdout.write(render(build_report(workspace, session_id), fmt))

@@ -15,19 +15,22 @@ from phasegate.commands import _session_output as out
 @out.workspace_option
 @out.max_phase_option
 @out.max_global_option
+@out.untrusted_option
 @out.format_option
 def command(
     session: str | None,
     workspace: Path,
     max_phase_iterations: int | None,
     max_global_iterations: int | None,
+    untrusted: bool,
     fmt: str,
 ) -> None:
     """Resume SESSION (default: the active session) where it stopped.
 
     Stalled and blocked phases are re-evaluated first: edits that make a gate pass
     complete the phase. A phase blocked by the iteration limit iterates further when
-    --max-phase-iterations now allows it. Exit codes as for `phasegate run`.
+    --max-phase-iterations now allows it. Trust is not remembered: pass --untrusted
+    again to resume a session started with it. Exit codes as for `phasegate run`.
     """
     sys.exit(
         out.execute(
@@ -36,5 +39,7 @@ def command(
             lambda ex: ex.resume(session),
             max_phase_iterations=max_phase_iterations,
             max_global_iterations=max_global_iterations,
+            trusted=not untrusted,
+            session_id=session,
         )
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from phasegate.commands import _session_output as out
+from phasegate.store import InvalidSessionId, validate_new_session_id
 
 
 @click.command("run")
@@ -16,6 +17,7 @@ from phasegate.commands import _session_output as out
 @out.workspace_option
 @out.max_phase_option
 @out.max_global_option
+@out.untrusted_option
 @out.format_option
 def command(
     requirement: str,
@@ -23,6 +25,7 @@ def command(
     workspace: Path,
     max_phase_iterations: int | None,
     max_global_iterations: int | None,
+    untrusted: bool,
     fmt: str,
 ) -> None:
     """Start a session: drive a requirement through the phases.
@@ -31,6 +34,11 @@ def command(
     waits for a person (fix the findings, then `phasegate resume`), 2 on a usage,
     configuration or state error, 130 when interrupted (the checkpoint is saved).
     """
+    if session_id is not None:
+        try:
+            validate_new_session_id(session_id)
+        except InvalidSessionId as exc:
+            sys.exit(out.error(str(exc)))
     sys.exit(
         out.execute(
             workspace,
@@ -38,5 +46,7 @@ def command(
             lambda ex: ex.start(requirement, session_id),
             max_phase_iterations=max_phase_iterations,
             max_global_iterations=max_global_iterations,
+            trusted=not untrusted,
+            session_id=session_id,
         )
     )

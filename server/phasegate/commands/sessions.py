@@ -17,7 +17,9 @@ from phasegate.store import SessionStore
 @out.format_option
 def command(workspace: Path, fmt: str) -> None:
     """List the workspace's sessions, most recent first (* marks the active one)."""
-    infos = SessionStore(workspace.resolve()).list()
+    root = workspace.resolve()
+    out.check_state(root)
+    infos = SessionStore(root).list()
     if fmt == "json":
         click.echo(json.dumps([i.to_json() for i in infos], indent=2))
     else:

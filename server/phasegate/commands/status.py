@@ -24,6 +24,7 @@ def command(session_id: str | None, workspace: Path, fmt: str) -> None:
     there is no session or its checkpoint cannot be read.
     """
     root = workspace.resolve()
+    out.check_state(root, session_id)
     store = SessionStore(root)
     try:
         sid = store.resolve(session_id)

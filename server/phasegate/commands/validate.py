@@ -3,9 +3,13 @@
 Every phase's exit gate (or one phase's, with ``--phase``) is scored against one
 threshold: the last of the configured schedule (the strictest of a rising schedule), or
 the one of iteration K with ``--iteration K``. Results are cached by content hash in
-``DIR/.phasegate/cache/``, the only place this command writes.
+``DIR/.phasegate/cache/``, the only place this command writes. A state folder that is a
+symbolic link or holds one, or an entry of the wrong kind (``.phasegate`` or ``cache``
+a file...), is refused before anything runs (:mod:`phasegate.statedir`): exit 2, rather
+than a gate that runs without its cache, so a broken workspace is seen, not papered over.
 
-Exit status: 0 every gate passed, 1 a gate failed, 2 configuration error or bad usage.
+Exit status: 0 every gate passed, 1 a gate failed, 2 configuration error, bad usage or
+a state folder that cannot be used.
 
 JSON and SARIF are indented on a terminal and compact otherwise (``--pretty`` /
 ``--compact`` decide), and encoded by pydantic's compiled encoder, so the output of a
@@ -23,6 +27,7 @@ import click
 
 from phasegate.cache import ResultCache, gc_paused
 from phasegate.checks.base import UnknownCheck
+from phasegate.commands._state import check_state, print_warnings
 from phasegate.config import Config
 from phasegate.config_loader import ConfigError, load
 from phasegate.model import GateResult
@@ -127,7 +132,8 @@ def command(
 ) -> None:
     """Run the gates on DIRECTORY (default: .) without changing it.
 
-    Exit status: 0 all gates passed, 1 a gate failed, 2 configuration error or bad usage.
+    Exit status: 0 all gates passed, 1 a gate failed, 2 configuration error, bad usage
+    or a state folder that is a link or holds an entry of the wrong kind.
     """
     # A short-lived run that makes many acyclic objects (findings): the cyclic garbage
     # collector's repeated scans would cost more than the work itself.
@@ -161,6 +167,7 @@ def _validate(
     if pretty is None:
         pretty = sys.stdout.isatty()
     root = directory.resolve()
+    check_state(root, prefix="phasegate: ")
     try:
         loaded = load(root)
     except ConfigError as exc:
@@ -168,6 +175,7 @@ def _validate(
             click.echo(str(issue), err=True)
         click.echo(f"phasegate: {len(exc.issues)} configuration error(s)", err=True)
         sys.exit(EXIT_ERROR)
+    print_warnings(loaded.warnings)
     try:
         gates = run_validation(
             root, loaded.config, phase=phase, iteration=iteration, trusted=not untrusted

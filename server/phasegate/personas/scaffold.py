@@ -7,6 +7,10 @@ or an agent must fill holds a ``TODO`` placeholder, so the fresh document fails 
 placeholder (and acceptance) checks on exactly those lines and passes the structural
 ones (exists, sections, ids, traceability).
 
+The requirement comes from a command line or an editor: control characters in it (C0
+other than line feeds and blanks, DEL, C1: terminal escape sequences, bells, NULs) are
+dropped from what is written, and tabs become spaces (:func:`clean_text`).
+
 Each phase is one entry of :data:`PHASE_WRITERS`; another module adds phases with
 :func:`register_phase_writer` (``phasegate.personas.scaffold_project`` is imported on
 first use when it exists).
@@ -62,10 +66,24 @@ _TITLE_PREFIX_RE = re.compile(
 )
 
 
+# The C0 controls but for the line feed, DEL and the C1 controls: dropped, except the
+# blanks (tab, vertical tab, form feed, carriage return), which become spaces.
+_CONTROLS: dict[int, int | None] = {c: None for c in [*range(0x20), *range(0x7F, 0xA0)]}
+_CONTROLS.update({0x09: 0x20, 0x0B: 0x20, 0x0C: 0x20, 0x0D: 0x20})
+del _CONTROLS[0x0A]
+
+
+def clean_text(text: str) -> str:
+    """``text`` without control characters: line feeds stay, tabs, vertical tabs, form
+    feeds and carriage returns become spaces, the other C0 controls, DEL and the C1
+    controls (terminal escapes, bells, NULs...) are dropped."""
+    return text.translate(_CONTROLS)
+
+
 def split_clauses(requirement: str) -> list[str]:
     """One clause per sentence, line or ``;``-separated part of ``requirement``."""
     out: list[str] = []
-    for line in requirement.splitlines():
+    for line in clean_text(requirement).splitlines():
         for part in _CLAUSE_SPLIT_RE.split(_BULLET_RE.sub("", line).strip()):
             for piece in part.split(";"):
                 s = " ".join(piece.split()).strip(" .;:!?")
@@ -75,8 +93,9 @@ def split_clauses(requirement: str) -> list[str]:
 
 
 def _inline(text: str) -> str:
-    """``text`` on one line, safe as the start of a Markdown paragraph or heading."""
-    s = " ".join(text.split())
+    """``text`` on one line, without control characters, safe as the start of a Markdown
+    paragraph or heading."""
+    s = " ".join(clean_text(text).split())
     return "\\" + s if _MD_LEAD_RE.match(s) else s
 
 

@@ -1,0 +1,31 @@
+"""What every command does before it touches the workspace: refuse a state folder it
+must not use (:mod:`phasegate.statedir`) and print the configuration's warnings."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+
+from phasegate.config_loader import ConfigIssue
+from phasegate.statedir import StateDirError, check_state_dir
+
+EXIT_ERROR = 2
+
+
+def check_state(root: Path, session_id: str | None = None, *, prefix: str = "error: ") -> None:
+    """Exit with 2 and one sentence on stderr when ``root``'s state folder holds a link or
+    an entry of the wrong kind (see :mod:`phasegate.statedir`); nothing is written."""
+    try:
+        check_state_dir(root, session_id)
+    except StateDirError as exc:
+        click.echo(f"{prefix}{exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def print_warnings(warnings: Iterable[ConfigIssue]) -> None:
+    """The configuration's warnings, one ``file:line:col: warning: ...`` line each."""
+    for w in warnings:
+        click.echo(str(w), err=True)
