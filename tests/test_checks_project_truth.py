@@ -483,3 +483,51 @@ def test_a_project_without_any_test_fails_in_any_language(tmp_path: Path) -> Non
     assert "1 file(s) named like tests define none" in res.findings[0].message
     write(tmp_path / "py", {"tests/test_real.py": "def test_x():\n    assert True\n"})
     assert run(tmp_path / "py", "TEST-EXISTS").status == "passed"
+
+
+def test_tests_run_against_another_copy_of_the_project_are_unknown(tmp_path: Path) -> None:
+    # src layout, not installed: the tests cannot import this workspace's code
+    write(
+        tmp_path,
+        {
+            "src/mypkg_not_installed_here/__init__.py": "VALUE = 1\n",
+            "tests/test_value.py": (
+                "from mypkg_not_installed_here import VALUE\n\n\n"
+                "def test_value():\n    assert VALUE == 1\n"
+            ),
+        },
+    )
+    res = run(tmp_path, "TEST-PYTEST")
+    if res.error is not None and "pytest is not installed" in res.error:
+        pytest.skip(res.error)
+    assert res.status == "error" and res.findings == []
+    assert res.error is not None and "mypkg_not_installed_here not at all" in res.error
+    # with pytest's own pythonpath setting the workspace's code is found, and judged
+    write(tmp_path, {"pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\n'})
+    (tmp_path / "tests/test_value.py").write_text(
+        "from mypkg_not_installed_here import VALUE\n\n\ndef test_value():\n    assert VALUE == 2\n"
+    )
+    res = run(tmp_path, "TEST-PYTEST")
+    assert res.status == "failed" and len(res.findings) == 1
+
+
+def test_a_suite_for_another_python_version_is_unknown(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.99"\n',
+            "tests/test_a.py": "def test_a():\n    assert True\n",
+        },
+    )
+    res = run(tmp_path, "TEST-PYTEST")
+    if res.error is not None and "pytest is not installed" in res.error:
+        pytest.skip(res.error)
+    assert res.status == "error" and "requires Python >=3.99" in (res.error or "")
+
+
+def test_scripts_named_like_tests_stop_the_suite_unknown_not_failed(tmp_path: Path) -> None:
+    write(tmp_path, {"plots/plot_test.py": "import sys\nprint(undefined_name)\n"})
+    res = run(tmp_path, "TEST-PYTEST")
+    if res.error is not None and "pytest is not installed" in res.error:
+        pytest.skip(res.error)
+    assert res.status == "error" and "define no test" in (res.error or "")

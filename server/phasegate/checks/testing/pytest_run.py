@@ -28,14 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import tail
+from phasegate.checks.testing.exists import defines_tests
 from phasegate.interpreter import InterpreterNotFound, find_interpreter, probe
 from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
 from phasegate.proc import run_tool
+from phasegate.toml_locate import TOMLDecodeError, toml_loads
 from phasegate.workspace import PathOutsideWorkspace, Workspace
 
 if TYPE_CHECKING:
@@ -202,6 +205,13 @@ def _execute(ws: Workspace, python: str, timeout: float, want_coverage: bool) ->
             python=python,
             error=f"pytest is not installed in {python}: install it there "
             "(or set `interpreter`), or disable check TEST-PYTEST",
+        )
+    needs = requires_python(ws)
+    if needs is not None and not needs.contains(info.version, prereleases=True):
+        return SuiteRun(
+            python=python,
+            error=f"the project requires Python {needs} and {python} is Python "
+            f"{info.version}: point `interpreter` (or a `.venv`) at a Python it supports",
         )
     with_cov = want_coverage and info.has("coverage")
     run = SuiteRun(python=python, with_coverage=with_cov, timeout=timeout)
@@ -384,6 +394,76 @@ def _line_range(ws: Workspace, path: str, line: int) -> Range:
     return Range.lines(line)
 
 
+def requires_python(ws: Workspace) -> SpecifierSet | None:
+    """The ``requires-python`` of the workspace's ``pyproject.toml``, if it says one."""
+    text = ws.read_text("pyproject.toml")
+    if not text:
+        return None
+    try:
+        return SpecifierSet(str(toml_loads(text)["project"]["requires-python"]))
+    except (TOMLDecodeError, KeyError, TypeError, InvalidSpecifier, ValueError):
+        return None
+
+
+def project_packages(ws: Workspace) -> list[str]:
+    """The workspace's own top-level import packages: ``src/<pkg>/__init__.py`` and
+    ``<pkg>/__init__.py`` at the root (not tests, docs or examples)."""
+    found: set[str] = set()
+    for path in ws.files():
+        parts = path.split("/")
+        if parts[-1] != "__init__.py":
+            continue
+        if len(parts) == 2:
+            name = parts[0]
+        elif len(parts) == 3 and parts[0] == "src":
+            name = parts[1]
+        else:
+            continue
+        if name.isidentifier() and name not in {"tests", "test", "docs", "examples"}:
+            found.add(name)
+    return sorted(found)
+
+
+_ORIGIN_CODE = (
+    "import importlib.util as u, json, sys;"
+    "sys.path[:0] = json.loads(sys.argv[1]);"
+    "print(json.dumps({n: getattr(u.find_spec(n), 'origin', None) for n in sys.argv[2:]}))"
+)
+
+
+def foreign_packages(ws: Workspace, python: str, timeout: float) -> dict[str, str | None]:
+    """The workspace's packages that ``python`` does not import from the workspace (as
+    pytest would see them: the root and ``pythonpath`` of pytest's settings on the path),
+    with where it does import them from (None: not at all)."""
+    names = project_packages(ws)
+    if not names:
+        return {}
+    extra = [str(ws.root)]
+    text = ws.read_text("pyproject.toml") or ""
+    try:
+        opts = toml_loads(text)["tool"]["pytest"]["ini_options"]
+        paths = opts.get("pythonpath", [])
+        extra += [str(ws.root / p) for p in ([paths] if isinstance(paths, str) else paths)]
+    except (TOMLDecodeError, KeyError, TypeError, AttributeError):
+        pass
+    res = run_tool(
+        [python, "-c", _ORIGIN_CODE, json.dumps(extra), *names],
+        cwd=ws.root,
+        timeout=timeout,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    try:
+        origins = json.loads(res.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {}
+    out: dict[str, str | None] = {}
+    root = str(ws.root)
+    for name, origin in origins.items():
+        if origin is None or not os.path.realpath(origin).startswith(root + os.sep):
+            out[name] = origin
+    return out
+
+
 _NO_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+)'")
 
 
@@ -489,6 +569,33 @@ def outcome_of_run(ctx: CheckContext, run: SuiteRun, max_findings: int = 100) ->
         )
     findings: list[Finding] = []
     bad = [c for c in cases if c.outcome in ("failed", "error")]
+    if bad and run.python:
+        foreign = foreign_packages(ws, run.python, 60.0)
+        if foreign:
+            where = "; ".join(
+                f"{n} from {o}" if o else f"{n} not at all" for n, o in sorted(foreign.items())
+            )
+            return CheckOutcome(
+                score=0.0,
+                error=f"the tests ran against another copy of the project: {run.python} "
+                f"imports {where}, not this workspace's code. Install the project into "
+                "its own environment (`pip install -e .` in a `.venv`) or set "
+                "`interpreter`",
+            )
+    # a collection error in a file that defines no test is a script named like a test
+    scripts = [
+        c
+        for c in bad
+        if c.outcome == "error" and c.file and not defines_tests(ws.read_text(c.file) or "")
+    ]
+    if scripts and len(scripts) == len(bad) and run.returncode == 2:
+        names = ", ".join(sorted({c.file or "" for c in scripts}))
+        return CheckOutcome(
+            score=0.0,
+            error=f"pytest stopped at files named like tests that define no test ({names}): "
+            "they are scripts; keep pytest away from them (`testpaths`, `--ignore`, or "
+            "rename them), so the suite can run",
+        )
     lacking = missing_modules(ws, bad)
     if lacking and len(lacking) == len(bad) and run.returncode == 2:
         # every error is a test module importing a package the interpreter lacks: the
