@@ -531,3 +531,16 @@ def test_scripts_named_like_tests_stop_the_suite_unknown_not_failed(tmp_path: Pa
     if res.error is not None and "pytest is not installed" in res.error:
         pytest.skip(res.error)
     assert res.status == "error" and "define no test" in (res.error or "")
+
+
+def test_a_locked_ruff_wins_over_a_stale_pre_commit_pin(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            ".pre-commit-config.yaml": PRE_COMMIT.format(version="0.3.4"),
+            "uv.lock": 'version = 1\n\n[[package]]\nname = "ruff"\nversion = "0.15.14"\n',
+        },
+    )
+    cfg = read_ruff_config(tmp_path)
+    assert (cfg.pinned, cfg.pinned_in) == ("0.15.14", "uv.lock")
+    assert cfg.pre_commit_args == ["--select", "E,F,B"]  # the hook's args still apply

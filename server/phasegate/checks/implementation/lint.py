@@ -32,6 +32,7 @@ from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import not_found_error, tail
 from phasegate.checks.implementation.ruff_project import (
     BUNDLED,
+    LOCK_FILES,
     PRE_COMMIT_CONFIG,
     RuffBinary,
     RuffConfig,
@@ -285,7 +286,7 @@ class Lint(Check):
 
     @classmethod
     def default_inputs(cls, config: Config) -> list[str]:
-        return [*config.artifacts.sources, *RUFF_CONFIG_FILES, PRE_COMMIT_CONFIG]
+        return [*config.artifacts.sources, *RUFF_CONFIG_FILES, PRE_COMMIT_CONFIG, *LOCK_FILES]
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         return self.lint(ctx, None)

@@ -4,10 +4,11 @@ IMPL-LINT judges a workspace as the project's own ruff would, not as whatever ru
 phasegate happens to ship:
 
 * **Which ruff.** The workspace's own ``.venv/bin/ruff`` (trusted workspaces); else the
-  version the project pins — ``rev:`` of its ``astral-sh/ruff-pre-commit`` hook in
-  ``.pre-commit-config.yaml``, or ``ruff==X`` in its development dependencies
-  (``pyproject.toml``, ``requirements*.txt``) — installed on demand into phasegate's tool
-  cache (trusted workspaces, when allowed); else the ruff phasegate depends on.
+  version the project pins — locked in ``uv.lock`` / ``poetry.lock`` / ``pdm.lock``, else
+  ``rev:`` of its ``astral-sh/ruff-pre-commit`` hook in ``.pre-commit-config.yaml``, else
+  ``ruff==X`` in its development dependencies (``pyproject.toml``, ``requirements*.txt``)
+  — installed on demand into phasegate's tool cache (trusted workspaces, when allowed);
+  else the ruff phasegate depends on.
 * **Which configuration.** ruff reads the project's own ``ruff.toml`` / ``.ruff.toml`` /
   ``[tool.ruff]`` as usual (``target-version`` follows ``requires-python`` there). The
   ``args`` of the project's pre-commit ruff hook are added, less anything that fixes,
@@ -39,8 +40,6 @@ from phasegate.toml_locate import TOMLDecodeError, toml_loads
 CLASSIC_RULES = ("E4", "E7", "E9", "F")
 PRE_COMMIT_CONFIG = ".pre-commit-config.yaml"
 RUFF_CONFIG_NAMES = ("ruff.toml", ".ruff.toml")
-# Files whose content decides how lint runs: a change re-runs IMPL-LINT.
-PROJECT_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml", PRE_COMMIT_CONFIG)
 NO_INSTALL_ENV = "PHASEGATE_NO_TOOL_INSTALL"
 TOOLS_DIR_ENV = "PHASEGATE_TOOLS_DIR"
 BUNDLED = "bundled with phasegate"
@@ -264,6 +263,24 @@ def _pyproject_pin(pyproject: dict[str, Any], cfg: RuffConfig) -> None:
         cfg.pinned, cfg.pinned_in = pin, "pyproject.toml"
 
 
+LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock")
+
+
+def _lock_pin(root: Path, cfg: RuffConfig) -> None:
+    """The ruff version locked in ``uv.lock`` / ``poetry.lock`` / ``pdm.lock``."""
+    for name in LOCK_FILES:
+        data = _read_toml(root / name)
+        packages = data.get("package") if data else None
+        if not isinstance(packages, list):
+            continue
+        for pkg in packages:
+            if isinstance(pkg, dict) and str(pkg.get("name", "")).lower() == "ruff":
+                version = str(pkg.get("version", ""))
+                if re.fullmatch(r"\d+\.\d+\.\d+", version):
+                    cfg.pinned, cfg.pinned_in = version, name
+                    return
+
+
 def read_ruff_config(root: Path) -> RuffConfig:
     """What the project says about its lint (see the module docs)."""
     cfg = RuffConfig()
@@ -282,6 +299,7 @@ def read_ruff_config(root: Path) -> RuffConfig:
             cfg.files.append("pyproject.toml")
             cfg.selects = _chooses_rules(ruff)
             _rule_changes(ruff, cfg)
+    _lock_pin(root, cfg)  # what `uv run ruff` / `poetry run ruff` use: the best evidence
     _pre_commit(root, cfg)
     if any(a in ("--select", "--config", "--isolated") for a in cfg.pre_commit_args):
         cfg.selects = True
