@@ -598,3 +598,21 @@ async def test_hover_and_definition_show_the_feature(tmp_path: Path) -> None:
             types.DefinitionParams(text_document=other, position=pos)
         )
         assert isinstance(locs, list) and len(locs) == 2
+
+
+def test_hyphenated_ranges_and_future_requirements_regression(tmp_path: Path) -> None:
+    """pc-switcher writes ranges as 'FR-021-FR-024'; specmem marks put-off requirements
+    '(Future)': the range mentions every id in it, a future requirement needs no trace."""
+    from phasegate.documents import find_id_references, parse_requirements
+    from phasegate.features import scoped_references, withdrawn
+
+    refs = [r.id for r in find_id_references("per FR-021-FR-024 and FR-030")]
+    assert refs == ["FR-021", "FR-024", "FR-030"]
+    scoped = [r.id for r in scoped_references("per FR-021-FR-024")]
+    assert scoped == ["FR-021", "FR-022", "FR-023", "FR-024"]
+    doc = parse_requirements(
+        "# R\n\n### Requirement 13: Query API (Future)\n\n**User Story:** x\n",
+        ".kiro/specs/a/requirements.md",
+    )
+    (req,) = doc.requirements
+    assert withdrawn(req)

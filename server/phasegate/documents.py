@@ -46,7 +46,9 @@ DEFAULT_ID_PREFIXES: tuple[str, ...] = ("REQ", "FR", "NFR", "US")
 def id_regex(prefixes: Iterable[str] = DEFAULT_ID_PREFIXES) -> re.Pattern[str]:
     """The pattern of a requirement id with one of ``prefixes``: ``PREFIX-<digits>``."""
     alts = "|".join(sorted({re.escape(p) for p in prefixes}, key=lambda p: (-len(p), p)))
-    return re.compile(rf"(?<![\w-])(?:{alts})-\d{{1,6}}(?!\w)")
+    # not inside a longer token, but "FR-021-FR-024" (a range written with a hyphen)
+    # mentions FR-024 too
+    return re.compile(rf"(?:(?<![\w-])|(?<=\d-))(?:{alts})-\d{{1,6}}(?!\w)")
 
 
 REQ_ID_RE = id_regex()
@@ -132,7 +134,8 @@ MEASURABLE_RE = re.compile(
 )
 _RETIRED_WORDS = (
     r"(?:descoped|de-scoped|withdrawn|removed|deprecated|superseded|obsolete|dropped"
-    r"|cancell?ed|out of scope|won'?t do|not planned|rejected)"
+    r"|cancell?ed|out of scope|won'?t do|not planned|rejected|future|deferred|postponed"
+    r"|post[- ]?mvp|on hold)"
 )
 # A title that says the requirement is no longer wanted: "Export — DESCOPED",
 # "Sync (withdrawn)", "[Deprecated] Old import", "~~Legacy export~~".

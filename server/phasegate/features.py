@@ -60,7 +60,7 @@ _QUALIFIER_RE = re.compile(r"(?:^|[^\w.-])(?P<q>[\w.-]+)/$")
 _NUMBERED_RE = re.compile(r"^(?P<n>\d{3,5})-\w")
 _NEAR_LINES = 6  # code files: a feature named this many lines above a reference counts
 _RANGE_ID_RE = re.compile(r"(?P<p>[A-Z][A-Z0-9]*)-(?P<n>\d+)")
-_RANGE_SEP_RE = re.compile(r"\s*(?:through|thru|to|\.\.\.?|\u2013|\u2014)\s*", re.I)
+_RANGE_SEP_RE = re.compile(r"\s*(?:through|thru|to|\.\.\.?|\u2013|\u2014|-)\s*", re.I)
 _MAX_RANGE = 50
 _WITHDRAWN_RE = re.compile(
     r"^[\s*_(\[~`]*(?:removed|deprecated|withdrawn|obsolete|superseded|dropped|deleted|"
@@ -144,9 +144,10 @@ def scoped_references(
 
 
 def withdrawn(req: Requirement) -> bool:
-    """True for a requirement its document marks as removed (``**FR-013** *(Removed)*``,
-    ``~~FR-004~~``, "Deprecated: ..."): nothing needs to trace it."""
-    return bool(_WITHDRAWN_RE.match(req.title))
+    """True for a requirement its document marks as removed or put off
+    (``**FR-013** *(Removed)*``, ``~~FR-004~~``, "Deprecated: ...", "Query API (Future)",
+    a ``**Status**: deferred`` label): nothing needs to trace it yet."""
+    return bool(_WITHDRAWN_RE.match(req.title)) or req.retired
 
 
 # -- naming features -------------------------------------------------------------------
