@@ -570,3 +570,16 @@ def test_changed_file_selects_the_check(tmp_path: Path, path: str, check: str) -
     cfg = Config(phases=[PhaseConfig(name="deployment", checks=[CheckConfig(id=i) for i in ids])])
     runner = GateRunner(Workspace(tmp_path), cfg)
     assert check in {rc.config.id for rc in runner.checks_for_paths([path])}
+
+
+def test_a_changelog_kept_in_the_readme_counts(tmp_path: Path) -> None:
+    """docopt keeps its changelog as a README section listing every version."""
+    (tmp_path / "README.rst").write_text(
+        "tool\n====\n\nUsage\n-----\n\nrun it\n\nChangelog\n---------\n\n"
+        "- 0.6.2 bugfix release\n- 0.6.1 fix\n"
+    )
+    res = run(tmp_path, "DEP-CHANGELOG")
+    assert res.passed and res.findings == []
+    (tmp_path / "README.rst").write_text("tool\n====\n\nUsage\n-----\n\nrun it\n")
+    res = run(tmp_path, "DEP-CHANGELOG")
+    assert not res.passed

@@ -544,3 +544,20 @@ def test_a_locked_ruff_wins_over_a_stale_pre_commit_pin(tmp_path: Path) -> None:
     cfg = read_ruff_config(tmp_path)
     assert (cfg.pinned, cfg.pinned_in) == ("0.15.14", "uv.lock")
     assert cfg.pre_commit_args == ["--select", "E,F,B"]  # the hook's args still apply
+
+
+def test_names_a_runtime_provides_are_not_undefined_without_a_ruff_config(
+    tmp_path: Path,
+) -> None:
+    """Scripts run inside a host (CASA injects tclean, imstat...): a name undefined in
+    many files is the host's global, not a typo; a one-off undefined name is still one."""
+    files = {f"s{i}.py": "tclean(vis='a.ms')\nimstat('b')\n" for i in range(3)}
+    files["typo.py"] = "prnt('x')\n"
+    write(tmp_path, files)
+    res = run(tmp_path, "IMPL-LINT")
+    assert [(f.path, f.message.split(" [")[0]) for f in res.findings] == [
+        ("typo.py", "F821 Undefined name `prnt`")
+    ]
+    # a project that configures ruff says what its builtins are: its ruff decides
+    write(tmp_path, {"ruff.toml": '[lint]\nselect = ["F821"]\n'})
+    assert len(run(tmp_path, "IMPL-LINT").findings) == 7

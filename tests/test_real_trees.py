@@ -70,8 +70,14 @@ def test_lint_count_equals_ruff_on_the_stdlib(stdlib_copy: Path) -> None:
         capture_output=True,
         check=True,
     ).stdout
-    # ruff's diagnostics less its parse errors, which IMPL-SYNTAX reports
+    # ruff's diagnostics less its parse errors, which IMPL-SYNTAX reports, and (no ruff
+    # configuration here) less the undefined names repeated in 3 files or more
     expected = [d for d in json.loads(out) if d["code"] not in (None, "invalid-syntax")]
+    files_of: dict[str, set[str]] = {}
+    for d in expected:
+        if d["code"] == "F821":
+            files_of.setdefault(d["message"], set()).add(d["filename"])
+    expected = [d for d in expected if d["code"] != "F821" or len(files_of[d["message"]]) < 3]
     assert len(res.findings) == len(expected) > 1000
     assert not [f for f in res.findings if f.path == "zz_bad_syntax.py"]
     assert not (stdlib_copy / ".ruff_cache").exists()

@@ -44,6 +44,7 @@ from phasegate.model import Severity
 
 if TYPE_CHECKING:
     from phasegate.config import Config
+    from phasegate.workspace import Workspace
 
 PREFERRED = ("changelog.md", "changes.md", "history.md", "news.md")
 NAMES = frozenset(
@@ -225,6 +226,27 @@ def version_entries(text: str) -> list[int]:
     return out
 
 
+_README = re.compile(r"^readme(\.(md|markdown|rst|txt))?$", re.I)
+_CHANGES_HEADING = re.compile(
+    r"^\s{0,3}(?:#{1,6}\s*)?(?:change ?log|changes|history|release notes|what'?s new|news)"
+    r"\s*#*\s*$",
+    re.I,
+)
+
+
+def readme_changelog(ws: Workspace, files: list[str]) -> bool:
+    """A root README with a changelog section ("Changelog", "History", "Release notes")
+    followed by version entries (docopt keeps its changelog there)."""
+    for path in files:
+        if "/" in path or not _README.match(path):
+            continue
+        lines = (ws.read_text(path) or "").splitlines()
+        for i, line in enumerate(lines):
+            if _CHANGES_HEADING.match(line) and version_entries("\n".join(lines[i + 1 :])):
+                return True
+    return False
+
+
 def _example(path: str) -> str:
     if path.lower().endswith(".rst"):
         return '"0.1.0 (2024-01-01)" underlined with "-----"'
@@ -253,6 +275,8 @@ class Changelog(Check):
         return [
             *pats,
             "versions.*",
+            "/README*",
+            "/readme*",
             "*towncrier.toml",
             "pyproject.toml",
             "cliff.toml",
@@ -279,6 +303,8 @@ class Changelog(Check):
             if posixpath.basename(f) == "pyproject.toml" and is_project_folder(dir_of(f))
         }
         if practice(files, pyprojects) is not None:
+            return CheckOutcome(score=1.0)
+        if first is None and readme_changelog(ws, files):
             return CheckOutcome(score=1.0)
         if first is None:
             return missing_file_outcome(

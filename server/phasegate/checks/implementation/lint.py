@@ -15,11 +15,15 @@ judged it, e.g. ``[ruff 0.4.3, pyproject.toml]``.
 Score: ``1 - files with findings / Python files checked`` — a file with one finding and a
 file with fifty weigh the same, so a few noisy files do not sink the gate, and fixing a
 file's last finding always raises the score. Not applicable where there is no Python.
+
+Without any ruff configuration, an ``F821 Undefined name`` repeated in three files or more
+is left out: a global the scripts' runtime provides (see :func:`drop_runtime_globals`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -266,6 +270,30 @@ def diagnostics_to_findings(
     return _FINDINGS.validate_python(data)
 
 
+RUNTIME_GLOBAL_FILES = 3  # undefined in this many files: a global the runtime provides
+_UNDEFINED = re.compile(r"^F821 Undefined name `([^`]+)`")
+
+
+def drop_runtime_globals(findings: list[Finding]) -> list[Finding]:
+    """Without any ruff configuration: ``F821 Undefined name`` findings for a name that
+    is undefined in :data:`RUNTIME_GLOBAL_FILES` files or more are left out. Such a name
+    is a global the scripts' runtime provides (CASA's tasks, SCons' ``env``, a notebook
+    host's ``display``), which the project would declare in ruff's ``builtins`` setting
+    if it configured ruff; a typo is not repeated across files."""
+    files_of: dict[str, set[str]] = {}
+    names: list[str | None] = []
+    for f in findings:
+        m = _UNDEFINED.match(f.message)
+        name = m.group(1) if m else None
+        names.append(name)
+        if name is not None:
+            files_of.setdefault(name, set()).add(f.path)
+    runtime = {n for n, files in files_of.items() if len(files) >= RUNTIME_GLOBAL_FILES}
+    if not runtime:
+        return findings
+    return [f for f, n in zip(findings, names, strict=True) if n not in runtime]
+
+
 class Lint(Check):
     id = "IMPL-LINT"
     title = "Lint (ruff)"
@@ -273,7 +301,9 @@ class Lint(Check):
         "ruff's diagnostics as the project defines them: its own ruff (or the version it "
         "pins in pre-commit or its development dependencies), its configuration and "
         "pre-commit hook `args`, and ruff's classic rules `E4,E7,E9,F` when nothing "
-        "chooses rules; each message names the ruff and configuration that judged it. "
+        "chooses rules (and then an undefined name repeated in 3 files or more is taken "
+        "for a global the scripts' runtime provides); each message names the ruff and "
+        "configuration that judged it. "
         "Never fixes. ruff's fixes are offered as quick fixes. Score: share of Python "
         "files without findings. Not applicable where there is no Python."
     )
@@ -366,6 +396,8 @@ class Lint(Check):
                 diags, ctx.workspace, ctx.check.id, ctx.owner, judged_by, keep
             )
             del diags
+        if not cfg.files:
+            findings = drop_runtime_globals(findings)
         bad = {f.path for f in findings}
         total = len(checked | bad)
         score = 1.0 - len(bad) / total if total else 1.0
