@@ -141,3 +141,39 @@ def test_stdin_is_fed_and_no_marked_process_is_left(tmp_path: Path) -> None:
     assert res.stdout.split() == ["300000", "True"]
     assert PIPE_GRACE_S > 0
     assert marked_processes("no-such-marker") == []
+
+
+def test_a_persona_descendant_left_by_a_killed_phasegate_is_stopped_by_the_next_run(
+    tmp_path: Path,
+) -> None:
+    """kill -9 of phasegate: its tool dies (parent-death signal) but the tool's own
+    child is reparented to init; the next `run`/`resume` in the workspace stops it."""
+    from phasegate.proc import kill_leftovers
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    pid_file = tmp_path / "grandchild.pid"
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        textwrap.dedent(
+            f"""
+            from phasegate.proc import run_tool
+            run_tool(["sh", "-c", "sleep 100010 & echo $! > {pid_file}; wait"],
+                     cwd={str(ws)!r}, timeout=1000)
+            """
+        )
+    )
+    proc = subprocess.Popen([sys.executable, str(driver)])
+    try:
+        grandchild = read_pid(pid_file)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert alive(grandchild)  # orphaned, still running: what the issue saw
+        assert kill_leftovers(tmp_path / "elsewhere") == []  # another workspace: untouched
+        assert grandchild in kill_leftovers(ws)
+        assert wait_gone(grandchild)
+    finally:
+        proc.kill()
+        proc.wait()
+        with contextlib.suppress(Exception):
+            os.kill(read_pid(pid_file, 1), signal.SIGKILL)

@@ -108,6 +108,11 @@ def which(program: str, extra_dirs: Sequence[Path] = ()) -> str | None:
 # cancellation or a finish with the output pipes still held, the processes carrying the
 # run's value are found and killed (Linux: through /proc).
 RUN_MARKER = "PHASEGATE_RUN"
+# ...and who started it, where: a process left running by a phasegate that died (kill -9
+# of a session with a persona at work) is found by these and stopped by the next `run` or
+# `resume` in that workspace (:func:`kill_leftovers`).
+OWNER_MARKER = "PHASEGATE_OWNER"
+ROOT_MARKER = "PHASEGATE_ROOT"
 # After a kill, how long the output pipes may stay open (held by an escaped descendant
 # that could not be killed) before phasegate stops waiting for them.
 PIPE_GRACE_S = 2.0
@@ -171,6 +176,64 @@ def kill_marked(marker: str) -> int:
             if os.getpgid(pid) != os.getpgrp():
                 os.killpg(os.getpgid(pid), signal.SIGKILL)
     return len(pids)
+
+
+def _environ(pid: int) -> dict[bytes, bytes]:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return {}
+    out: dict[bytes, bytes] = {}
+    for item in raw.split(b"\0"):
+        key, eq, value = item.partition(b"=")
+        if eq:
+            out[key] = value
+    return out
+
+
+def kill_leftovers(root: str | os.PathLike[str]) -> list[int]:
+    """Stop the processes a dead phasegate started in the workspace ``root`` (a persona's
+    descendants that outlived a ``kill -9`` of phasegate, reparented to init): those whose
+    environment names ``root`` and an owner pid that is no longer running. Linux (/proc);
+    returns the pids killed."""
+    where = os.path.realpath(str(root)).encode()
+    me = os.getpid()
+    killed: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return killed
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        env = _environ(int(entry))
+        if env.get(ROOT_MARKER.encode()) != where:
+            continue
+        try:
+            owner = int(env.get(OWNER_MARKER.encode(), b"0"))
+        except ValueError:
+            continue
+        if owner > 0 and _alive(owner):
+            continue  # its phasegate is still at work
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(int(entry), signal.SIGKILL)
+            killed.append(int(entry))
+    return killed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 class _Capped:
@@ -307,6 +370,8 @@ def run_tool(
     if env:
         full_env.update(env)
     full_env[RUN_MARKER] = marker
+    full_env[OWNER_MARKER] = str(os.getpid())
+    full_env[ROOT_MARKER] = os.path.realpath(str(cwd))
     try:
         proc = subprocess.Popen(
             argv,

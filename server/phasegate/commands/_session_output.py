@@ -33,6 +33,7 @@ from phasegate.config import Config
 from phasegate.config_loader import ConfigError, load, load_config
 from phasegate.executor import Executor, ExecutorError
 from phasegate.model import Event, GateResult, PhaseStatus, SessionState, SessionStatus
+from phasegate.proc import kill_leftovers
 from phasegate.statedir import StateDirError, check_state_dir
 from phasegate.store import CheckpointRecovered, SessionInfo, SessionStore, StoreError
 from phasegate.workspace import Workspace
@@ -260,6 +261,12 @@ def execute(
         check_state_dir(root, session_id)
     except StateDirError as exc:
         return error(str(exc))
+    stopped = kill_leftovers(root)
+    if stopped:
+        err.print(
+            f"stopped {len(stopped)} process(es) an earlier phasegate left running in this "
+            f"workspace (pids {', '.join(map(str, stopped))})"
+        )
     try:
         loaded = load(root)
     except ConfigError as exc:
