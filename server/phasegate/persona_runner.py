@@ -6,6 +6,10 @@ and a :class:`~phasegate.personas.base.PersonaContext` whose writes are backed u
 given recorder, runs it bounded by its timeout (``personas.<name>.timeout``, else
 ``timeouts.persona``) and records what happened as a :class:`~phasegate.model.PersonaRun`.
 A persona that cannot be created, crashes, fails or times out is recorded, never raised.
+
+While it runs, the recorder is also the one a program's snapshot is written into before
+the program starts (:func:`phasegate.backups.recording_into`), so that the changes of a
+program killed with phasegate can still be undone.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from phasegate.backups import BackupRecorder
+from phasegate.backups import BackupRecorder, recording_into
 from phasegate.config import Config, PhaseConfig
 from phasegate.model import Finding, PersonaRun
 from phasegate.personas.base import PersonaContext, PersonaTask, make_persona
@@ -88,7 +92,8 @@ async def run_persona(
         on_start()
     changed: list[str] = []
     try:
-        result = await asyncio.wait_for(persona.run(task, ctx), timeout)
+        with recording_into(backups):
+            result = await asyncio.wait_for(persona.run(task, ctx), timeout)
     except asyncio.TimeoutError:
         run.ok, run.error = False, f"timed out after {timeout:g}s"
     except Exception as exc:  # a persona bug must not lose the backups or the record

@@ -18,9 +18,19 @@ earlier one) and these final gates decide the outcome.
 Every file a persona touches is first saved in one backup label per remediation,
 ``.phasegate/sessions/<id>/backups/remediation-NNN/``, sealed at the end with the content
 each file then holds. :func:`undo` restores the last such label exactly (modified files
-get their old bytes back, created files are deleted, deleted files come back) and marks it
-undone; files edited by hand since the remediation make it refuse unless forced, and then
-their current content is itself backed up first, so nothing is lost.
+get their old bytes and permission bits back, created files are deleted, deleted files
+come back) and marks it undone; files edited by hand since the remediation make it refuse
+unless forced, and then their current content is itself backed up first, so nothing is
+lost.
+
+A remediation killed at any instant (``kill -9``, a crash) stays undoable:
+what each write replaces is on disk before the write, and a program's snapshot before the
+program runs (see :mod:`phasegate.backups`). Its label is then *interrupted* (never
+sealed): :func:`undo` first records what a program that was running changed, then
+restores; since it cannot tell the remediation's last writes from later hand edits, it
+keeps the content it overwrites of such files in a ``pre-undo-NNN`` backup. ``undo`` takes
+the session's lock, so it never runs while the remediation does, and an undo that is
+itself killed is finished by running it again.
 
 In an untrusted workspace, personas that run workspace code are not run (and checks that
 do are skipped by the gate runner).
@@ -29,6 +39,7 @@ do are skipped by the gate runner).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +51,7 @@ from phasegate.backups import (
     Change,
     list_backups,
     next_label,
+    pause_point,
     session_backups_dir,
 )
 from phasegate.cache import ResultCache
@@ -49,7 +61,7 @@ from phasegate.persona_runner import phase_artifacts, run_persona
 from phasegate.progressive import Decision, decide, may_iterate
 from phasegate.rework import owners_of_failed
 from phasegate.runner import GateRunner
-from phasegate.store import SessionStore, new_session_id, validate_session_id
+from phasegate.store import SessionLocked, SessionStore, new_session_id, validate_session_id
 from phasegate.workspace import Workspace
 
 LABEL_PREFIX = "remediation"
@@ -121,6 +133,9 @@ class Remediation:
         backups = session_backups_dir(workspace, self.session_id)
         self.label = next_label(backups, LABEL_PREFIX)
         self.recorder = BackupRecorder(backups, workspace, self.label)
+        # on disk with the label's first backup, before any file is changed: a label
+        # whose remediation was killed is still found (and undone) as one
+        self.recorder.meta.update(kind="remediation", session=self.session_id, pid=os.getpid())
         self.global_iterations = 0
 
     # -- journal ---------------------------------------------------------------------------
@@ -152,6 +167,7 @@ class Remediation:
                 raise RemediationError(
                     f"{exc}; pass --session NEW_ID to remediate in a session of its own"
                 ) from None
+        self.recorder.meta["phases"] = selected
         try:
             self._emit("started", phases=selected, label=self.label)
             outcomes: list[PhaseRemediation] = []
@@ -167,6 +183,7 @@ class Remediation:
                 o.final = gate
                 final.append(gate)
             changes = self._seal(outcomes)
+            pause_point("sealed")
             self._emit(
                 "finished",
                 passed=all(g.passed for g in final),
@@ -184,10 +201,14 @@ class Remediation:
         )
 
     def _seal(self, outcomes: list[PhaseRemediation], interrupted: bool = False) -> list[Change]:
-        if not self.recorder.manifest:
-            return []
-        changes = self.recorder.changes()
-        if not changes:
+        pending = False
+        try:  # a program's snapshot left pending (its persona raised or timed out)
+            self.recorder.recover()
+        except (BackupError, OSError) as exc:
+            pending = True  # still recorded by the program's own cycle, or by undo
+            self.on_progress(f"backup: {exc}; phasegate undo will record the rest")
+        changes = self.recorder.changes() if self.recorder.manifest else []
+        if not changes and not pending:
             self.recorder.discard()
             return []
         self.recorder.seal(
@@ -357,55 +378,114 @@ class UndoResult:
     session_id: str
     label: str
     restored: list[Change]
-    saved_as: str | None = None  # label keeping the hand edits overwritten with --force
+    saved_as: str | None = None  # label keeping the content undo overwrote (see undo)
+    interrupted: bool = False  # the remediation was killed before it finished
+    skipped: list[str] = field(default_factory=list)  # damaged backups left out (--force)
 
 
 def last_remediation(workspace: Workspace, session_id: str | None = None) -> BackupInfo | None:
-    """The most recent remediation backup not yet undone (of one session, or of all)."""
+    """The most recent remediation backup not yet undone (of one session, or of all),
+    finished or interrupted."""
     try:
         backups = list_backups(workspace, session_id)
     except BackupError as exc:
         raise RemediationError(str(exc)) from None
-    candidates = [
-        b
-        for b in backups
-        if not b.undone and b.meta.get("kind") == "remediation" and b.meta.get("sealed")
-    ]
+    candidates = [b for b in backups if not b.undone and b.meta.get("kind") == "remediation"]
     return candidates[-1] if candidates else None
 
 
 def undo(workspace: Workspace, session_id: str | None = None, *, force: bool = False) -> UndoResult:
-    """Restore the files of the last remediation exactly and mark it undone."""
-    info = last_remediation(workspace, session_id)
-    if info is None:
-        where = f"session {session_id}" if session_id else str(workspace.root)
-        raise RemediationError(f"no remediation to undo in {where}")
-    rec = BackupRecorder(info.dir.parent, workspace, info.label)
-    restored = rec.changes()
-    conflicts = rec.conflicts()
-    saved_as = None
-    if conflicts:
-        if not force:
+    """Restore the files of the last remediation exactly and mark it undone.
+
+    Takes the lock of the remediation's session (refuses while a phasegate process works
+    on it). A remediation that was killed is undone too (see the module docstring).
+    Refuses, unless ``force``, when files were edited since the remediation or a backup is
+    damaged; with ``force`` the edits are backed up first and damaged backups left out.
+    """
+    store = SessionStore(workspace.root)
+    for _ in range(5):  # the latest label may change until its session's lock is held
+        info = last_remediation(workspace, session_id)
+        if info is None:
+            where = f"session {session_id}" if session_id else str(workspace.root)
+            raise RemediationError(f"no remediation to undo in {where}")
+        try:
+            store.lock(info.session)
+        except (SessionLocked, OSError, ValueError) as exc:
             raise RemediationError(
-                f"files changed since {info.label} ({', '.join(conflicts)}); undoing would "
-                "lose those edits. Use --force to undo anyway (they are backed up first)."
-            )
-        saved_as = next_label(info.dir.parent, "pre-undo")
-        keep = BackupRecorder(info.dir.parent, workspace, saved_as)
-        keep.save_many(conflicts)
-        keep.seal(kind="pre-undo", of=info.label)
+                f"cannot undo {info.label} now: {exc} (a remediation may be running)"
+            ) from None
+        try:
+            again = last_remediation(workspace, session_id)
+            if again is not None and again.dir == info.dir:
+                return _undo_locked(workspace, info, force)
+        finally:
+            store.unlock(info.session)
+    raise RemediationError("remediations keep starting; undo when they have finished")
+
+
+def _undo_locked(workspace: Workspace, info: BackupInfo, force: bool) -> UndoResult:
+    backups = info.dir.parent
     try:
-        rec.restore()
+        rec = BackupRecorder(backups, workspace, info.label)
+        # a program killed with the remediation: record what it changed
+        interrupted = rec.recover() or not rec.sealed
+        if interrupted:
+            rec.fill_unknown_after()
+        restored = rec.changes()
+        conflicts = rec.conflicts()
+        unverified = rec.unverified()
+        damaged = rec.damaged()
+    except BackupError as exc:
+        raise RemediationError(f"cannot undo {info.label}: {exc}") from None
+    if conflicts and not force:
+        raise RemediationError(
+            f"files changed since {info.label} ({', '.join(conflicts)}); undoing would "
+            "lose those edits. Use --force to undo anyway (they are backed up first)."
+        )
+    if damaged and not force:
+        raise RemediationError(
+            f"the backups of {', '.join(damaged)} in {info.dir} are missing or damaged. "
+            "Use --force to restore the other files and leave these as they are."
+        )
+    keep = sorted(set(conflicts) | set(unverified))
+    previous = rec.meta.get("undo")
+    saved_as = previous.get("saved_as") if isinstance(previous, dict) else None
+    if keep and not isinstance(saved_as, str):
+        saved_as = next_label(backups, "pre-undo")
+    try:
+        rec.begin_undo(saved_as)  # on disk before any change: a killed undo resumes as one
+        if keep:
+            assert isinstance(saved_as, str)
+            kept = BackupRecorder(backups, workspace, saved_as)
+            kept.meta.update(kind="pre-undo", of=info.label)
+            kept.save_many(keep)
+            kept.seal(kind="pre-undo", of=info.label)
+        rec.restore(skip=damaged)
     except (OSError, BackupError) as exc:
         raise RemediationError(f"undo of {info.label} failed: {exc}") from None
     rec.mark_undone()
+    restored = [c for c in restored if c.path not in damaged]
     with contextlib.suppress(OSError):
         SessionStore(workspace.root).append_event(
             info.session,
             Event(
                 kind="remediation_backup",
                 session=info.session,
-                data={"step": "undo", "label": info.label, "restored": [c.path for c in restored]},
+                data={
+                    "step": "undo",
+                    "label": info.label,
+                    "restored": [c.path for c in restored],
+                    "interrupted": interrupted,
+                    "saved_as": saved_as if keep else None,
+                    "skipped": damaged,
+                },
             ),
         )
-    return UndoResult(info.session, info.label, restored, saved_as)
+    return UndoResult(
+        info.session,
+        info.label,
+        restored,
+        saved_as if isinstance(saved_as, str) and (keep or previous) else None,
+        interrupted,
+        damaged,
+    )

@@ -2,8 +2,8 @@
 
 Every file a persona changes is backed up first under
 ``DIR/.phasegate/sessions/<id>/backups/remediation-NNN/``; ``phasegate undo`` restores
-them. Exit status: 0 every gate passes afterwards, 1 a gate still fails, 2 configuration,
-session or usage error.
+them, also after a remediation that was killed. Exit status: 0 every gate passes
+afterwards, 1 a gate still fails, 2 configuration, session or usage error.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from phasegate.commands._state import check_state, print_warnings
 from phasegate.config_loader import ConfigError, load
 from phasegate.remediate import RemediationError, RemediationResult, remediate
+from phasegate.store import InvalidSessionId, SessionStore, validate_new_session_id
 from phasegate.workspace import Workspace
 
 EXIT_PASSED = 0
@@ -104,13 +106,23 @@ def command(
     session or usage error.
     """
     root = directory.resolve()
+    check_state(root, session_id, prefix="phasegate: ")
+    if session_id is not None:
+        try:
+            if not SessionStore(root).exists(session_id):
+                validate_new_session_id(session_id)  # a new session: no id starting with -
+        except InvalidSessionId as exc:
+            click.echo(f"phasegate: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
     try:
-        config = load(root).config
+        loaded = load(root)
     except ConfigError as exc:
         for issue in exc.issues:
             click.echo(str(issue), err=True)
         click.echo(f"phasegate: {len(exc.issues)} configuration error(s)", err=True)
         sys.exit(EXIT_ERROR)
+    print_warnings(loaded.warnings)
+    config = loaded.config
     console = Console(highlight=False, stderr=fmt == "json")
     try:
         result = asyncio.run(

@@ -1,10 +1,12 @@
 """``phasegate undo``: restore the files the last remediation changed.
 
-Modified files get their previous bytes back, created files are deleted, deleted files
-come back; the backup is then marked undone (a second ``undo`` goes one remediation
-further back). Files edited since the remediation make it refuse, unless ``--force``
-(their current content is backed up first). Exit status: 0 restored, 2 nothing to undo
-or an error.
+Modified files get their previous bytes and permission bits back, created files are
+deleted, deleted files come back; the backup is then marked undone (a second ``undo`` goes
+one remediation further back). A remediation that was killed is undone too (the content
+it cannot tell from later edits is kept in a ``pre-undo`` backup); an undo that was killed
+is finished by running it again. Files edited since the remediation, or a damaged backup,
+make it refuse, unless ``--force`` (the edits are backed up first; damaged backups are left
+out). Exit status: 0 restored, 2 nothing to undo or an error.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from phasegate.commands._state import check_state
 from phasegate.remediate import RemediationError, undo
 from phasegate.workspace import Workspace
 
@@ -32,25 +35,33 @@ EXIT_ERROR = 2
     help="Undo this session's last remediation (default: the latest of any session).",
 )
 @click.option(
-    "--force", is_flag=True, help="Undo even over later edits (they are backed up first)."
+    "--force",
+    is_flag=True,
+    help="Undo even over later edits (they are backed up first) or damaged backups "
+    "(those files are left as they are).",
 )
 def command(directory: Path, session_id: str | None, force: bool) -> None:
     """Restore the files the last remediation in DIRECTORY (default: .) changed."""
     root = directory.resolve()
+    check_state(root, session_id, prefix="phasegate: ")
     try:
         result = undo(Workspace(root), session_id, force=force)
     except RemediationError as exc:
         click.echo(f"phasegate: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    click.echo(f"Undid {result.label} of session {result.session_id}:")
+    how = " (interrupted: the remediation had been stopped)" if result.interrupted else ""
+    click.echo(f"Undid {result.label} of session {result.session_id}{how}:")
     for c in result.restored:
         action = {"created": "deleted", "modified": "restored", "deleted": "recreated"}[c.kind]
         click.echo(f"  {action:<9} {c.path}")
     if not result.restored:
         click.echo("  (no file to restore)")
+    for path in result.skipped:
+        click.echo(f"  not restored (damaged backup) {path}")
     if result.saved_as:
+        what = "What undo overwrote was" if result.interrupted else "Your later edits were"
         click.echo(
-            f"Your later edits were kept in backup {result.saved_as} "
+            f"{what} kept in backup {result.saved_as} "
             f"(.phasegate/sessions/{result.session_id}/backups/{result.saved_as}/)."
         )
     sys.exit(EXIT_OK)
