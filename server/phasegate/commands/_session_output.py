@@ -16,9 +16,9 @@ import json
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from rich.console import Console
@@ -42,6 +42,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+CHANGED_NOTE = "changed since last checked"
 
 _STATUS_STYLE = {
     "completed": "green",
@@ -308,6 +309,27 @@ def execute(
 
 
 # -- rendering ------------------------------------------------------------------------
+@dataclass
+class Recheck:
+    """What ``status`` found, from the result cache, about a phase the checkpoint records
+    as completed (see :func:`phasegate.commands.status.recheck_completed`):
+    ``regressed`` — its gate fails now (``gate`` is the gate now, ``changed`` the checks
+    the cache could not tell, left out); ``unknown`` — inputs changed and the cache cannot
+    tell whether it still passes."""
+
+    status: Literal["regressed", "unknown"]
+    gate: GateResult | None
+    changed: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def shown_status(ps_status: PhaseStatus, recheck: Recheck | None) -> str:
+    """The status a phase is shown with: ``regressed`` when the cache says it fails now."""
+    if recheck is not None and recheck.status == "regressed":
+        return PhaseStatus.REGRESSED.value
+    return ps_status.value
+
+
 def _titles(config: Config | None) -> dict[str, str]:
     return {p.name: p.display for p in config.phases} if config else {}
 
@@ -318,8 +340,14 @@ def render_session(
     gates: dict[str, GateResult],
     root: Path,
     config: Config | None = None,
+    rechecks: dict[str, Recheck] | None = None,
 ) -> None:
+    """The phase table, the failing checks' findings and a summary line. ``rechecks``
+    (``status`` only) override the recorded gate and status of completed phases that
+    fail now, and add a note to those the cache cannot tell about."""
     titles = _titles(config)
+    rechecks = rechecks or {}
+    gates = {**gates, **{n: r.gate for n, r in rechecks.items() if r.gate is not None}}
     table = Table(title=f"session {escape(state.id)} — {state.status.value}")
     table.add_column("Phase", no_wrap=True)
     table.add_column("Status", no_wrap=True)
@@ -331,11 +359,13 @@ def render_session(
         gate = gates.get(ps.name)
         score = gate.score if gate else ps.last_score
         thr = gate.threshold if gate else ps.last_threshold
-        style = _STATUS_STYLE.get(ps.status.value, "")
-        note = ps.message
+        recheck = rechecks.get(ps.name)
+        status = shown_status(ps.status, recheck)
+        style = _STATUS_STYLE.get(status, "")
+        note = recheck.note if recheck is not None else ps.message
         table.add_row(
             escape(titles.get(ps.name, ps.name)),
-            f"[{style}]{ps.status.value}[/]" if style else ps.status.value,
+            f"[{style}]{status}[/]" if style else status,
             "-" if score is None else f"{score:.2f}",
             "-" if thr is None else f"{thr:.2f}",
             str(ps.persona_iterations),
@@ -354,13 +384,29 @@ def render_session(
         console.print()
         render_findings(console, failing, root)
     console.print()
-    console.print(summary_line(state), highlight=False, soft_wrap=True)
+    console.print(summary_line(state, rechecks), highlight=False, soft_wrap=True)
 
 
-def summary_line(state: SessionState) -> str:
+def summary_line(state: SessionState, rechecks: dict[str, Recheck] | None = None) -> str:
     st = state.status
+    rechecks = rechecks or {}
+    regressed = [n for n, r in rechecks.items() if r.status == "regressed"]
+    if regressed:
+        return (
+            f"[yellow]session {state.id}: {escape(', '.join(regressed))} completed earlier and "
+            f"fails now (not recorded yet); fix the findings and run "
+            f"`phasegate resume {state.id}`[/]"
+        )
     if st is SessionStatus.COMPLETED:
-        return f"[green]session {state.id} completed: every phase passed its gate[/]"
+        line = f"[green]session {state.id} completed: every phase passed its gate[/]"
+        for name, r in rechecks.items():
+            line += f"\n{escape(name)}: {escape(r.note)}"
+            if r.changed:
+                line += (
+                    f"; run `phasegate validate` or `phasegate resume {state.id}` to know "
+                    "whether it still passes"
+                )
+        return line
     waiting = [p for p in state.phases if p.status.value in ("stalled", "blocked", "regressed")]
     if st is SessionStatus.WAITING and waiting:
         names = ", ".join(f"{p.name} ({p.status.value})" for p in waiting)
@@ -372,15 +418,30 @@ def summary_line(state: SessionState) -> str:
 
 
 def session_to_json(
-    state: SessionState, gates: dict[str, GateResult], root: Path
+    state: SessionState,
+    gates: dict[str, GateResult],
+    root: Path,
+    rechecks: dict[str, Recheck] | None = None,
 ) -> dict[str, Any]:
+    """``{"workspace", "session", "gates"}``. Each gate carries ``gate`` (passed/failed),
+    ``status`` (the status shown: ``regressed`` for a completed phase that fails now),
+    ``recorded_status`` (the checkpoint's) and ``changed`` (the checks whose inputs
+    changed since the cache last saw them, for completed phases; ``status`` only)."""
+    rechecks = rechecks or {}
+    gates = {**gates, **{n: r.gate for n, r in rechecks.items() if r.gate is not None}}
     session = state.model_dump(mode="json", exclude={"phases": {"__all__": {"last_gate"}}})
     ordered = [gates[p.name] for p in state.phases if p.name in gates]
     phases = gates_to_json(root, ordered)["phases"]
-    status_of = {p.name: p.status.value for p in state.phases}
+    by_name = {p.name: p for p in state.phases}
     for ph in phases:
         ph["gate"] = ph.pop("status")
-        ph["status"] = status_of.get(ph["name"], "")
+        ps = by_name.get(ph["name"])
+        recheck = rechecks.get(ph["name"])
+        ph["status"] = shown_status(ps.status, recheck) if ps is not None else ""
+        ph["recorded_status"] = ps.status.value if ps is not None else ""
+        ph["changed"] = list(recheck.changed) if recheck is not None else []
+        if recheck is not None:
+            ph["note"] = recheck.note
     return {"workspace": str(root), "session": session, "gates": phases}
 
 
@@ -390,11 +451,12 @@ def emit(
     root: Path,
     fmt: str,
     config: Config | None = None,
+    rechecks: dict[str, Recheck] | None = None,
 ) -> None:
     if fmt == "json":
-        click.echo(json.dumps(session_to_json(state, gates, root), indent=2))
+        click.echo(json.dumps(session_to_json(state, gates, root, rechecks), indent=2))
     else:
-        render_session(Console(highlight=False), state, gates, root, config)
+        render_session(Console(highlight=False), state, gates, root, config, rechecks)
 
 
 def render_sessions(console: Console, infos: list[SessionInfo]) -> None:

@@ -4,6 +4,11 @@ The features are registered on it by :mod:`phasegate.lsp.server`.
 
 Custom messages: notification ``phasegate/status`` (server -> client) and request
 ``phasegate/stats`` (client -> server: run counts, latency of the loop, memory).
+
+The server reads its input with :mod:`phasegate.lsp.transport`, not with pygls' loop:
+every request is answered, also a malformed one, and an input that can no longer be
+read as messages ends the server with exit code 2 (docs/lsp-protocol.md, "Malformed
+input").
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ import asyncio
 import contextlib
 import json
 import logging
+import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from phasegate import __version__
@@ -31,6 +39,14 @@ from phasegate.lsp.settings import Settings, parse_settings
 from phasegate.lsp.stats import LoopMonitor, rss_bytes
 from phasegate.lsp.status import build_status
 from phasegate.lsp.traceability import TraceIndex
+from phasegate.lsp.transport import (
+    EXIT_CORRUPT_INPUT,
+    ByteReader,
+    StdioReader,
+    StreamByteReader,
+    StrictProtocol,
+    serve_stream,
+)
 from phasegate.lsp.watch import Watcher
 
 log = logging.getLogger(__name__)
@@ -41,10 +57,13 @@ STATUS_THROTTLE = 0.05  # seconds between two status notifications at most
 # Requests that need the workspace (commands, code actions, hover…) arriving before the
 # initial load wait for it this long at most.
 STARTUP_WAIT = 60.0
+# After a framing error, how long the server's work gets to stop before it exits.
+STOP_WAIT = 5.0
 
 
-class PhasegateProtocol(LanguageServerProtocol):
-    """Also stops the long command whose request the client cancels."""
+class PhasegateProtocol(StrictProtocol):
+    """Answers every request (see :mod:`phasegate.lsp.transport`); also stops the long
+    command whose request the client cancels."""
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         super()._handle_cancel_notification(msg_id)
@@ -72,6 +91,71 @@ class PhasegateServer(LanguageServer):
         self._loaded = asyncio.Event()  # set once the initial load is over (ok or not)
         self.first_publish_s: float | None = None
         self._started = time.monotonic()
+        self.input_problem: str | None = None  # why the input could not be read
+
+    # -- transport ------------------------------------------------------------------------
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve on stdin/stdout until the input ends or ``exit``. Exits the process
+        (``SystemExit``) with the LSP's code for ``exit`` (0 after ``shutdown``, else 1),
+        or :data:`~phasegate.lsp.transport.EXIT_CORRUPT_INPUT` when the input could not
+        be read as messages."""
+        self._stop_event = threading.Event()
+        reader = StdioReader(stdin or sys.stdin.buffer, self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        self._finish(lambda: asyncio.run(self._serve(reader)))
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client on a TCP port (see :meth:`start_io` for how it ends)."""
+        self._stop_event = threading.Event()
+
+        async def connection(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            self.protocol.set_writer(w)
+            await self._serve(StreamByteReader(r))
+            self.shutdown()  # type: ignore[no-untyped-call]  # pygls
+
+        async def main() -> None:
+            server = await asyncio.start_server(connection, host, port)
+            self._server = server
+            log.info("serving on %s:%s", host, port)
+            async with server:
+                await server.serve_forever()
+
+        self._finish(lambda: asyncio.run(main()))
+
+    async def _serve(self, reader: ByteReader) -> None:
+        assert self._stop_event is not None
+        assert isinstance(self.protocol, StrictProtocol)
+        problem = await serve_stream(reader, self.protocol, self._stop_event)
+        if problem is None:
+            return
+        self.input_problem = problem
+        message = (
+            f"phasegate: unreadable input from the client ({problem}); the server exits "
+            f"with code {EXIT_CORRUPT_INPUT} so that the client can restart it"
+        )
+        log.error(message)
+        self.log(message, types.MessageType.Error)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.stop_all(), STOP_WAIT)
+
+    def _finish(self, run: Callable[[], object]) -> None:
+        code: int | str | None = 0
+        try:
+            run()
+        except BrokenPipeError:
+            log.error("the connection to the client is lost: shutting down")
+        except asyncio.CancelledError:
+            pass  # the TCP server was closed
+        except KeyboardInterrupt:
+            pass
+        except SystemExit as exc:  # ``exit`` (pygls swallows its code)
+            code = exc.code
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]  # pygls
+        if self.input_problem is not None:
+            code = EXIT_CORRUPT_INPUT
+        if code:
+            raise SystemExit(code)
 
     # -- helpers --------------------------------------------------------------------------
     def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:

@@ -4,6 +4,7 @@
 module                   feature
 =======================  ==============================================================
 ``core``                 the server object, workspace lifecycle, status notification
+``transport``            reading messages: strict framing, every request answered
 ``settings``             ``initializationOptions``
 ``engine``               config, runner, cache, live results of the workspace
 ``live``                 check results, per-file state, findings by displayed file
