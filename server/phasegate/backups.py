@@ -55,7 +55,6 @@ import os
 import re
 import shutil
 import stat
-import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -65,11 +64,9 @@ from typing import Any, Literal
 
 import pathspec
 
+from phasegate import locks
 from phasegate.fsutil import atomic_write_bytes, fsync_directory
 from phasegate.workspace import ALWAYS_IGNORED_DIRS, PathOutsideWorkspace, Workspace
-
-if sys.platform != "win32":
-    import fcntl
 
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -812,15 +809,12 @@ class SnapshotStore:
     def locked(self, *, wait: bool = True) -> Iterator[None]:
         """An exclusive lock: one snapshot-diff cycle at a time per workspace, so a
         change is attributed to the program that made it. Without ``wait``, raises
-        :class:`BackupError` when another process holds it. (POSIX ``flock``; elsewhere
-        no lock is taken.)"""
+        :class:`BackupError` when another process holds it (:mod:`phasegate.locks`:
+        ``flock`` on POSIX, ``msvcrt.locking`` on Windows)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        if sys.platform == "win32":
-            yield
-            return
         with open(self.dir / "lock", "a+b") as fh:
             try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+                locks.lock(fh.fileno(), wait=wait)
             except BlockingIOError:
                 raise BackupError(
                     "a persona program is running in this workspace; retry when it has ended"
@@ -828,7 +822,7 @@ class SnapshotStore:
             try:
                 yield
             finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                locks.unlock(fh.fileno())
 
     # -- walking ----------------------------------------------------------------------------
     def _ignore(self) -> pathspec.GitIgnoreSpec:

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import os
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import pydantic_core
 from pydantic import TypeAdapter
@@ -50,7 +49,7 @@ from phasegate import statedir
 from phasegate.checks.base import CheckOutcome
 from phasegate.fsutil import atomic_write_bytes
 from phasegate.model import Finding
-from phasegate.workspace import STATE_DIR
+from phasegate.workspace import STATE_DIR, sha1_stream
 
 if TYPE_CHECKING:
     from phasegate.workspace import Workspace
@@ -64,6 +63,7 @@ RACY_NS = 3_000_000_000
 MAX_REMEMBERED_HASHES = 200_000
 
 FINDINGS: TypeAdapter[list[Finding]] = TypeAdapter(list[Finding])
+_R = TypeVar("_R")
 
 
 def _safe_name(key: str) -> str:
@@ -100,6 +100,16 @@ def read_beneath(root: Path, rel: str) -> bytes | None:
     below ``root`` without following any symbolic link: a file that can be read this
     way is inside the workspace, without resolving its path. None when it cannot (a
     link on the way, a missing file, ``..``): the caller takes the careful path."""
+    return _beneath(root, rel, lambda fh: fh.read())
+
+
+def sha1_beneath(root: Path, rel: str) -> str | None:
+    """The sha1 of ``rel``'s bytes, opened as :func:`read_beneath` opens it and read in
+    chunks (a big file is never held whole); None when it cannot be opened that way."""
+    return _beneath(root, rel, sha1_stream)
+
+
+def _beneath(root: Path, rel: str, use: Callable[[BinaryIO], _R]) -> _R | None:
     parts = rel.split("/")
     if not _CAN_OPEN_BENEATH or any(p in ("", ".", "..") for p in parts):
         return None
@@ -114,7 +124,7 @@ def read_beneath(root: Path, rel: str) -> bytes | None:
         with os.fdopen(fd, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 return None
-            return fh.read()
+            return use(fh)
     except (OSError, ValueError):
         return None
     finally:
@@ -339,8 +349,7 @@ class ResultCache:
         if isinstance(known, list) and len(known) == 5 and known[:4] == sig:
             return str(known[4])
         # read after the stat: a change made in between shows in the next stat
-        data = read_beneath(workspace.root, rel)
-        h = workspace.content_hash(rel) if data is None else hashlib.sha1(data).hexdigest()
+        h = sha1_beneath(workspace.root, rel) or workspace.content_hash(rel)
         if max(st.st_mtime_ns, st.st_ctime_ns) < time.time_ns() - RACY_NS:
             with self._lock:
                 hashes = self._remembered()

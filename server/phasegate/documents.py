@@ -238,15 +238,28 @@ class Outline:
     continuation: frozenset[int] = field(init=False)
     block_lines: list[int] = field(init=False)
     label_lines: list[int] = field(init=False)
+    heading_line_set: frozenset[int] = field(init=False, repr=False, compare=False)
+    # Index of each heading's parent: the nearest heading above it with a lower level
+    # (-1 for none). Chains are at most six long, so walking one is constant time.
+    _parents: list[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.heading_lines = [h.line for h in self.headings]
+        self.heading_line_set = frozenset(self.heading_lines)
         self.block_lines = [b.line for b in self.blocks]
         self.labels.sort(key=lambda lb: lb.line)
         self.label_lines = [lb.line for lb in self.labels]
         self.continuation = frozenset(
             k for b in self.blocks if b.kind == "para" for k in range(b.line + 1, b.end)
         )
+        parents: list[int] = []
+        open_: list[int] = []  # indexes of headings with strictly increasing levels
+        for idx, h in enumerate(self.headings):
+            while open_ and self.headings[open_[-1]].level >= h.level:
+                open_.pop()
+            parents.append(open_[-1] if open_ else -1)
+            open_.append(idx)
+        self._parents = parents
 
     def headings_in(self, lo: int, hi: int) -> list[Heading]:
         """Headings on lines ``[lo, hi)``."""
@@ -263,15 +276,37 @@ class Outline:
         return self.labels[bisect_left(self.label_lines, lo) : bisect_left(self.label_lines, hi)]
 
     def ancestors(self, line: int) -> list[Heading]:
-        """Headings whose section contains ``line`` (outermost first), not one on ``line``."""
-        return [h for h in self.headings if h.line < line < h.end]
+        """Headings whose section contains ``line`` (outermost first), not one on ``line``.
+
+        Every such heading is the last heading above ``line`` or one of its parents (a
+        section runs to the next heading of its level or higher), so only that chain is
+        looked at."""
+        out: list[Heading] = []
+        idx = bisect_left(self.heading_lines, line) - 1
+        while idx >= 0:
+            h = self.headings[idx]
+            if line < h.end:
+                out.append(h)
+            idx = self._parents[idx]
+        out.reverse()
+        return out
 
     def heading_before(self, line: int, below_level: int = 99) -> Heading | None:
-        """The nearest heading above ``line`` with a level lower than ``below_level``."""
-        for idx in range(bisect_left(self.heading_lines, line) - 1, -1, -1):
+        """The nearest heading above ``line`` with a level lower than ``below_level``.
+
+        Headings between a heading and its parent all have a level at least its own, so
+        the nearest one below a level is on the chain of parents."""
+        idx = bisect_left(self.heading_lines, line) - 1
+        while idx >= 0:
             if self.headings[idx].level < below_level:
                 return self.headings[idx]
+            idx = self._parents[idx]
         return None
+
+    def first_heading_from(self, line: int) -> Heading | None:
+        """The first heading on or after ``line``."""
+        idx = bisect_left(self.heading_lines, line)
+        return self.headings[idx] if idx < len(self.headings) else None
 
     def section_names(self) -> list[tuple[str, int]]:
         """Names a required-section rule can match: headings, bold labels, bare labels."""
@@ -290,7 +325,9 @@ class Outline:
         return spans
 
 
-_MD = MarkdownIt("commonmark").enable("table")
+# Block structure only: the outline reads the raw content of inline tokens, never their
+# parsed children, so inline parsing (a good part of the cost) is switched off.
+_MD = MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
 _MD_LOCK = threading.Lock()
 
 
@@ -351,11 +388,18 @@ def _parse_outline(text: str) -> Outline:
                 )
             row = None
     n = len(lines)
+    # A heading's section ends at the next heading of its level or higher: one pass with
+    # a stack of the headings still open (levels strictly increasing).
+    ends = [n] * len(raw_headings)
+    open_: list[int] = []
+    for idx, (level, _title, line, _text_end) in enumerate(raw_headings):
+        while open_ and raw_headings[open_[-1]][0] >= level:
+            ends[open_.pop()] = line
+        open_.append(idx)
     headings: list[Heading] = []
     for idx, (level, title, line, text_end) in enumerate(raw_headings):
-        end = next((ln for lv, _, ln, _ in raw_headings[idx + 1 :] if lv <= level), n)
         body_end = raw_headings[idx + 1][2] if idx + 1 < len(raw_headings) else n
-        headings.append(Heading(level, title, line, end, body_end, text_end))
+        headings.append(Heading(level, title, line, ends[idx], body_end, text_end))
     blocks.sort(key=lambda b: (b.line, 0 if b.kind == "item" else 1))
     labels: list[Label] = []
     for b in blocks:
@@ -530,9 +574,55 @@ class _ReqParser:
             p.line
             for p in DEFAULT_SCANNER.scan(self.lines, self.ol.code_lines, self.ol.continuation)
         }
+        # The lines inside a non-definition section (after its heading): a running count
+        # of the sections open at each line, from their starts and ends.
+        n = len(self.lines)
+        delta = [0] * (n + 2)
+        for h in self._non_def:
+            lo, hi = h.line + 1, min(h.end, n)
+            if lo < hi:
+                delta[lo] += 1
+                delta[hi] -= 1
+        excluded = bytearray(n)
+        depth = 0
+        for k in range(n):
+            depth += delta[k]
+            if depth:
+                excluded[k] = 1
+        self._excluded_lines = excluded
+        self._levels: dict[int, int] = {}
+        for h in self.ol.headings:
+            self._levels.setdefault(h.line, h.level)
+        self._next_plain: list[int] | None = None
+        self._next_free_para: list[int] | None = None
 
     def _excluded(self, line: int) -> bool:
-        return any(h.line < line < h.end for h in self._non_def)
+        """Whether ``line`` is inside a non-definition section (below its heading)."""
+        return 0 <= line < len(self._excluded_lines) and bool(self._excluded_lines[line])
+
+    def _next_section_line(self, line: int) -> int:
+        """The line of the first heading after ``line`` that is not an acceptance heading
+        (the end of a paragraph requirement's text), or the line count."""
+        ol = self.ol
+        if self._next_plain is None:
+            nxt = [len(self.lines)] * (len(ol.headings) + 1)
+            for idx in range(len(ol.headings) - 1, -1, -1):
+                h = ol.headings[idx]
+                nxt[idx] = nxt[idx + 1] if ACCEPTANCE_LABEL_RE.search(h.title) else h.line
+            self._next_plain = nxt
+        return self._next_plain[bisect_left(ol.heading_lines, line + 1)]
+
+    def _free_paragraph_from(self, idx: int) -> int:
+        """Index of the first paragraph outside a list among the blocks from index ``idx``
+        on, or the number of blocks."""
+        ol = self.ol
+        if self._next_free_para is None:
+            nxt = [len(ol.blocks)] * (len(ol.blocks) + 1)
+            for k in range(len(ol.blocks) - 1, -1, -1):
+                b = ol.blocks[k]
+                nxt[k] = k if b.kind == "para" and not b.in_list else nxt[k + 1]
+            self._next_free_para = nxt
+        return self._next_free_para[idx]
 
     def _req(self, rid: str, title: str, line: int, kind: str, fmt: DocFormat) -> Requirement:
         start, end = _locate(self.lines[line], rid, self.pattern)
@@ -570,14 +660,7 @@ class _ReqParser:
                     md = _match_def(text_line, self.pattern)
                     if md and md[2] and b.line + k < len(self.lines):
                         ln = b.line + k
-                        nxt = next(
-                            (
-                                h.line
-                                for h in ol.headings_in(ln + 1, len(self.lines))
-                                if not ACCEPTANCE_LABEL_RE.search(h.title)
-                            ),
-                            len(self.lines),
-                        )
+                        nxt = self._next_section_line(ln)
                         defs.append(_Def(self._req(md[0], md[1], ln, "para", "phasegate"), nxt))
             elif b.kind == "row" and b.cells:
                 cell = _EMPH_RE.sub("", b.cells[0].strip()).strip()
@@ -642,15 +725,15 @@ class _ReqParser:
                 collect(lb.line + 1, min(lb.block.end, end), False)
             else:
                 stop = end
-                for h in ol.headings_in(lb.line + 1, stop):
-                    stop = h.line
-                    break
-                for b in ol.blocks_in(lb.block.end, stop):
-                    if b.kind == "para" and not b.in_list:
-                        stop = b.line
-                        break
+                nxt_heading = ol.first_heading_from(lb.line + 1)
+                if nxt_heading is not None and nxt_heading.line < stop:
+                    stop = nxt_heading.line
+                first = bisect_left(ol.block_lines, lb.block.end)
+                para = self._free_paragraph_from(first)
+                if para < len(ol.blocks) and ol.blocks[para].line < stop:
+                    stop = ol.blocks[para].line
                 collect(lb.line + 1, stop, False)
-        heading_lines = set(ol.heading_lines)
+        heading_lines = ol.heading_line_set
         inside = {k for lo, hi in spans for k in range(lo + 1, hi)}
         for k in range(start, min(end, len(self.lines))):
             if k in ol.code_lines or k in heading_lines or k == skip or k in found or k in inside:
@@ -686,13 +769,14 @@ class _ReqParser:
         by_id: dict[str, Requirement] = {}
         for r in reqs:
             by_id.setdefault(r.id, r)
+        known = set(by_id)
         shared: list[AcceptanceItem] = []
         everything = self.acceptance(0, len(self.lines))
         for k in sorted(everything):
             if k in covered:
                 continue
             item = everything[k]
-            ids = {ref.id for ref in find_id_references(item.text, self.pattern)} & set(by_id)
+            ids = {ref.id for ref in find_id_references(item.text, self.pattern)} & known
             if ids:
                 for rid in ids:
                     by_id[rid].acceptance.append(item)
@@ -750,8 +834,7 @@ class _ReqParser:
 
     def _level(self, r: Requirement) -> int:
         if r.kind == "heading":
-            h = next((h for h in self.ol.headings if h.line == r.line), None)
-            return h.level if h else 99
+            return self._levels.get(r.line, 99)
         return 99
 
     def _user_story(self, r: Requirement) -> str:

@@ -7,7 +7,9 @@ Layout::
       sessions/<id>/checkpoint.json   the SessionState; atomic write, schema_version
       sessions/<id>/checkpoint.prev.json   the checkpoint before the last one
       sessions/<id>/events.jsonl      append-only journal, one Event per line
-      sessions/<id>/lock              flock'ed by the process that owns the session
+      sessions/<id>/lock              locked by the process that owns the session
+                                      (flock on POSIX, msvcrt.locking on Windows:
+                                      phasegate.locks)
       sessions/<id>/backups/          what personas replaced (see phasegate.backups)
 
 Durability rules:
@@ -37,7 +39,6 @@ Durability rules:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -50,7 +51,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from phasegate import statedir
+from phasegate import locks, statedir
 from phasegate.fsutil import atomic_write_bytes, fsync_directory
 from phasegate.model import (
     SCHEMA_VERSION,
@@ -183,8 +184,10 @@ def _keep_previous(current: Path, prev: Path) -> None:
 
 # -- the lock -----------------------------------------------------------------------------
 class SessionLock:
-    """An exclusive ``flock`` on ``sessions/<id>/lock``. The kernel releases it when the
-    process dies, so a killed run never leaves a stale lock."""
+    """An exclusive lock on ``sessions/<id>/lock`` (:mod:`phasegate.locks`: ``flock`` on
+    POSIX, ``msvcrt.locking`` on Windows). The operating system releases it when the
+    process dies, so a killed run never leaves a stale lock. The file holds the pid of
+    the holder, named when another process is refused."""
 
     def __init__(self, path: Path, session_id: str) -> None:
         self.path = path
@@ -201,21 +204,17 @@ class SessionLock:
                 raise
             raise UnsafeStatePath(why, self.path) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locks.lock(fd, wait=False)
         except OSError:
-            holder = ""
-            with contextlib.suppress(OSError, ValueError):
-                text = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
-                if text:
-                    holder = f" (pid {int(text)})"
+            pid = locks.read_holder(fd)
+            holder = "" if pid is None else f" (pid {pid})"
             os.close(fd)
             raise SessionLocked(
                 f"session {self.session_id} is in use by another phasegate process{holder}; "
                 "wait for it to finish or stop it first"
             ) from None
         with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            locks.write_holder(fd)
         self._fd = fd
 
     @property
@@ -225,7 +224,7 @@ class SessionLock:
     def release(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                locks.unlock(self._fd)
             os.close(self._fd)
             self._fd = None
 

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 import pathspec
 
@@ -49,8 +49,33 @@ ALWAYS_IGNORED_DIRS = frozenset(
 )
 
 
+# Files are hashed this many bytes at a time: a big file is never held whole.
+HASH_CHUNK = 1 << 20
+
+
 class PathOutsideWorkspace(ValueError):
     pass
+
+
+class FileTooLarge(Exception):
+    """A file larger than the limit a reader set: it was not read.
+
+    ``size`` is its size in bytes (at least ``limit + 1`` when it grew while being read)."""
+
+    def __init__(self, rel: str, size: int, limit: int) -> None:
+        super().__init__(f"{rel}: {size} bytes is more than {limit}")
+        self.rel = rel
+        self.size = size
+        self.limit = limit
+
+
+def sha1_stream(fh: IO[bytes]) -> str:
+    """sha1 (hex) of what is left to read in the binary file ``fh``, read in chunks of
+    :data:`HASH_CHUNK` bytes: memory stays bounded whatever the file's size."""
+    h = hashlib.sha1()
+    while chunk := fh.read(HASH_CHUNK):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 @lru_cache(maxsize=4096)
@@ -241,11 +266,25 @@ class Workspace:
             self._glob_cache.clear()
 
     # -- contents ------------------------------------------------------------------------
-    def read_bytes(self, rel: str) -> bytes | None:
+    def read_bytes(self, rel: str, max_bytes: int | None = None) -> bytes | None:
+        """The file's bytes, or None when it is missing, unreadable or outside the workspace.
+
+        With ``max_bytes``, a larger file is not read: its size is taken from the open
+        file's ``stat``, and :class:`FileTooLarge` is raised. At most ``max_bytes + 1``
+        bytes are ever read, so a file that grows after the ``stat`` raises it too."""
         try:
-            return self.abspath(rel).read_bytes()
+            with open(self.abspath(rel), "rb") as fh:
+                if max_bytes is None:
+                    return fh.read()
+                size = os.fstat(fh.fileno()).st_size
+                if size > max_bytes:
+                    raise FileTooLarge(rel, size, max_bytes)
+                data = fh.read(max_bytes + 1)
         except (OSError, PathOutsideWorkspace):
             return None
+        if len(data) > max_bytes:
+            raise FileTooLarge(rel, len(data), max_bytes)
+        return data
 
     def read_text(self, rel: str) -> str | None:
         """File text (UTF-8, undecodable bytes replaced), or None when unreadable/missing.
@@ -266,6 +305,11 @@ class Workspace:
         return text
 
     def content_hash(self, rel: str) -> str:
-        """sha1 of the file's bytes, or "-" when missing (so deletion changes the hash)."""
-        data = self.read_bytes(rel)
-        return "-" if data is None else hashlib.sha1(data).hexdigest()
+        """sha1 of the file's bytes, or "-" when missing (so deletion changes the hash).
+
+        The file is read in chunks (:func:`sha1_stream`), never held whole."""
+        try:
+            with open(self.abspath(rel), "rb") as fh:
+                return sha1_stream(fh)
+        except (OSError, PathOutsideWorkspace):
+            return "-"

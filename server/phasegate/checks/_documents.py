@@ -4,6 +4,7 @@ sections with insertion fixes, and placeholders."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -183,11 +184,12 @@ def placeholder_findings(
         )
         for p in found
     ]
-    dirty_lines = {p.line for p in found}
+    dirty_lines = sorted({p.line for p in found})
     total = clean = 0
     for start, body, end in ol.content_sections():
         has_body = any(ol.lines[k].strip() for k in range(body, end))
-        dirty = any(start <= k < end for k in dirty_lines)
+        first_dirty = bisect_left(dirty_lines, start)
+        dirty = first_dirty < len(dirty_lines) and dirty_lines[first_dirty] < end
         if not (has_body or dirty):
             continue
         total += 1

@@ -108,11 +108,14 @@ _NOUN_AFTER_RE = re.compile(
     r"|scans?|checks?|mentions?|annotations?|tasks?|backlogs?)\b",
     re.I,
 )
+_MENTION_WORDS = (
+    "no", "any", "zero", "all", "use", "using", "with", "mark", "marked", "remaining",
+    "unresolved", "resolved", "open", "excluding", "without", "except", "every", "each",
+    "extract", "count", "find", "flag", "search", "grep",
+)  # fmt: skip
+_MENTION_TAIL = "*_\"'`\u201c\u2018"
 _MENTION_BEFORE_RE = re.compile(
-    r"\b(?:no|any|zero|all|use|using|with|mark|marked|remaining|unresolved|resolved|open"
-    r"|excluding|without|except|every|each|extract|count|find|flag|search|grep)"
-    r"\s*[*_\"'`\u201c\u2018]*$",
-    re.I,
+    rf"\b(?:{'|'.join(_MENTION_WORDS)})\s*[{re.escape(_MENTION_TAIL)}]*$", re.I
 )
 _MENTION_AFTER_RE = re.compile(
     r"\s*[*_\"'`\u201d\u2019]*\s*(?:markers?|tags?|items?|remain\w*|placeholders?|notes?|left|entries)\b",
@@ -153,9 +156,14 @@ _IMPERATIVES_TEXT = """
     Fill Write Summarize Summarise Identify Include State Outline Remove Link Choose Select
     Give Reference Mention Detail Clarify Justify Paste Briefly Short Brief"""
 _IMPERATIVES = frozenset(_IMPERATIVES_TEXT.split())
-_GWT_BEFORE_RE = re.compile(r"\b(?:Given|When|Then|And|But|GIVEN|WHEN|THEN|AND)[*_]*\s*$")
+_GWT_WORDS = ("Given", "When", "Then", "And", "But", "GIVEN", "WHEN", "THEN", "AND")
+_GWT_TAIL = "*_"
+_GWT_BEFORE_RE = re.compile(rf"\b(?:{'|'.join(_GWT_WORDS)})[*_]*\s*$")
 _SUFFIX_END_RE = re.compile(r"[*_~\"'`\u201d\u2019]*\s*[.,;:!?]?\s*(?:\||$)")
 _SUFFIX_LABEL_RE = re.compile(r"(?:\*\*|__)\s*:")
+_BRACKET_RE = re.compile(r"[\[\]]")
+_OPTION_BEFORE_RE = re.compile(r"(?:^|\s)--?[\w-]+[ =]$")
+_EXAMPLE_RE = re.compile(r"\b(?:e\.g\.|for example|such as)", re.I)
 
 
 @dataclass(frozen=True)
@@ -289,6 +297,20 @@ def _mask_document(
 # -- the decisions ---------------------------------------------------------------------
 
 
+def _search_end(
+    pattern: re.Pattern[str], text: str, words: Sequence[str], tail: str
+) -> re.Match[str] | None:
+    """``pattern.search(text)`` for a pattern made of one of ``words`` (letters only)
+    followed by whitespace and ``tail`` characters up to the end (``$``). Such a match
+    ends its word where the trailing run of whitespace and ``tail`` characters begins, so
+    the search starts just before that (``pos`` keeps the characters before it in view
+    for ``\\b``): the same match, at a cost that does not grow with the text before it."""
+    i = len(text)
+    while i and (text[i - 1].isspace() or text[i - 1] in tail):
+        i -= 1
+    return pattern.search(text, max(0, i - max(map(len, words)) - 1))
+
+
 def _value_start(before: str, continuation: bool) -> bool:
     """True when text starting right after ``before`` starts a value: a block's first word
     (after list markers, quote marks, a task box and emphasis), a label's value, a table
@@ -298,7 +320,9 @@ def _value_start(before: str, continuation: bool) -> bool:
         return not continuation
     if not continuation and _LEAD_RE.fullmatch(b + " "):
         return True
-    return bool(_VALUE_AFTER_RE.search(b))
+    # the pattern ends the string: its last two characters decide (searching all of a
+    # long line for each candidate would cost the square of its length)
+    return bool(_VALUE_AFTER_RE.search(b[-2:]))
 
 
 def _closes_value(after: str, heading: bool) -> bool:
@@ -317,7 +341,10 @@ def _marker_is_placeholder(
     span: tuple[int, int],
     continuation: bool,
     chained: bool,
+    names_file: bool | None = None,
 ) -> bool:
+    """Whether the marker ``text`` at ``span`` of the line is a placeholder.
+    ``names_file``: whether the line names a file such as ``TODO.md`` (found when None)."""
     start, end = span
     before, after = masked[:start], masked[end:]
     if before[-1:] in ("/", "\\", ".", "_", "-", "$") or (before[-1:].isdigit()):
@@ -328,10 +355,13 @@ def _marker_is_placeholder(
         return False  # a quoted word: grep 'TODO'
     if re.match(r"\s*[,/]\s*(?:[A-Z]{2,}\b|\?|<|`)", after):
         return False  # an enumeration of marker names: (TODO, TKTK, ???), TBD/FIXME/XXX
-    if _FILE_NAME_RE.search(line) and re.search(rf"{re.escape(text.rstrip('s'))}s?\.\w", line):
+    if names_file is None:
+        names_file = bool(_FILE_NAME_RE.search(line))
+    if names_file and re.search(rf"{re.escape(text.rstrip('s'))}s?\.\w", line):
         return False  # the line names a file called TODO.md: this is its name
     if kind == "TBD":
-        if _MENTION_BEFORE_RE.search(before) and _MENTION_AFTER_RE.match(after):
+        mention = _search_end(_MENTION_BEFORE_RE, before, _MENTION_WORDS, _MENTION_TAIL)
+        if mention and _MENTION_AFTER_RE.match(after):
             return False  # no TBD markers remain
         return not _NOUN_AFTER_RE.match(after) or bool(re.match(r"\s*[:(]", after))
     if text.endswith("s"):  # "TODOs" is a noun unless it is the whole value
@@ -343,19 +373,18 @@ def _marker_is_placeholder(
     return chained or _value_start(before, continuation)
 
 
-def _bracket_end(masked: str, start: int) -> int:
-    """Index just past the ``]`` that closes the ``[`` at ``start`` (nesting allowed), or
-    -1 when the line does not close it."""
-    depth = 0
-    for i in range(start, len(masked)):
-        c = masked[i]
-        if c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return -1
+def _bracket_ends(masked: str) -> dict[int, int]:
+    """For every ``[`` of the line, the index just past the ``]`` that closes it (nesting
+    allowed): ``{start: end}``, a ``[`` the line does not close left out. One pass with a
+    stack of the open brackets, so a line with many brackets costs its length once."""
+    ends: dict[int, int] = {}
+    open_: list[int] = []
+    for m in _BRACKET_RE.finditer(masked):
+        if m.group() == "[":
+            open_.append(m.start())
+        elif open_:
+            ends[open_.pop()] = m.end()
+    return ends
 
 
 def _slot_shaped(content: str) -> bool:
@@ -369,10 +398,13 @@ def _slot_shaped(content: str) -> bool:
     return not (" " not in c and re.search(r"[._/:=+\\@-]", c))  # a path, a TOML table...
 
 
-def _has_cue(content: str) -> bool:
+def _has_cue(content: str, cue: bool | None = None) -> bool:
     """Instructions inside a slot: "e.g.", "if applicable", "or NEEDS CLARIFICATION", or a
-    leading imperative ("Describe ...") that does not start a list of capitalised steps."""
-    if _CUE_RE.search(content):
+    leading imperative ("Describe ...") that does not start a list of capitalised steps.
+    ``cue``: whether :data:`_CUE_RE` finds one in ``content`` (searched when None)."""
+    if cue is None:
+        cue = _CUE_RE.search(content) is not None
+    if cue:
         return True
     words = content.strip().split(None, 1)
     if not words or words[0].rstrip(",:") not in _IMPERATIVES:
@@ -398,9 +430,31 @@ def _whole_value(before: str, after: str, continuation: bool, heading: bool) -> 
     return "value"
 
 
+def _last_cue_start(masked: str) -> int:
+    """The last place of the line where :data:`_CUE_RE` matches (each place tried), or -1.
+    The content of a ``[`` the line does not close runs from after it to the end of the
+    text, so it holds a cue exactly when this is past the ``[``: one pass over the line
+    instead of one per bracket."""
+    last = -1
+    m = _CUE_RE.search(masked)
+    while m is not None:
+        last = m.start()
+        m = _CUE_RE.search(masked, last + 1)
+    return last
+
+
 def _bracket_slot(
-    masked: str, start: int, end: int, content: str, continuation: bool, heading: bool
+    masked: str,
+    start: int,
+    end: int,
+    content: str,
+    continuation: bool,
+    heading: bool,
+    cue: bool | None = None,
 ) -> bool:
+    """Whether the bracket at ``start`` (closed at ``end``, -1 when the line does not close
+    it) holding ``content`` is a template slot. ``cue``: whether :data:`_CUE_RE` finds one
+    in ``content`` (searched when None)."""
     if content.startswith(("NEEDS CLARIFICATION", "^")) or re.fullmatch(r"[ xX]", content):
         return False  # its own pattern / a footnote / a task box
     before, after = masked[:start], masked[end:] if end >= 0 else ""
@@ -417,11 +471,12 @@ def _bracket_slot(
         r"(?:TODO|TBD|FIXME|PLACEHOLDER|INSERT|FILL)\b", content
     ):
         return False  # an annotation: [VERIFIED: ...], [NOTE: ...]
-    if not _has_cue(content) and re.fullmatch(r"[^\s,]+(?:\s*,\s*[^\s,]+)+", content.strip()):
+    has_cue = _has_cue(content, cue)
+    if not has_cue and re.fullmatch(r"[^\s,]+(?:\s*,\s*[^\s,]+)+", content.strip()):
         return False  # an array or a list of tags: [apt, snap, package-sync]
     if end < 0:  # not closed on this line: only an instruction slot that runs on
-        return _value_start(before, continuation) and _has_cue(content)
-    if _has_cue(content) or _GWT_BEFORE_RE.search(before):
+        return _value_start(before, continuation) and has_cue
+    if has_cue or _search_end(_GWT_BEFORE_RE, before, _GWT_WORDS, _GWT_TAIL):
         return True
     where = _whole_value(before, after, continuation, heading)
     several = len(content.split()) > 1
@@ -434,19 +489,55 @@ def _bracket_slot(
     return where == "block" and several and content.strip()[:1].isupper()
 
 
+def _option_before(before: str) -> bool:
+    """Whether ``before`` ends with a command-line option and a space or ``=``
+    (``--name ``, ``-n=``): :data:`_OPTION_BEFORE_RE`, searched only from where it can
+    match (the start of the option's run of word characters and dashes before the final
+    character), so the cost does not grow with the text before it."""
+    stop = len(before) - 1
+    if before.endswith("\n"):
+        stop -= 1  # ``$`` also matches before a final newline
+    k = stop
+    while k > 0 and (before[k - 1].isalnum() or before[k - 1] in "_-"):
+        k -= 1
+    return bool(_OPTION_BEFORE_RE.search(before, max(0, k - 1)))
+
+
+def _example_end(masked: str) -> int:
+    """The end of the first-ending "e.g." / "for example" / "such as" of the line (each
+    place one starts tried), or -1: one starts before a position ``p`` exactly when
+    :data:`_EXAMPLE_RE` finds one in ``masked[:p]``, that is when this is ``<= p``."""
+    first = -1
+    m = _EXAMPLE_RE.search(masked)
+    while m is not None:
+        if first < 0 or m.end() < first:
+            first = m.end()
+        m = _EXAMPLE_RE.search(masked, m.start() + 1)
+    return first
+
+
 def _angle_slot(
-    masked: str, start: int, end: int, slot: str, continuation: bool, heading: bool
+    masked: str,
+    start: int,
+    end: int,
+    slot: str,
+    continuation: bool,
+    heading: bool,
+    example_end: int | None = None,
 ) -> bool:
     """``<project name>``, ``<your-api-key>``, ``<PROJECT_NAME>`` or a whole value
     (``**Repository**: <url>``); not markup, nor a metavariable in a sentence
-    (``canon shape <draft-file>``, ``--days <n>``, ``<self_id>.<service>``)."""
+    (``canon shape <draft-file>``, ``--days <n>``, ``<self_id>.<service>``).
+    ``example_end``: :func:`_example_end` of ``masked`` (found when None)."""
     if slot.split(" ", 1)[0].lower() in HTML_TAGS:
         return False
     before, after = masked[:start], masked[end:]
-    if re.search(r"(?:^|\s)--?[\w-]+[ =]$", before) or before.endswith((">.", ">:", ">/", "=")):
+    if _option_before(before) or before.endswith((">.", ">:", ">/", "=")):
         return False  # a command's metavariable: --name <value>, <a>.<b>
-    if re.search(r"\b(?:e\.g\.|for example|such as)", before, re.I):
-        return False
+    if example_end is None:
+        example_end = _example_end(masked)
+    if 0 <= example_end <= start:
+        return False  # an example: "e.g. <path>"
     if " " in slot.strip() or (slot.isupper() and len(slot) > 2):
         return True
     if re.match(r"(?:your|my|insert|enter|replace|fill|add)(?:[-_ ]|$)", slot, re.I):
@@ -500,6 +591,10 @@ class PlaceholderScanner:
             return any(a <= pos < b for a, b in comments)
 
         markers: list[tuple[int, int, str, str]] = []
+        bracket_ends: dict[int, int] | None = None  # computed at the first bracket
+        text_end = len(masked)
+        example_end: int | None = None  # computed at the first angle slot
+        last_cue: int | None = None  # computed at the first unclosed bracket
         for kind, pat in self.patterns:
             for m in pat.finditer(masked):
                 start, end = m.span()
@@ -511,26 +606,40 @@ class PlaceholderScanner:
                 if kind == "needs-clarification":
                     if _MENTION_AFTER_RE.match(masked[end:]) or (
                         _GENERIC_CLARIFICATION_RE.fullmatch(m.group(0))
-                        and _MENTION_BEFORE_RE.search(masked[:start])
+                        and _search_end(
+                            _MENTION_BEFORE_RE, masked[:start], _MENTION_WORDS, _MENTION_TAIL
+                        )
                     ):
                         continue  # "No [NEEDS CLARIFICATION] markers remain"
                 elif kind == "angle-slot":
-                    if m.group("slot").lower() in markup or not _angle_slot(
-                        masked, start, end, m.group("slot"), continuation, heading
+                    if m.group("slot").lower() in markup:
+                        continue
+                    if example_end is None:
+                        example_end = _example_end(masked)
+                    if not _angle_slot(
+                        masked, start, end, m.group("slot"), continuation, heading, example_end
                     ):
                         continue
                 elif kind == "bracket-slot":
-                    close = _bracket_end(masked, start)
-                    stop = close if close >= 0 else len(masked.rstrip())
+                    if bracket_ends is None:
+                        bracket_ends = _bracket_ends(masked)
+                        text_end = len(masked.rstrip())
+                    close = bracket_ends.get(start, -1)
+                    stop = close if close >= 0 else text_end
                     content = masked[start + 1 : close - 1 if close >= 0 else stop]
-                    at_line_start = not masked[:start].strip() and start <= 3
+                    at_line_start = start <= 3 and not masked[:start].strip()
                     if content.upper() in ref_labels or (
                         at_line_start and masked[stop : stop + 1] == ":"
                     ):
                         continue  # a reference link or definition
                     if close >= 0 and masked[close : close + 1] in ("(", "["):
                         continue  # a link
-                    if not _bracket_slot(masked, start, close, content, continuation, heading):
+                    cue = None
+                    if close < 0:  # its content runs to the end of the text
+                        if last_cue is None:
+                            last_cue = _last_cue_start(masked)
+                        cue = last_cue > start
+                    if not _bracket_slot(masked, start, close, content, continuation, heading, cue):
                         continue
                     end = stop
                 elif kind == "ellipsis":
@@ -540,10 +649,13 @@ class PlaceholderScanner:
                     continue
                 found.append(Placeholder(number, start, end, line[start:end], kind))
         last_marker = -1
+        names_file: bool | None = None
         for start, end, kind, text in sorted(markers):
             chained = last_marker >= 0 and bool(_CONNECTOR_RE.fullmatch(masked[last_marker:start]))
+            if names_file is None:  # the same for every marker of the line
+                names_file = bool(_FILE_NAME_RE.search(line))
             if _marker_is_placeholder(
-                kind, text, line, masked, (start, end), continuation, chained
+                kind, text, line, masked, (start, end), continuation, chained, names_file
             ):
                 found.append(Placeholder(number, start, end, line[start:end], kind))
                 last_marker = end

@@ -85,6 +85,7 @@ from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.implementation.syntax import OWNER, PYTHON_SUFFIXES, decode_source
 from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
+from phasegate.workspace import FileTooLarge
 
 if TYPE_CHECKING:
     from phasegate.config import Config
@@ -781,8 +782,11 @@ class Stubs(Check):
             return []
         opts = ctx.options
         assert isinstance(opts, StubOptions)
-        data = ctx.workspace.read_bytes(path)
-        if data is None or len(data) > opts.max_bytes:
+        try:  # a file over the limit is never read: its size comes from stat
+            data = ctx.workspace.read_bytes(path, max_bytes=opts.max_bytes)
+        except FileTooLarge:
+            return []
+        if data is None:
             return []
         text, problem = decode_source(data)
         if text is None or problem is not None:

@@ -4,7 +4,8 @@ Each file is decoded as Python decodes it (a BOM or a ``# -*- coding: ... -*-`` 
 else UTF-8), then compiled (``compile(..., "exec")``, which also catches errors such as
 ``return`` outside a function); nothing is executed. A file that cannot be decoded, has
 an unknown coding, or holds NUL bytes is a finding too. Files larger than ``max_bytes``
-are not compiled (an information finding says so).
+are neither read nor compiled (their size comes from ``stat``; an information finding
+says so).
 
 Syntax as the project's Python parses it: phasegate's own interpreter may be older than
 the project's (valid 3.12 f-strings do not parse on 3.11). A file that phasegate's
@@ -38,7 +39,7 @@ from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
 from phasegate.proc import run_tool
 from phasegate.toml_locate import TOMLDecodeError, toml_loads
-from phasegate.workspace import PathOutsideWorkspace
+from phasegate.workspace import FileTooLarge, PathOutsideWorkspace
 
 if TYPE_CHECKING:
     from phasegate.config import Config
@@ -243,12 +244,13 @@ class Syntax(Check):
             return []
         opts = ctx.options
         assert isinstance(opts, SyntaxOptions)
-        data = ctx.workspace.read_bytes(path)
+        try:  # a file over the limit is never read: its size comes from stat
+            data = ctx.workspace.read_bytes(path, max_bytes=opts.max_bytes)
+        except FileTooLarge as big:
+            msg = f"not compiled: {big.size} bytes is more than max_bytes ({opts.max_bytes})"
+            return [ctx.finding(path, msg, line=0, severity=Severity.INFO)]
         if data is None:
             return []
-        if len(data) > opts.max_bytes:
-            msg = f"not compiled: {len(data)} bytes is more than max_bytes ({opts.max_bytes})"
-            return [ctx.finding(path, msg, line=0, severity=Severity.INFO)]
         text, problem = decode_source(data)
         if text is not None:
             fv = None
