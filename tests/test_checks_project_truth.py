@@ -561,3 +561,13 @@ def test_names_a_runtime_provides_are_not_undefined_without_a_ruff_config(
     # a project that configures ruff says what its builtins are: its ruff decides
     write(tmp_path, {"ruff.toml": '[lint]\nselect = ["F821"]\n'})
     assert len(run(tmp_path, "IMPL-LINT").findings) == 7
+
+
+def test_a_file_over_max_bytes_is_not_linted(tmp_path: Path) -> None:
+    write(tmp_path, {"big.py": "import os\n" + "x = 1\n" * 2000, "small.py": "import sys\n"})
+    res = run(tmp_path, "IMPL-LINT", max_bytes=1000)
+    by_path = {f.path: f for f in res.findings}
+    assert by_path["small.py"].message.startswith("F401")
+    assert by_path["big.py"].severity.label == "info"
+    assert "not linted" in by_path["big.py"].message
+    assert res.score == 0.5  # big.py is not counted as a file with findings

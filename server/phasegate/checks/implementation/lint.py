@@ -85,6 +85,12 @@ class LintOptions(BaseModel):
     use_workspace_ruff: bool = Field(
         True, description="Prefer the workspace's `.venv/bin/ruff` when the workspace is trusted."
     )
+    max_bytes: int = Field(
+        5_000_000,
+        gt=0,
+        description="Python files larger than this are not linted (an info finding says "
+        "so): a generated 90 MB module would cost ruff gigabytes.",
+    )
     install_pinned: bool = Field(
         True,
         description="When the project pins a ruff version (pre-commit `rev`, `ruff==X` in "
@@ -274,6 +280,19 @@ RUNTIME_GLOBAL_FILES = 3  # undefined in this many files: a global the runtime p
 _UNDEFINED = re.compile(r"^F821 Undefined name `([^`]+)`")
 
 
+def _larger_than(root: Path, files: list[str], limit: int) -> list[tuple[str, int]]:
+    """``(path, size)`` of the files over ``limit`` bytes (one stat each)."""
+    out: list[tuple[str, int]] = []
+    for rel in files:
+        try:
+            size = os.stat(root / rel).st_size
+        except OSError:
+            continue
+        if size > limit:
+            out.append((rel, size))
+    return out
+
+
 def drop_runtime_globals(findings: list[Finding]) -> list[Finding]:
     """Without any ruff configuration: ``F821 Undefined name`` findings for a name that
     is undefined in :data:`RUNTIME_GLOBAL_FILES` files or more are left out. Such a name
@@ -350,6 +369,9 @@ class Lint(Check):
         extra = safe_args(opts.args, root)[0] if ctx.trusted else []
         if paths is not None and not paths:
             return CheckOutcome(score=1.0)
+        too_big = _larger_than(root, sorted(checked), opts.max_bytes)
+        for rel, _size in too_big:
+            extra += ["--extend-exclude", rel]
         res = self._ruff(ctx, binary, cfg, extra, paths)
         judged_by = describe(cfg, binary, bool(extra))
         if res.returncode not in (0, None) and binary.origin != BUNDLED:
@@ -398,7 +420,16 @@ class Lint(Check):
             del diags
         if not cfg.files:
             findings = drop_runtime_globals(findings)
-        bad = {f.path for f in findings}
+        findings += [
+            ctx.finding(
+                rel,
+                f"not linted: {size} bytes is more than max_bytes ({opts.max_bytes})",
+                line=0,
+                severity=Severity.INFO,
+            )
+            for rel, size in too_big
+        ]
+        bad = {f.path for f in findings if f.severity <= Severity.WARNING}
         total = len(checked | bad)
         score = 1.0 - len(bad) / total if total else 1.0
         return CheckOutcome(findings=findings, score=score)
