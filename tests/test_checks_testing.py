@@ -7,11 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from phasegate import proc
 from phasegate.cache import ResultCache
 from phasegate.checks.testing import pytest_run
 from phasegate.checks.testing.coverage import Coverage, CoverageOptions, uncovered_ranges
@@ -235,23 +237,51 @@ def test_uncovered_ranges_group_consecutive_statements() -> None:
     assert uncovered_ranges([1], [3, 6]) == [(3, 6)]
 
 
+class _ClockAfter:
+    """``time`` for :mod:`phasegate.proc`: the real clock until ``event`` exists, then
+    ``jump`` seconds later. A timeout that would otherwise fire at a wall-clock instant
+    fires right after the event instead, however slow the machine is to get there."""
+
+    def __init__(self, event: Path, jump: float) -> None:
+        self.event = event
+        self.jump = jump
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        if not self.offset and self.event.exists():
+            self.offset = self.jump
+        return time.monotonic() + self.offset
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
 def test_hanging_suite_is_killed_at_the_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "ws"
     shutil.copytree(FIXTURES / "hang_project", root)
     pid_file = tmp_path / "pid"
+    # the pid file appears complete (renamed into place) once the suite hangs in its test
     (root / "tests" / "test_hang.py").write_text(
         "import os, time\n\n\ndef test_forever():\n"
-        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        f"    open({str(pid_file) + '.tmp'!r}, 'w').write(str(os.getpid()))\n"
+        f"    os.replace({str(pid_file) + '.tmp'!r}, {str(pid_file)!r})\n"
         "    while True:\n        time.sleep(1)\n"
     )
-    res = results(make_runner(root, ["TEST-PYTEST"], timeout=3))["TEST-PYTEST"]
+    # The timeout passes once the suite is inside its hanging test, not at a wall-clock
+    # instant: a loaded machine may take longer than any short timeout to start pytest,
+    # and a suite killed before it hangs proves nothing. The timeout itself is long, a
+    # guard only (a suite that never reaches its test is killed there, and fails below).
+    timeout = 600
+    monkeypatch.setattr(proc, "time", _ClockAfter(pid_file, jump=2 * timeout))
+    res = results(make_runner(root, ["TEST-PYTEST"], timeout=timeout))["TEST-PYTEST"]
     # a timed-out suite is unknown, not a failure pinned to some test file
     assert not res.passed and res.score == 0.0 and res.status == "error"
     assert res.findings == []
-    assert res.error is not None and "timed out after 3 s" in res.error
+    assert res.error is not None and f"timed out after {timeout} s" in res.error
     assert "timeouts.tests" in res.error
+    assert pid_file.exists(), "the suite was stopped before it reached its hanging test"
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)

@@ -4,7 +4,11 @@ For each phase, in order:
 
 1. **Entry gate** — every earlier phase is completed and *still passes* (their gates are
    re-evaluated; one that fails now becomes ``regressed`` and this phase ``blocked``),
-   and the phase's ``entry_checks`` pass.
+   and the phase's ``entry_checks`` pass. A phase the entry gate blocked is re-entered,
+   in the same drive, once the gate passes: what is on disk is scored at its last
+   threshold first, and failing it goes back to what it was before the block
+   (:meth:`Executor._reenter`). A stalled, limit-blocked or regressed phase is likewise
+   scored again before anything else (:meth:`Executor._reevaluate_waiting`).
 2. **Iteration 0** — the exit gate is scored on what is on disk at ``threshold(1)``; a
    pass completes the phase with no persona work.
 3. **Iteration k >= 1** — iteration 1 runs all the phase's personas, iteration k > 1
@@ -92,6 +96,10 @@ _RECORDED_DECISIONS = {
     "stalled": Decision.STALLED,
     "blocked": Decision.BLOCKED,
 }
+
+
+# The reason of an iteration a person asked for (:meth:`Executor.rework`).
+_REWORK_REQUESTED = "rework requested"
 
 
 def _completed(ps: PhaseState) -> bool:
@@ -216,7 +224,7 @@ class Executor:
         state.status = SessionStatus.RUNNING
         try:
             decision = await self._iteration(
-                pc, ps, k, plan, feedback=owners, reason="rework requested", limits=False
+                pc, ps, k, plan, feedback=owners, reason=_REWORK_REQUESTED, limits=False
             )
         except _Stopped:
             self._finish(stopped=True)
@@ -495,12 +503,11 @@ class Executor:
     async def _run_phase(self, pc: PhaseConfig, ps: PhaseState) -> None:
         st = self._st
         st.current_phase = pc.name
-        entry_blocked = ps.status is PhaseStatus.BLOCKED and ps.blocked_by == "entry"
-        if (
-            ps.status in WAITING_STATUSES
-            and not entry_blocked
-            and not await self._reevaluate_waiting(pc, ps)
-        ):
+        if ps.status is PhaseStatus.BLOCKED and ps.blocked_by == "entry":
+            # its entry gate passes again (the driver checked): re-enter it
+            if not await self._reenter(pc, ps):
+                return
+        elif ps.status in WAITING_STATUSES and not await self._reevaluate_waiting(pc, ps):
             return
         if ps.status is not PhaseStatus.IN_PROGRESS:
             ps.status = PhaseStatus.IN_PROGRESS
@@ -567,18 +574,21 @@ class Executor:
             )
         self._set_status(ps, PhaseStatus.BLOCKED, msg + "; waiting for a person", f"{limit}_limit")
 
-    async def _reevaluate_waiting(self, pc: PhaseConfig, ps: PhaseState) -> bool:
-        """A stalled, blocked or regressed phase on resume: score what is on disk at its last
-        threshold. Returns True when persona work should go on (blocked only by a limit
-        that allows more now)."""
-        thr = self._current_threshold(ps)
-        gate = await self._evaluate(pc.name, thr)
-        rec = IterationRecord(
-            number=0, reason=f"re-evaluation of a {ps.status.value} phase on resume"
-        )
-        decision = Decision.COMPLETED if gate.passed else Decision.BLOCKED
-        self._score(ps, rec, gate, decision)
-        rec.outcome = "passed" if gate.passed else "waiting"
+    async def _rescore(
+        self, pc: PhaseConfig, ps: PhaseState, reason: str, *, waiting: bool
+    ) -> bool:
+        """Score what is on disk at the phase's last threshold and record it as an
+        iteration 0 (``reason``); a pass completes the phase. Returns whether it passed.
+
+        The record's outcome is ``passed``; failing, ``waiting`` when the phase goes on
+        waiting for a person (``waiting=True``), ``retry`` when its persona work goes on."""
+        gate = await self._evaluate(pc.name, self._current_threshold(ps))
+        rec = IterationRecord(number=0, reason=reason)
+        self._score(ps, rec, gate, Decision.COMPLETED if gate.passed else Decision.BLOCKED)
+        if gate.passed:
+            rec.outcome = "passed"
+        else:
+            rec.outcome = "waiting" if waiting else "retry"
         ps.iterations.append(rec)
         self._checkpoint()
         self._emit(
@@ -590,19 +600,95 @@ class Executor:
         )
         if gate.passed:
             self._set_status(ps, PhaseStatus.COMPLETED, "passes on re-evaluation")
+        return gate.passed
+
+    def _limit_allows_more(self, ps: PhaseState) -> bool:
+        """For a phase blocked by an iteration limit: True when the limits (perhaps
+        raised since) allow another iteration; otherwise the phase is blocked again."""
+        limit = progressive.may_iterate(
+            ps.persona_iterations + 1,
+            self._st.global_iterations,
+            self.config.max_phase_iterations,
+            self.config.max_global_iterations,
+        )
+        if limit is None:
+            return True
+        self._block_for_limit(ps, limit)
+        return False
+
+    async def _reevaluate_waiting(self, pc: PhaseConfig, ps: PhaseState) -> bool:
+        """A stalled, blocked or regressed phase on resume: score what is on disk at its last
+        threshold. Returns True when persona work should go on (blocked only by a limit
+        that allows more now)."""
+        reason = f"re-evaluation of a {ps.status.value} phase on resume"
+        if await self._rescore(pc, ps, reason, waiting=True):
             return False
         if ps.status is PhaseStatus.BLOCKED and ps.blocked_by in ("phase_limit", "global_limit"):
-            limit = progressive.may_iterate(
-                ps.persona_iterations + 1,
-                self._st.global_iterations,
-                self.config.max_phase_iterations,
-                self.config.max_global_iterations,
-            )
-            if limit is None:
-                return True  # the limits allow more now: iterate further
-            self._block_for_limit(ps, limit)
-            return False
+            return self._limit_allows_more(ps)
         self._set_status(ps, ps.status, ps.message, ps.blocked_by)
+        return False
+
+    def _status_before_entry_block(self, ps: PhaseState) -> PhaseStatus:
+        """What a phase blocked by its entry gate was before the gate blocked it, read from
+        its history (the checkpoint keeps no other trace of it).
+
+        A phase that ever passed was completed, so it was ``regressed`` (a completed phase
+        is not entered again). Otherwise its last decided iteration tells: ``stalled``,
+        ``blocked`` (by an iteration limit) or ``retry`` (``in_progress``; a rework a
+        person asked for that did not improve the score left it ``stalled``).
+        Re-evaluations that changed nothing (``waiting``) are skipped. No decided
+        iteration at all: ``in_progress``.
+        """
+        if any(it.outcome == "passed" for it in ps.iterations):
+            return PhaseStatus.REGRESSED
+        for it in reversed(ps.iterations):
+            if it.outcome == "stalled":
+                return PhaseStatus.STALLED
+            if it.outcome == "blocked":
+                return PhaseStatus.BLOCKED
+            if it.outcome == "retry":
+                if it.reason == _REWORK_REQUESTED and not progressive.improved_enough(
+                    it.score, it.best_before, self.config.min_improvement
+                ):
+                    return PhaseStatus.STALLED
+                return PhaseStatus.IN_PROGRESS
+        return PhaseStatus.IN_PROGRESS
+
+    async def _reenter(self, pc: PhaseConfig, ps: PhaseState) -> bool:
+        """A phase its entry gate blocked, now that the gate passes. Returns True when
+        persona work should go on.
+
+        Never scored (no history) or interrupted mid-iteration: it goes on where it was.
+        Otherwise what is on disk is scored first at its last threshold (a person may
+        have fixed it while it waited), and a pass completes it. Failing, it goes back to
+        what it was before the block: a stalled or regressed phase waits for a person
+        again (its personas are not asked), a phase blocked by an iteration limit
+        iterates if the limits allow it now, a phase in progress iterates on.
+        """
+        last = ps.iterations[-1] if ps.iterations else None
+        if last is None or (last.number > 0 and not last.outcome):
+            return True
+        was = self._status_before_entry_block(ps)
+        waiting = was is not PhaseStatus.IN_PROGRESS
+        reason = (
+            f"re-entry of a {'limit-blocked' if was is PhaseStatus.BLOCKED else was.value} "
+            "phase: its entry gate passes again"
+        )
+        if await self._rescore(pc, ps, reason, waiting=waiting):
+            return False
+        if was is PhaseStatus.IN_PROGRESS:
+            return True
+        if was is PhaseStatus.BLOCKED:
+            return self._limit_allows_more(ps)
+        score = f"{ps.last_score or 0:.2f} < {ps.last_threshold or 0:.2f}"
+        if was is PhaseStatus.REGRESSED:
+            self._set_status(ps, PhaseStatus.REGRESSED, f"completed earlier, fails now: {score}")
+        else:
+            self._set_status(
+                ps,
+                PhaseStatus.STALLED,
+                f"stalled, still failing: {score}; waiting for a person",
+            )
         return False
 
     # -- iterations ----------------------------------------------------------------------
