@@ -63,6 +63,20 @@ class ResolvedCheck:
         data["_code"] = code_fingerprint(self.cls)
         return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
+    def skipped_result(self, reason: str | None) -> CheckResult:
+        """A result for this check without running it: left out of its gate's score with
+        ``reason`` (an untrusted workspace, not run yet), or passing when None."""
+        return CheckResult(
+            id=self.config.id,
+            phase=self.phase,
+            weight=self.weight,
+            blocking=self.blocking,
+            owner=self.ctx.owner,
+            passed=True,
+            score=1.0,
+            skipped=reason,
+        )
+
     def matches(self, path: str) -> bool:
         if not matches(path, self.ctx.inputs):
             return False
@@ -225,16 +239,7 @@ class GateRunner:
         """Run one check (from cache where its inputs are unchanged). Never raises."""
         start = time.monotonic()
         if rc.cls.runs_workspace_code and not self.trusted:
-            return CheckResult(
-                id=rc.config.id,
-                phase=rc.phase,
-                weight=rc.weight,
-                blocking=rc.blocking,
-                owner=rc.ctx.owner,
-                passed=True,
-                score=1.0,
-                skipped="untrusted workspace: this check runs workspace code",
-            )
+            return rc.skipped_result("untrusted workspace: this check runs workspace code")
         cached = False
         try:
             if rc.cls.scope == "file":

@@ -164,16 +164,7 @@ def _regressed_note(gate: GateResult, failing: list[str], changed: list[str]) ->
 
 def _stand_in(rc: ResolvedCheck, skipped: str | None) -> CheckResult:
     """A check the cache cannot tell: passing (the best case), or left out (``skipped``)."""
-    return CheckResult(
-        id=rc.config.id,
-        phase=rc.phase,
-        weight=rc.weight,
-        blocking=rc.blocking,
-        owner=rc.ctx.owner,
-        passed=True,
-        score=1.0,
-        skipped=skipped,
-    )
+    return rc.skipped_result(skipped)
 
 
 def cached_outcome(runner: GateRunner, rc: ResolvedCheck) -> CheckOutcome | None:

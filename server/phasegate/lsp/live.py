@@ -369,17 +369,7 @@ class LiveResults:
 
     def placeholder(self, rc: ResolvedCheck, reason: str = NOT_RUN) -> Computed:
         """A check that has not run: excluded from its gate's score, shown as skipped."""
-        result = CheckResult(
-            id=rc.config.id,
-            phase=rc.phase,
-            weight=rc.weight,
-            blocking=rc.blocking,
-            owner=rc.ctx.owner,
-            passed=True,
-            score=1.0,
-            skipped=reason,
-        )
-        return Computed(rc, result, {}, True)
+        return Computed(rc, rc.skipped_result(reason), {}, True)
 
     # -- event loop side -------------------------------------------------------------------
     def commit(self, c: Computed) -> set[str]:
