@@ -39,6 +39,7 @@ hostile or broken input:
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import re
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from pygls.protocol.json_rpc import RPCMessage
 
 log = logging.getLogger(__name__)
+_pending_writes: set[asyncio.Future[Any]] = set()  # asynchronous writes under way
 
 # Exit code of a server whose input could not be read as LSP messages any more. 1 is the
 # LSP's "exit without shutdown"; 2, as for the command line, means the input was unusable.
@@ -269,6 +271,34 @@ def _is_request_type(message_type: type | None) -> bool | None:
 
 class StrictProtocol(LanguageServerProtocol):
     """Answers every request, also the malformed ones (see the module docs)."""
+
+    _output_lost = False
+
+    def _send_data(self, data: Any) -> None:
+        """Send one message; once the client's end is gone (a write fails: the client
+        exited, or asked the server to exit while it was busy), send nothing more. pygls
+        would log every later failure with a growing chain of tracebacks and report each
+        as a server error, which it then also fails to send."""
+        if not data or self._output_lost:
+            return
+        if self.writer is None:
+            log.error("no transport to send a message on")
+            return
+        try:
+            body = json.dumps(data, default=self._serialize_message)
+            header = (
+                f"Content-Length: {len(body.encode(self.CHARSET))}\r\n"
+                f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n"
+            )
+            payload = (header + body if self._include_headers else body).encode(self.CHARSET)
+            res = self.writer.write(payload)
+            if inspect.isawaitable(res):
+                task = asyncio.ensure_future(res)
+                _pending_writes.add(task)
+                task.add_done_callback(_pending_writes.discard)
+        except (OSError, ValueError) as exc:  # closed pipe or closed file
+            self._output_lost = True
+            log.warning("the client's end is gone (%s): no more messages are sent", exc)
 
     def answer_error(self, msg_id: int | str | None, code: int, message: str) -> None:
         """Send an error response (``"id": null`` when the id is not known)."""
