@@ -67,10 +67,9 @@ class TestsExist(Check):
     def run(self, ctx: CheckContext) -> CheckOutcome:
         ws = ctx.workspace
         tests = ctx.config.artifacts.tests
+        inputs = set(ctx.input_files())  # the configured inputs, less excludes
         candidates = [
-            f
-            for f in ws.glob(tests)
-            if f.rsplit("/", 1)[-1] not in NOT_TESTS and f in set(ctx.input_files())
+            f for f in ws.glob(tests) if f.rsplit("/", 1)[-1] not in NOT_TESTS and f in inputs
         ]
         if any(defines_tests(ws.read_text(f) or "") for f in candidates):
             return CheckOutcome(score=1.0)
