@@ -15,6 +15,7 @@ out); the gate passes when score >= threshold and no blocking check fails.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -94,6 +95,24 @@ def _stat_line(path: str) -> str:
     return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
+@functools.cache
+def _shared_code_lines() -> tuple[str, ...]:
+    """Size and modification time of every phasegate module and of the bundled ruff:
+    read once per process, shared by every check's fingerprint."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    lines: list[str] = []
+    for folder, dirs, names in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        lines += [_stat_line(os.path.join(folder, n)) for n in sorted(names) if n.endswith(".py")]
+    with contextlib.suppress(Exception):
+        from phasegate.checks.implementation.ruff_project import bundled_ruff
+
+        ruff = bundled_ruff()
+        if ruff:
+            lines.append(_stat_line(ruff))
+    return tuple(lines)
+
+
 def code_fingerprint(cls: type[Check]) -> str:
     """What a check's cached results depend on besides its inputs and configuration: the
     code that computed them (every module of phasegate and the check's own module, by
@@ -101,22 +120,10 @@ def code_fingerprint(cls: type[Check]) -> str:
     plugin or ruff makes old results stale, never silently reused."""
     hit = _code_fingerprints.get(cls)
     if hit is None:
-        package = os.path.dirname(os.path.abspath(__file__))
-        lines = []
-        for folder, dirs, names in os.walk(package):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            lines += [_stat_line(os.path.join(folder, n)) for n in sorted(names)
-                      if n.endswith(".py")]  # fmt: skip
-        module = sys.modules.get(cls.__module__)
-        own = getattr(module, "__file__", None)
+        lines = list(_shared_code_lines())
+        own = getattr(sys.modules.get(cls.__module__), "__file__", None)
         if own:
             lines.append(_stat_line(own))
-        with contextlib.suppress(Exception):
-            from phasegate.checks.implementation.ruff_project import bundled_ruff
-
-            ruff = bundled_ruff()
-            if ruff:
-                lines.append(_stat_line(ruff))
         hit = hashlib.sha1("\n".join(lines).encode()).hexdigest()[:16]
         _code_fingerprints[cls] = hit
     return hit
