@@ -248,3 +248,41 @@ async def test_what_the_language_server_shows_status_shows(completed: tuple[Path
     res = status(root)
     assert res.exit_code == 1 and "regressed" in res.stdout, res.output
     assert not marker.exists(), "status ran the command check"
+
+
+def test_the_report_shows_regressed_like_status(completed: tuple[Path, Path]) -> None:
+    """``phasegate report`` (JSON and HTML) shows the phase ``regressed`` with the gate as
+    it is now, a warning naming what to do, and still runs nothing and changes no
+    recorded state."""
+    root, marker = completed
+    out_json = root.parent / "report.json"
+    out_html = root.parent / "report.html"
+
+    res = invoke("report", "-w", str(root), "--format", "json", "-o", str(out_json))
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out_json.read_text(encoding="utf-8"))
+    assert doc["phases"][0]["status"] == "completed" and doc["session"]["regressed"] == []
+
+    (root / "docs" / "requirements.md").write_text(WITHOUT_IDS, encoding="utf-8")
+    _run_in_process_checks(root)
+    before = checkpoint_bytes(root)
+    res = invoke("report", "-w", str(root), "--format", "json", "-o", str(out_json))
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out_json.read_text(encoding="utf-8"))
+    phase = doc["phases"][0]
+    assert phase["status"] == "regressed", phase
+    assert "fails now" in phase["message"] and "REQ-IDS" in phase["message"]
+    assert doc["session"]["regressed"] == ["requirements"]
+    assert doc["totals"]["phases_completed"] == 0
+    assert any("phasegate resume s1" in w for w in doc["warnings"])
+    groups = {g["check"]: g for g in doc["open_findings"]["groups"]}
+    assert groups["REQ-IDS"]["source"] == "evaluated" and not groups["REQ-IDS"]["passed"]
+    assert groups["REQ-IDS"]["findings"]
+
+    res = invoke("report", "-w", str(root), "-o", str(out_html))
+    assert res.exit_code == 0, res.output
+    html = out_html.read_text(encoding="utf-8")
+    assert '<span class="badge regressed">regressed</span>' in html
+    assert "completed earlier and fails now" in html
+    assert not marker.exists(), "the report ran the command check"
+    assert checkpoint_bytes(root) == before

@@ -16,9 +16,9 @@ import json
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import click
 from rich.console import Console
@@ -34,6 +34,7 @@ from phasegate.config_loader import ConfigError, load, load_config
 from phasegate.executor import Executor, ExecutorError
 from phasegate.model import Event, GateResult, PhaseStatus, SessionState, SessionStatus
 from phasegate.proc import kill_leftovers
+from phasegate.recheck import Recheck, shown_status
 from phasegate.statedir import StateDirError, check_state_dir
 from phasegate.store import CheckpointRecovered, SessionInfo, SessionStore, StoreError
 from phasegate.workspace import Workspace
@@ -42,7 +43,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
-CHANGED_NOTE = "changed since last checked"
 
 _STATUS_STYLE = {
     "completed": "green",
@@ -309,27 +309,6 @@ def execute(
 
 
 # -- rendering ------------------------------------------------------------------------
-@dataclass
-class Recheck:
-    """What ``status`` found, from the result cache, about a phase the checkpoint records
-    as completed (see :func:`phasegate.commands.status.recheck_completed`):
-    ``regressed`` — its gate fails now (``gate`` is the gate now, ``changed`` the checks
-    the cache could not tell, left out); ``unknown`` — inputs changed and the cache cannot
-    tell whether it still passes."""
-
-    status: Literal["regressed", "unknown"]
-    gate: GateResult | None
-    changed: list[str] = field(default_factory=list)
-    note: str = ""
-
-
-def shown_status(ps_status: PhaseStatus, recheck: Recheck | None) -> str:
-    """The status a phase is shown with: ``regressed`` when the cache says it fails now."""
-    if recheck is not None and recheck.status == "regressed":
-        return PhaseStatus.REGRESSED.value
-    return ps_status.value
-
-
 def _titles(config: Config | None) -> dict[str, str]:
     return {p.name: p.display for p in config.phases} if config else {}
 

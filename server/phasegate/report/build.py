@@ -9,6 +9,7 @@ from typing import Literal
 
 from phasegate.config import Config, default_config
 from phasegate.fsutil import atomic_write_text
+from phasegate.recheck import recheck_completed
 from phasegate.report.data import OpenFindings, ReportData, Traceability
 from phasegate.report.findings import collect_open_findings
 from phasegate.report.html import render_html
@@ -42,14 +43,21 @@ def build_report(workspace_root: Path, session_id: str | None = None) -> ReportD
     source = load_session(root, session_id)
     config, warnings = _config(root)
     try:
+        # a completed phase whose gate fails now, as far as the result cache knows, is
+        # shown regressed (nothing is run): the same answer as `phasegate status`
+        rechecks = recheck_completed(root, source.state, None if warnings else config)
+    except Exception as exc:
+        rechecks = {}
+        warnings.append(_crash("checking the completed phases against the cache", exc))
+    try:
         trace = build_traceability(root, config)
     except Exception as exc:  # a document problem must not lose the rest of the report
         trace = Traceability(available=False, note=_crash("the traceability matrix", exc))
     try:
-        findings = collect_open_findings(root, config, source.state)
+        findings = collect_open_findings(root, config, source.state, rechecks)
     except Exception as exc:
         findings = OpenFindings(note=_crash("collecting the open findings", exc))
-    return build_report_data(root, source, config, trace, findings, warnings)
+    return build_report_data(root, source, config, trace, findings, warnings, rechecks)
 
 
 def check_format(fmt: str) -> Format:

@@ -66,6 +66,9 @@ class SessionInfo(BaseModel):
     updated_at: float | None = None
     duration_s: float = 0.0
     checkpoint_seq: int | None = None
+    # completed phases whose gate fails now, as far as the result cache knows (not
+    # recorded in the checkpoint yet; the phase's ``status`` shows ``regressed``)
+    regressed: list[str] = Field(default_factory=list)
 
 
 class TimelineEntry(BaseModel):

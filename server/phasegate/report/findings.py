@@ -17,6 +17,7 @@ from typing import Literal
 from phasegate.cache import ResultCache
 from phasegate.config import Config
 from phasegate.model import CheckResult, SessionState
+from phasegate.recheck import Recheck
 from phasegate.report.data import FindingGroup, OpenFinding, OpenFindings
 from phasegate.runner import GateRunner, ResolvedCheck, result_of
 from phasegate.workspace import Workspace
@@ -102,9 +103,16 @@ def _evaluate(
     return groups
 
 
-def collect_open_findings(root: Path, config: Config, state: SessionState) -> OpenFindings:
-    """Open findings of every configured phase (and any other phase the session scored)."""
+def collect_open_findings(
+    root: Path,
+    config: Config,
+    state: SessionState,
+    rechecks: dict[str, Recheck] | None = None,
+) -> OpenFindings:
+    """Open findings of every configured phase (and any other phase the session scored).
+    A completed phase that ``rechecks`` finds regressed shows its gate as it is now."""
     scored = {ps.name: ps.last_gate for ps in state.phases if ps.last_gate is not None}
+    now = {n: r.gate for n, r in (rechecks or {}).items() if r.gate is not None}
     names = [p.name for p in config.phases] + [
         n for n in scored if n not in {p.name for p in config.phases}
     ]
@@ -113,6 +121,12 @@ def collect_open_findings(root: Path, config: Config, state: SessionState) -> Op
     groups: list[FindingGroup] = []
     problems: list[str] = []
     for name in names:
+        if name in now:
+            for check in now[name].checks:
+                if _open(check):
+                    check.phase = check.phase or name
+                    groups.append(_group(check, "evaluated"))
+            continue
         gate = scored.get(name)
         if gate is not None:
             for check in gate.checks:

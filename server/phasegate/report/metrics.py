@@ -26,6 +26,7 @@ from typing import Any
 
 from phasegate.config import Config
 from phasegate.model import Event, IterationRecord, PhaseState
+from phasegate.recheck import Recheck, shown_status
 from phasegate.report.data import (
     IterationMetrics,
     OpenFindings,
@@ -188,6 +189,7 @@ def phase_metrics(
     config: Config | None,
     gates: dict[GateKey, Event],
     entry_s: float = 0.0,
+    recheck: Recheck | None = None,
 ) -> PhaseMetrics:
     iterations: list[IterationMetrics] = []
     prev: IterationRecord | None = None
@@ -200,8 +202,8 @@ def phase_metrics(
     return PhaseMetrics(
         name=ps.name,
         title=_title(config, ps.name),
-        status=ps.status.value,
-        message=ps.message,
+        status=shown_status(ps.status, recheck),
+        message=recheck.note if recheck is not None else ps.message,
         best_score=ps.best_score,
         last_score=ps.last_score,
         last_threshold=ps.last_threshold,
@@ -333,8 +335,18 @@ def build_report_data(
     traceability: Traceability,
     open_findings: OpenFindings,
     warnings: list[str] | None = None,
+    rechecks: dict[str, Recheck] | None = None,
 ) -> ReportData:
     state = source.state
+    rechecks = rechecks or {}
+    regressed = [n for n, r in rechecks.items() if r.status == "regressed"]
+    warnings = list(warnings or [])
+    if regressed:
+        warnings.insert(
+            0,
+            f"{', '.join(regressed)} completed earlier and fails now (not recorded yet): fix "
+            f"the findings and run `phasegate resume {state.id}`",
+        )
     gates = gate_events(source.events)
     entries = entry_gate_times(source.events)
     # Phases in the configured order first, then any others the session knows.
@@ -342,7 +354,10 @@ def build_report_data(
     known = {p.name: p for p in state.phases}
     names = [n for n in order if n in known] + [n for n in known if n not in order]
     phases = [
-        phase_metrics(known[n], config, gates, sum(d for d, _ in entries.get(n, []))) for n in names
+        phase_metrics(
+            known[n], config, gates, sum(d for d, _ in entries.get(n, [])), rechecks.get(n)
+        )
+        for n in names
     ]
     t0 = min([state.created_at] + [ev.ts for ev in source.events[:1]])
     t1 = max([state.updated_at] + [ev.ts for ev in source.events[-1:]])
@@ -356,6 +371,7 @@ def build_report_data(
         updated_at=state.updated_at,
         duration_s=round(max(0.0, t1 - t0), 6),
         checkpoint_seq=None if source.from_journal else state.seq,
+        regressed=regressed,
     )
     all_its = [it for ph in phases for it in ph.iterations]
     runs = [p for it in all_its for p in it.personas]
