@@ -289,6 +289,7 @@ class ResultCache:
             passed=passed if isinstance(passed, bool) else None,
             error=None,
             not_applicable=na if isinstance(na := p.get("not_applicable"), str) else None,
+            data=data if isinstance(data := p.get("data"), dict) else None,
         )
 
     def peek_project(self, check_key: str) -> CheckOutcome | None:
@@ -316,6 +317,8 @@ class ResultCache:
             e["project"] = {"hash": inputs_hash, "score": outcome.score, "passed": outcome.passed}
             if outcome.not_applicable is not None:
                 e["project"]["not_applicable"] = outcome.not_applicable
+            if outcome.data is not None:
+                e["project"]["data"] = outcome.data
             self._project[check_key] = list(outcome.findings)  # serialised at flush
             self._dirty.add(check_key)
 

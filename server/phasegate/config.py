@@ -9,7 +9,7 @@ errors into file/line messages, lives in :mod:`phasegate.config_loader`.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -124,6 +124,50 @@ class TimeoutsConfig(_Strict):
     check: float = Field(300.0, gt=0, description="Default seconds for a check's tool.")
     tests: float = Field(600.0, gt=0, description="Seconds for the workspace's test suite.")
     persona: float = Field(900.0, gt=0, description="Default seconds for a persona.")
+
+
+SeverityName = Literal["error", "warning", "info", "hint"]
+
+
+def _default_blocking() -> list[SeverityName]:
+    return ["error", "warning"]
+
+
+class NewCodeConfig(_Strict):
+    """New-code mode: gates judge what changed, not the whole repository."""
+
+    since: str | None = Field(
+        None,
+        description="Git reference new code is compared with (from the merge base with "
+        "`HEAD`): findings on lines added or changed since are new.",
+        examples=["origin/main"],
+    )
+    baseline: str | None = Field(
+        None,
+        description="A baseline file written by `phasegate baseline` (SARIF): findings not "
+        "in it are new. Works without git.",
+        examples=["phasegate-baseline.sarif"],
+    )
+    blocking: list[SeverityName] = Field(
+        default_factory=_default_blocking,
+        description="Severities of which one new finding fails its gate whatever the score "
+        "(hold the line). Inherited findings are reported apart and never block.",
+    )
+    small_change_lines: int = Field(
+        20,
+        ge=0,
+        description="Coverage on new code is not judged when fewer new lines than this "
+        "are executable (SonarQube's small-change allowance).",
+    )
+    integrity: bool = Field(
+        True,
+        description="Run GATE-INTEGRITY in new-code mode (deleted or skipped tests, removed "
+        "assertions, new suppressions, a loosened gate policy).",
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.since is not None or self.baseline is not None
 
 
 class ArtifactsConfig(_Strict):
@@ -286,6 +330,11 @@ class Config(_Strict):
         default_factory=ArtifactsConfig,
         description="Where the documents and code live; checks take their default inputs "
         "from here.",
+    )
+    new_code: NewCodeConfig = Field(
+        default_factory=NewCodeConfig,
+        description="New-code mode: judge findings by whether they are new (since a git "
+        "reference, or absent from a baseline). Off unless `since` or `baseline` is set.",
     )
     phases: list[PhaseConfig] = Field(
         default_factory=default_phases,

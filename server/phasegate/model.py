@@ -78,6 +78,10 @@ class Finding(BaseModel):
     # True when ``path`` does not exist (e.g. a missing document): clients show it there
     # if they can, else on the config file.
     missing_file: bool = False
+    # New-code mode only (see phasegate.newcode): ``new`` on lines changed since the
+    # reference or not in the baseline, ``unchanged`` inherited, ``absent`` a baseline
+    # finding that is gone (listed apart, in ``CheckResult.absent``).
+    baseline_state: Literal["new", "unchanged", "absent"] | None = None
 
     @property
     def id(self) -> str:
@@ -92,6 +96,34 @@ class Finding(BaseModel):
         what tells a finding fixed from one that only shifted between two gates."""
         key = f"{self.code}|{self.path}|{self.message}"
         return hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+class NewCodeCounts(BaseModel):
+    """How a check's findings split in new-code mode, and its whole-code verdict."""
+
+    new: int = 0
+    unchanged: int = 0
+    absent: int = 0
+    # the check's verdict and score on the whole code (what it would be without the mode)
+    overall_passed: bool = True
+    overall_score: float = 1.0
+    held: bool = False  # a new finding of a blocking severity: the gate fails with it
+    note: str = ""  # how the new-code verdict was reached, when not by findings alone
+
+
+class Evidence(BaseModel):
+    """How a check's result was obtained: what ran, with what, and what came of it."""
+
+    how: Literal["ran", "cached", "skipped", "not_run"] = "ran"
+    rule: str = ""  # "in-process" or the program that judged (e.g. "ruff", "pytest")
+    commands: list[list[str]] = Field(default_factory=list)  # every program run
+    exit_codes: list[int | None] = Field(default_factory=list)  # None: killed / not found
+    tool_version: str | None = None
+    duration_s: float = 0.0
+    commit: str | None = None  # the workspace's HEAD commit, when it is a git work tree
+    dirty: bool | None = None  # uncommitted changes beside that commit
+    inputs_hash: str | None = None  # the content hash of the inputs the result is for
+    timed_out: bool = False
 
 
 class CheckResult(BaseModel):
@@ -112,6 +144,10 @@ class CheckResult(BaseModel):
     # Nothing for the check to judge here (no Python source): excluded from the gate score.
     not_applicable: str | None = None
     cached: bool = False
+    # New-code mode: the split of the findings, and the baseline findings now gone.
+    new_code: NewCodeCounts | None = None
+    absent: list[Finding] = Field(default_factory=list)
+    evidence: Evidence | None = None
 
     @property
     def status(self) -> str:
@@ -144,6 +180,11 @@ class GateResult(BaseModel):
     checks: list[CheckResult] = Field(default_factory=list)
     blocking_failed: list[str] = Field(default_factory=list)
     duration_s: float = 0.0
+    # New-code mode: what new code was judged against, e.g. "since origin/main (1a2b3c4d5e)"
+    # or "baseline phasegate-baseline.sarif"; None when the whole code was judged.
+    new_code: str | None = None
+    # checks whose new findings of a blocking severity fail the gate whatever its score
+    held: list[str] = Field(default_factory=list)
 
     @property
     def failed_checks(self) -> list[CheckResult]:

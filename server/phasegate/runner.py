@@ -25,12 +25,18 @@ import time
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from phasegate.cache import ResultCache, stat_signatures
 from phasegate.checks.base import Check, CheckContext, CheckOutcome, get_check_class
 from phasegate.config import CheckConfig, Config, PhaseConfig
 from phasegate.model import CheckResult, Finding, GateResult, Severity
 from phasegate.workspace import Workspace, matches
+
+if TYPE_CHECKING:
+    from phasegate.newcode import NewCode
+
+INTEGRITY_ID = "GATE-INTEGRITY"
 
 
 @dataclass
@@ -146,13 +152,16 @@ def score_gate(phase: str, results: list[CheckResult], threshold: float) -> Gate
     blocking_failed = [r.id for r in results if r.blocking and not r.passed and r.skipped is None]
     judged = [r for r in results if r.not_applicable is None]
     not_evaluated = bool(judged) and not counted
+    # new-code mode: a new finding of a blocking severity fails the gate whatever the score
+    held = [r.id for r in counted if r.new_code is not None and r.new_code.held]
     return GateResult(
         phase=phase,
         score=score,
         threshold=threshold,
-        passed=score >= threshold and not blocking_failed and not not_evaluated,
+        passed=score >= threshold and not blocking_failed and not not_evaluated and not held,
         checks=results,
         blocking_failed=blocking_failed,
+        held=held,
     )
 
 
@@ -195,6 +204,8 @@ class GateRunner:
     config: Config
     trusted: bool = True
     cache: ResultCache | None = None
+    # New-code mode (see phasegate.newcode): findings judged by whether they are new.
+    new_code: NewCode | None = None
     _resolved: dict[str, list[ResolvedCheck]] = field(default_factory=dict)
 
     # -- resolution ----------------------------------------------------------------------
@@ -218,6 +229,7 @@ class GateRunner:
             trusted=self.trusted,
             timeout=timeout,
             phase=phase.name,
+            new_code=self.new_code,
         )
         return ResolvedCheck(phase.name, cc, cls, cls(), ctx, entry)
 
@@ -228,7 +240,30 @@ class GateRunner:
             pc = self.config.phase(phase)
             ccs = pc.entry_checks if entry else pc.checks
             self._resolved[key] = [self.resolve(pc, c, entry=entry) for c in ccs if c.enabled]
+            if not entry and self._integrity_phase() == phase:
+                cc = CheckConfig(id=INTEGRITY_ID)
+                self._resolved[key].append(self.resolve(pc, cc))
         return self._resolved[key]
+
+    def _integrity_phase(self) -> str | None:
+        """In new-code mode, the phase GATE-INTEGRITY joins when no phase runs it: the
+        ``testing`` phase, else the last. It runs even when the configuration switched
+        it off in the same change (that is one of the loosenings it reports)."""
+        nc = self.new_code
+        if nc is None or not self.config.phases:
+            return None
+        configured = any(
+            c.kind_name == INTEGRITY_ID and c.enabled for p in self.config.phases for c in p.checks
+        )
+        if configured:
+            return None
+        policy_changed = nc.changes is not None and any(
+            nc.changes.is_changed(name) for name in ("phasegate.toml", "pyproject.toml")
+        )
+        if not (self.config.new_code.integrity or policy_changed):
+            return None
+        names = [p.name for p in self.config.phases]
+        return "testing" if "testing" in names else names[-1]
 
     def all_checks(self) -> list[ResolvedCheck]:
         out: list[ResolvedCheck] = []
@@ -249,14 +284,33 @@ class GateRunner:
             return rc.skipped_result("untrusted workspace: this check runs workspace code")
         cached = False
         try:
-            if rc.cls.scope == "file":
+            if rc.cls.uses_history:  # compares with history: never cached
+                outcome = (
+                    rc.check.run(rc.ctx)
+                    if self.new_code is not None
+                    else CheckOutcome(not_applicable="judges changes: only in new-code mode")
+                )
+            elif rc.cls.scope == "file":
                 outcome, cached = self._run_file_check(rc)
             else:
                 outcome, cached = self._run_project_check(rc)
         except Exception as exc:  # a check bug must not take the gate down
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             outcome = CheckOutcome(findings=[], score=0.0, error=f"check crashed: {tb}")
-        return result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
+        result = result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
+        return self.judged(rc, outcome, result)
+
+    def judged(self, rc: ResolvedCheck, outcome: CheckOutcome, result: CheckResult) -> CheckResult:
+        """``result`` as new-code mode judges it (unchanged outside the mode)."""
+        if self.new_code is None:
+            return result
+        try:
+            return self.new_code.apply(rc, outcome, result)
+        except Exception as exc:  # judging must not take the gate down: unknown
+            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            return result.model_copy(
+                update={"error": f"judging new code failed: {tb}", "passed": False}
+            )
 
     def _run_file_check(self, rc: ResolvedCheck) -> tuple[CheckOutcome, bool]:
         files = rc.ctx.input_files()
@@ -355,7 +409,7 @@ class GateRunner:
                 outcome = hit
         except Exception:
             return None
-        return result_of(rc, outcome, cached=True)
+        return self.judged(rc, outcome, result_of(rc, outcome, cached=True))
 
     def run_checks(self, checks: Iterable[ResolvedCheck]) -> list[CheckResult]:
         return [self.run_check(rc) for rc in checks]

@@ -17,7 +17,7 @@ import re
 from abc import ABC
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,6 +26,7 @@ from phasegate.plugins import EntryPointRegistry
 
 if TYPE_CHECKING:
     from phasegate.config import CheckConfig, Config
+    from phasegate.newcode import NewCode, NewCodeVerdict
     from phasegate.workspace import Workspace
 
 ENTRY_POINT_GROUP = "phasegate.checks"
@@ -61,6 +62,9 @@ class CheckOutcome:
     passed: bool | None = None
     error: str | None = None
     not_applicable: str | None = None
+    # What the check measured beside its findings, kept with the outcome in the result
+    # cache, for judging new code later (TEST-COVERAGE: executed and missed lines).
+    data: dict[str, Any] | None = None
 
 
 @dataclass
@@ -78,6 +82,9 @@ class CheckContext:
     trusted: bool
     timeout: float
     phase: str = ""
+    # New-code mode: the reference new code is judged against (checks that compare with
+    # history, such as GATE-INTEGRITY, read it; the others never need to).
+    new_code: NewCode | None = None
 
     def input_files(self) -> list[str]:
         """Workspace files matching ``inputs`` and not ``exclude`` (sorted)."""
@@ -129,6 +136,13 @@ class Check(ABC):
     # True when the check runs code or tools the workspace configures (its tests, a
     # configured command): skipped in an untrusted workspace.
     runs_workspace_code: ClassVar[bool] = False
+    # How new-code mode judges the findings (see phasegate.newcode): "lines" (new when
+    # on changed lines), "documents" (also new when at the top of a changed document),
+    # "whole" (the check keeps its verdict: a failing test fails whatever changed).
+    new_code_rule: ClassVar[Literal["lines", "documents", "whole"]] = "lines"
+    # True for checks that read history (ctx.new_code): never cached, and only run in
+    # new-code mode (not applicable otherwise).
+    uses_history: ClassVar[bool] = False
     Options: ClassVar[type[BaseModel]] = NoOptions
 
     @classmethod
@@ -153,6 +167,13 @@ class Check(ABC):
         raise TypeError(f"{type(self).__name__} is a file-scope check; call check_file")
 
     # -- file scope ----------------------------------------------------------------------
+    def judge_new_code(
+        self, ctx: CheckContext, outcome: CheckOutcome, new_code: NewCode
+    ) -> NewCodeVerdict | None:
+        """The check's own verdict on new code, or None to be judged by its findings
+        (hold the line). See :mod:`phasegate.newcode`."""
+        return None
+
     def check_file(self, ctx: CheckContext, path: str) -> list[Finding]:
         """File-scope checks: findings for one input file."""
         raise TypeError(f"{type(self).__name__} is a project-scope check; call run")

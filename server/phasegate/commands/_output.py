@@ -116,17 +116,34 @@ def render_findings(console: Console, gates: list[GateResult], workspace_root: P
             if check.not_applicable:
                 na = escape(check.not_applicable)
                 lines.append(f"[dim]{escape(check.id)}: not applicable: {na}[/]")
-            for f in check.findings:
+            if check.new_code is not None and check.new_code.note:
+                lines.append(f"{escape(check.id)}: {escape(check.new_code.note)}")
+            for f in _in_new_code_order(check):
                 style = _SEVERITY_STYLE.get(f.severity, "")
                 loc = escape(finding_location(f))
                 code = escape(f.code)
-                lines.append(f"{loc}: [{style}]{code}[/] {escape(f.message)}")
+                tag = _STATE_TAG.get(f.baseline_state or "", "")
+                line = f"{loc}: [{style}]{code}[/] {escape(f.message)}"
+                lines.append(f"{line} [dim]{tag}[/]" if tag else line)
         if not lines:
             continue
         console.print(f"[bold]{escape(gate.phase)}[/] ({gate_status(gate)})")
         for line in lines:
             # emoji=False: "a.py:100:5" must not become "a.py💯5"
             console.print("  " + line, highlight=False, soft_wrap=True, emoji=False)
+
+
+_STATE_TAG = {"new": "(new)", "unchanged": "(unchanged)", "absent": "(fixed)"}
+_STATE_ORDER = {"new": 0, "unchanged": 1, "absent": 2}
+
+
+def _in_new_code_order(check: CheckResult) -> list[Finding]:
+    """The findings to list: outside new-code mode as they are; in it, new first, then
+    unchanged (inherited), then the baseline findings gone (fixed)."""
+    if check.new_code is None:
+        return check.findings
+    both = [*check.findings, *check.absent]
+    return sorted(both, key=lambda f: _STATE_ORDER.get(f.baseline_state or "", 0))
 
 
 def _write_findings_plain(console: Console, gates: list[GateResult]) -> None:
@@ -143,10 +160,13 @@ def _write_findings_plain(console: Console, gates: list[GateResult]) -> None:
                 lines.append(f"  {check.id}: skipped: {check.skipped}\n")
             if check.not_applicable:
                 lines.append(f"  {check.id}: not applicable: {check.not_applicable}\n")
-            for f in check.findings:
+            if check.new_code is not None and check.new_code.note:
+                lines.append(f"  {check.id}: {check.new_code.note}\n")
+            for f in _in_new_code_order(check):
                 start = f.range.start
                 loc = f"{f.path}:{start.line + 1}:{start.character + 1}"
-                lines.append(f"  {loc}: {f.code} {f.message}\n")
+                tag = _STATE_TAG.get(f.baseline_state or "", "")
+                lines.append(f"  {loc}: {f.code} {f.message}{' ' + tag if tag else ''}\n")
         if lines:
             out.write(f"{gate.phase} ({gate_status(gate)})\n")
             out.write("".join(lines))
@@ -179,7 +199,7 @@ def _rel(path: str, workspace_root: Path) -> str:
 
 
 _SEVERITY_NAMES = {int(s): s.name.lower() for s in Severity}
-_JSON_FINDING_FIELDS = {"path", "range", "severity", "code", "message", "owner"}
+_JSON_FINDING_FIELDS = {"path", "range", "severity", "code", "message", "owner", "baseline_state"}
 _findings_adapter: Any = None
 
 
@@ -197,6 +217,8 @@ def _findings_to_json(findings: list[Finding], rels: dict[str, str], root: Path)
     names = _SEVERITY_NAMES
     for d in out:
         d["severity"] = names[d["severity"]]
+        if d["baseline_state"] is None:  # outside new-code mode
+            del d["baseline_state"]
         path = d["path"]
         rel = rels.get(path)
         if rel is None:
@@ -234,6 +256,20 @@ def check_to_json(
         "findings": _findings_to_json(
             check.findings, {} if _rels is None else _rels, workspace_root
         ),
+        **_new_code_json(check, workspace_root, _rels),
+    }
+
+
+def _new_code_json(
+    check: CheckResult, workspace_root: Path, rels: dict[str, str] | None
+) -> dict[str, Any]:
+    """New-code mode only: the split of the findings, the whole-code verdict and the
+    baseline findings gone (``absent``)."""
+    if check.new_code is None:
+        return {}
+    return {
+        "new_code": check.new_code.model_dump(mode="json"),
+        "absent": _findings_to_json(check.absent, {} if rels is None else rels, workspace_root),
     }
 
 
@@ -250,6 +286,7 @@ def gates_to_json(workspace_root: Path, gates: list[GateResult]) -> dict[str, An
                 "threshold": g.threshold,
                 "unknown": [c.id for c in g.unknown],
                 "not_applicable": g.not_applicable,
+                **({"new_code": g.new_code, "held": g.held} if g.new_code else {}),
                 "checks": [check_to_json(c, workspace_root, rels) for c in g.checks],
             }
             for g in gates

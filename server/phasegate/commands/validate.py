@@ -27,10 +27,12 @@ import click
 
 from phasegate.cache import ResultCache, gc_paused
 from phasegate.checks.base import UnknownCheck
+from phasegate.commands._newcode_output import new_code_json, new_code_summary
 from phasegate.commands._state import check_state, print_warnings
 from phasegate.config import Config
 from phasegate.config_loader import ConfigError, load
 from phasegate.model import GateResult
+from phasegate.newcode import NewCodeError, resolve_new_code
 from phasegate.runner import GateRunner
 from phasegate.workspace import STATE_DIR, Workspace
 
@@ -57,15 +59,27 @@ def run_validation(
     phase: str | None = None,
     iteration: int | None = None,
     trusted: bool = True,
+    since: str | None = None,
+    baseline: str | Path | None = None,
+    all_code: bool = False,
 ) -> list[GateResult]:
-    """Score the exit gate of every phase (or of ``phase``). Writes only the result cache."""
+    """Score the exit gate of every phase (or of ``phase``). Writes only the result cache.
+
+    New-code mode (:mod:`phasegate.newcode`) when ``since`` or ``baseline`` is given, or
+    the configuration's ``[new_code]`` asks for it, unless ``all_code``."""
     names = [p.name for p in config.phases]
     if phase is not None and phase not in names:
         known = ", ".join(names) or "none"
         raise ValidationSetupError(f"unknown phase {phase!r} (phases: {known})")
     workspace = Workspace(root)
+    new_code = None
+    if not all_code:
+        try:
+            new_code = resolve_new_code(workspace, config, since=since, baseline=baseline)
+        except NewCodeError as exc:
+            raise ValidationSetupError(str(exc)) from None
     cache = ResultCache(workspace.root / STATE_DIR / "cache")
-    runner = GateRunner(workspace, config, trusted=trusted, cache=cache)
+    runner = GateRunner(workspace, config, trusted=trusted, cache=cache, new_code=new_code)
     threshold = validation_threshold(config, iteration)
     selected = [phase] if phase is not None else names
     try:
@@ -75,7 +89,11 @@ def run_validation(
         raise ValidationSetupError(str(exc)) from None
     except ValueError as exc:  # check options rejected by the check's Options model
         raise ValidationSetupError(f"invalid check options: {exc}") from None
-    return [runner.evaluate(name, threshold) for name in selected]
+    gates = [runner.evaluate(name, threshold) for name in selected]
+    if new_code is not None:
+        for gate in gates:
+            gate.new_code = new_code.label
+    return gates
 
 
 def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
@@ -117,6 +135,26 @@ def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
     help="Treat the workspace as untrusted: skip checks that run workspace code.",
 )
 @click.option(
+    "--since",
+    metavar="REF",
+    help="New code: judge findings by whether they are on lines added or changed since "
+    "the merge base of REF (a git reference) and HEAD. New findings of a blocking severity "
+    "fail their gate whatever its score; inherited ones are reported apart.",
+)
+@click.option(
+    "--baseline",
+    "baseline",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="New code: findings not in this baseline (`phasegate baseline`) are new; "
+    "baseline findings gone are reported fixed (absent). Works without git.",
+)
+@click.option(
+    "--all-code",
+    is_flag=True,
+    help="Judge the whole code even when the configuration's [new_code] asks for new code.",
+)
+@click.option(
     "--pretty/--compact",
     default=None,
     help="Indent JSON and SARIF output, or not. Default: indented on a terminal, "
@@ -128,6 +166,9 @@ def command(
     fmt: str,
     iteration: int | None,
     untrusted: bool,
+    since: str | None,
+    baseline: Path | None,
+    all_code: bool,
     pretty: bool | None,
 ) -> None:
     """Run the gates on DIRECTORY (default: .) without changing it.
@@ -138,7 +179,7 @@ def command(
     # A short-lived run that makes many acyclic objects (findings): the cyclic garbage
     # collector's repeated scans would cost more than the work itself.
     with gc_paused():
-        _validate(directory, phase, fmt, iteration, untrusted, pretty)
+        _validate(directory, phase, fmt, iteration, untrusted, pretty, since, baseline, all_code)
 
 
 def _write_stdout(data: bytes) -> None:
@@ -161,6 +202,9 @@ def _validate(
     iteration: int | None,
     untrusted: bool,
     pretty: bool | None,
+    since: str | None = None,
+    baseline: Path | None = None,
+    all_code: bool = False,
 ) -> None:
     from phasegate.commands._output import dump_json
 
@@ -177,8 +221,17 @@ def _validate(
         sys.exit(EXIT_ERROR)
     print_warnings(loaded.warnings)
     try:
+        if all_code and (since is not None or baseline is not None):
+            raise ValidationSetupError("--all-code cannot be combined with --since or --baseline")
         gates = run_validation(
-            root, loaded.config, phase=phase, iteration=iteration, trusted=not untrusted
+            root,
+            loaded.config,
+            phase=phase,
+            iteration=iteration,
+            trusted=not untrusted,
+            since=since,
+            baseline=Path.cwd() / baseline if baseline is not None else None,
+            all_code=all_code,
         )
         if fmt == "sarif":
             _write_stdout(dump_json(_sarif(root, gates), pretty=pretty))
@@ -189,13 +242,20 @@ def _validate(
     from phasegate.commands._output import gates_to_json, render_findings, render_gates
 
     if fmt == "json":
-        _write_stdout(dump_json(gates_to_json(root, gates), pretty=pretty))
+        doc = gates_to_json(root, gates)
+        summary_json = new_code_json(gates)
+        if summary_json is not None:
+            doc["new_code"] = summary_json
+        _write_stdout(dump_json(doc, pretty=pretty))
     elif fmt == "text":
         from rich.console import Console
 
         console = Console(highlight=False)
         render_findings(console, gates, root)
         render_gates(console, gates)
+        summary = new_code_summary(gates)
+        if summary:
+            console.print(summary)
         passed = sum(1 for g in gates if g.passed)
         source = loaded.source.name if loaded.source else "built-in defaults"
         console.print(f"{passed}/{len(gates)} gates passed (config: {source})")

@@ -24,6 +24,7 @@ class DesignCheck(Check):
 
     scope = "project"
     default_owner = OWNER
+    new_code_rule = "documents"
 
     @classmethod
     def default_inputs(cls, config: Config) -> list[str]:

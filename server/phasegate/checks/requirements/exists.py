@@ -23,6 +23,7 @@ class RequirementsCheck(Check):
 
     scope = "project"
     default_owner: ClassVar[str] = OWNER
+    new_code_rule = "documents"
 
     @classmethod
     def default_inputs(cls, config: Config) -> list[str]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +38,9 @@ from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
 from phasegate.toml_locate import TOMLDecodeError, key_positions, toml_loads
 from phasegate.workspace import Workspace, matches
+
+if TYPE_CHECKING:
+    from phasegate.newcode import NewCode, NewCodeVerdict
 
 # where coverage.py reads its settings, in its order, with the section of [run] there
 _INI_FILES = ((".coveragerc", "run"), ("setup.cfg", "coverage:run"), ("tox.ini", "coverage:run"))
@@ -226,7 +229,78 @@ class Coverage(SuiteCheck):
             )
         if passed:
             save_history(ws, key, hashes)
-        return CheckOutcome(findings=findings, score=score, passed=passed)
+        # every file's executed and missed lines, kept with the outcome: new-code mode
+        # judges coverage on the new lines (judge_new_code)
+        data = {"lines": {p: [ex, mi] for p, (ex, mi) in per_file.items()}, "target": target}
+        return CheckOutcome(findings=findings, score=score, passed=passed, data=data)
+
+    def judge_new_code(
+        self, ctx: CheckContext, outcome: CheckOutcome, new_code: NewCode
+    ) -> NewCodeVerdict | None:
+        """Coverage on new code: covered / executable statements on the lines added or
+        changed since the reference (a new file: all of its lines). Fewer executable new
+        lines than ``[new_code] small_change_lines`` are not judged (SonarQube's
+        small-change allowance). Findings: the uncovered ranges of new lines. Without a
+        git reference (baseline only) the new lines are unknown: judged by findings."""
+        from phasegate.newcode import NewCodeVerdict, new_lines_coverage
+
+        opts = ctx.options
+        assert isinstance(opts, CoverageOptions)
+        raw = (outcome.data or {}).get("lines")
+        cs = new_code.changes
+        if not isinstance(raw, dict) or cs is None:
+            return None
+        lines: dict[str, tuple[list[int], list[int]]] = {}
+        for path, pair in raw.items():
+            if isinstance(pair, list) and len(pair) == 2:
+                lines[str(path)] = ([int(x) for x in pair[0]], [int(x) for x in pair[1]])
+        got = new_lines_coverage(new_code, lines)
+        if got is None:
+            return None
+        covered, total = got
+        target = opts.target
+        if total < new_code.small_change_lines:
+            note = (
+                f"{total} executable new line{'s' if total != 1 else ''}: fewer than "
+                f"{new_code.small_change_lines}, coverage on new code not judged"
+            )
+            return NewCodeVerdict(True, 1.0, note, findings=[])
+        percent = 100.0 * covered / total
+        passed = percent + 1e-9 >= target
+        score = 1.0 if target <= 0 else min(1.0, percent / target)
+        note = f"coverage on new code {percent:.1f}% of {total} new lines (target {target:g}%)"
+        severity = Severity.INFO if passed else Severity.WARNING
+        ranges: list[tuple[str, int, int]] = []
+        for path in sorted(lines):
+            executed, missing = lines[path]
+            new = None if path in cs.added else cs.lines.get(path, set())
+            if new is not None and not new:
+                continue
+            kept_missing = missing if new is None else [n for n in missing if n in new]
+            kept_executed = executed if new is None else [n for n in executed if n in new]
+            ranges += [(path, a, b) for a, b in uncovered_ranges(kept_executed, kept_missing)]
+        findings: list[Finding] = []
+        if not passed and ranges:
+            findings.append(
+                ctx.finding(
+                    ranges[0][0],
+                    f"coverage on new code {percent:.1f}% is below the target {target:g}% "
+                    f"({covered} of {total} new lines covered)",
+                    Range.span(ranges[0][1] - 1, 0, ranges[0][1] - 1, 10_000),
+                    severity=Severity.WARNING,
+                )
+            )
+        for path, a, b in ranges[: opts.max_findings]:
+            what = f"new line {a}" if a == b else f"new lines {a}-{b}"
+            findings.append(
+                ctx.finding(
+                    path,
+                    f"{what} not covered by the tests",
+                    Range.span(a - 1, 0, b - 1, 10_000),
+                    severity=severity,
+                )
+            )
+        return NewCodeVerdict(passed, score, note, findings=findings)
 
     @staticmethod
     def _unmeasured_sources(ctx: CheckContext) -> list[str]:

@@ -515,6 +515,8 @@ class SuiteCheck(Check):
 
 class PytestRun(SuiteCheck):
     id = "TEST-PYTEST"
+    # a failing test fails the gate whatever changed: new-code mode keeps the verdict
+    new_code_rule = "whole"
     title = "Tests pass (pytest)"
     description = (
         "The workspace's interpreter runs its pytest suite; each failing test is a finding "

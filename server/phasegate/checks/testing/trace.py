@@ -50,6 +50,7 @@ class TestTrace(Check):
     __test__ = False  # not a pytest test class
 
     id = "TEST-TRACE"
+    new_code_rule = "documents"
     title = "Requirements traced to tests"
     description = (
         "Every requirement id is referenced by at least one test (marker, docstring or "
