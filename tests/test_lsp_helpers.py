@@ -224,7 +224,7 @@ def apply_text_edits(text: str, edits: list[types.TextEdit], encoding: str = "ut
 
 
 async def wait_for(
-    cond: Callable[[], bool], timeout: float = 20.0, what: str = "condition"
+    cond: Callable[[], bool], timeout: float = 90.0, what: str = "condition"
 ) -> None:
     deadline = time.monotonic() + timeout
     while not cond():

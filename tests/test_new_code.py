@@ -197,8 +197,15 @@ def test_git_config_of_the_workspace_runs_nothing(repo: Path, tmp_path: Path) ->
     git(repo, "config", "diff.external", str(script))
     git(repo, "config", "core.fsmonitor", str(script))
     git(repo, "config", "diff.evil.textconv", str(script))
-    (repo / ".gitattributes").write_text("*.py diff=evil\n", encoding="utf-8")
+    git(repo, "config", "filter.evil.clean", str(script))
+    git(repo, "config", "filter.evil.smudge", str(script))
+    git(repo, "config", "filter.other.process", str(script))
+    (repo / ".gitattributes").write_text("*.py diff=evil filter=evil\n", encoding="utf-8")
     (repo / "pkg" / "mod.py").write_text(MODULE + "\nX = 1\n", encoding="utf-8")
     cs = changes_since(repo, "HEAD")
     assert cs.is_new("pkg/mod.py", len(MODULE.splitlines()) + 1)
+    assert cs.base_text("pkg/mod.py") == MODULE
+    from phasegate.evidence import workspace_commit
+
+    assert workspace_commit(repo) == (git(repo, "rev-parse", "HEAD").strip(), True)
     assert not marker.exists(), "reading history ran a program the workspace configures"

@@ -204,3 +204,80 @@ def test_a_plugin_check_with_web_docs_gets_a_help_uri() -> None:
         registered_checks().pop("WEB-DOC", None)
     assert rule["helpUri"] == "https://example.org/checks#web-doc"
     assert "https://example.org/checks#web-doc" in rule["help"]["text"]
+
+
+# -- baseline fingerprints: what `phasegate baseline` writes and load_baseline reads -------
+def test_fingerprints_round_trip_through_load_baseline(
+    gates: tuple[Path, list[GateResult]], tmp_path: Path
+) -> None:
+    from phasegate.baseline import (
+        CONTEXT_KEY,
+        FINGERPRINT_KEY,
+        context_hash,
+        fingerprint,
+        load_baseline,
+    )
+    from phasegate.newcode import NewCode
+
+    root, gs = gates
+    log = gates_to_sarif(root, gs)
+    path = tmp_path / "baseline.sarif"
+    path.write_text(json.dumps(log), encoding="utf-8")
+    baseline = load_baseline(path)
+    findings = [(g.phase, f) for g in gs for f in g.findings]
+    assert findings and baseline.total == len(findings)
+    ws = Workspace(root)
+    for (phase, f), res in zip(findings, log["runs"][0]["results"], strict=True):
+        lines = (ws.read_text(f.path) or "").splitlines()
+        text = lines[f.range.start.line] if f.range.start.line < len(lines) else None
+        assert res["partialFingerprints"][FINGERPRINT_KEY] == fingerprint(f.code, f.path, f.message)
+        assert res["partialFingerprints"][CONTEXT_KEY] == context_hash(text)
+        assert res["properties"]["phase"] == phase
+    # the same findings, classified against the baseline just written: nothing new, none gone
+    nc = NewCode(workspace=ws, baseline=baseline)
+    for g in gs:
+        for c in g.checks:
+            out, absent = nc.classify(g.phase, c.id, c.findings)
+            assert [f.baseline_state for f in out] == ["unchanged"] * len(c.findings)
+            assert absent == []
+    # and each entry carries its context: pairing does not fall back to order
+    for entries in baseline.entries.values():
+        for e in entries:
+            assert e.fingerprint and (e.context or not (root / e.path).is_file())
+
+
+def test_context_hash_of_a_missing_file_or_line_is_empty(tmp_path: Path) -> None:
+    from phasegate.baseline import CONTEXT_KEY, context_hash
+
+    (tmp_path / "a.py").write_text("first\n  second   line \n", encoding="utf-8")
+    findings = [
+        Finding(path="a.py", range=Range.lines(1), code="C", message="m"),
+        Finding(path="a.py", range=Range.lines(7), code="C", message="past the end"),
+        Finding(path="gone.md", code="C", message="missing", missing_file=True),
+    ]
+    check = CheckResult(id="C", phase="p", passed=False, score=0.0, findings=findings)
+    gate = GateResult(phase="p", score=0.0, threshold=0.6, passed=False, checks=[check])
+    results = gates_to_sarif(tmp_path, [gate])["runs"][0]["results"]
+    contexts = [r["partialFingerprints"][CONTEXT_KEY] for r in results]
+    assert contexts == [context_hash("second line"), "", ""]
+
+
+def test_each_file_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.py").write_text("\n".join(f"line {i}" for i in range(50)), encoding="utf-8")
+    reads: list[str] = []
+    original = Workspace.read_text
+
+    def counting(self: Workspace, rel: str) -> str | None:
+        reads.append(rel)
+        return original(self, rel)
+
+    monkeypatch.setattr(Workspace, "read_text", counting)
+    findings = [
+        Finding(path=p, range=Range.lines(i), code="C", message=f"m{i}")
+        for i in range(20)
+        for p in ("a.py", "missing.py")
+    ]
+    check = CheckResult(id="C", phase="p", passed=False, score=0.0, findings=findings)
+    gate = GateResult(phase="p", score=0.0, threshold=0.6, passed=False, checks=[check])
+    gates_to_sarif(tmp_path, [gate])
+    assert sorted(reads) == ["a.py", "missing.py"]

@@ -160,8 +160,10 @@ def test_json_shape_exactly(tmp_path: Path) -> None:
     assert list(by_id) == ["V-PASS", "V-FILE"]
     for c in alpha["checks"]:
         assert set(c) == {
-            "id", "status", "reason", "passed", "blocking", "score", "owner", "findings"
+            "id", "status", "reason", "passed", "blocking", "score", "owner", "findings",
+            "evidence",
         }  # fmt: skip
+        assert c.pop("evidence")["how"] == "ran"  # how the result was obtained
     assert by_id["V-PASS"] == {
         "id": "V-PASS",
         "status": "passed",

@@ -473,6 +473,13 @@ def _ws_with_findings(root: Path) -> Path:
     return root
 
 
+def _without_evidence(doc: dict[str, Any]) -> dict[str, Any]:
+    for phase in doc["phases"]:
+        for check in phase["checks"]:
+            check.pop("evidence")
+    return doc
+
+
 def test_compact_by_default_off_a_terminal_pretty_on_request(tmp_path: Path) -> None:
     ws = _ws_with_findings(tmp_path / "ws")
     runner = CliRunner()
@@ -480,9 +487,11 @@ def test_compact_by_default_off_a_terminal_pretty_on_request(tmp_path: Path) -> 
     pretty = runner.invoke(cli, ["validate", str(ws), "--format", "json", "--pretty"])
     forced = runner.invoke(cli, ["validate", str(ws), "--format", "json", "--compact"])
     assert compact.exit_code == pretty.exit_code == forced.exit_code == 1
-    assert compact.stdout.count("\n") == 1 and compact.stdout == forced.stdout
+    assert compact.stdout.count("\n") == 1 and forced.stdout.count("\n") == 1
     assert pretty.stdout.count("\n") > 1000
-    assert json.loads(compact.stdout) == json.loads(pretty.stdout)
+    # the same document, but for the evidence: the first run ran, the others were cached
+    docs = [_without_evidence(json.loads(r.stdout)) for r in (compact, pretty, forced)]
+    assert docs[0] == docs[1] == docs[2]
     findings = json.loads(compact.stdout)["phases"][0]["checks"][0]["findings"]
     assert len(findings) >= 3000
 

@@ -154,6 +154,8 @@ def load_baseline(path: Path) -> Baseline:
 def _entry(res: Any) -> Entry | None:
     if not isinstance(res, dict):
         return None
+    if res.get("baselineState") == "absent" or res.get("kind", "fail") != "fail":
+        return None  # a finding fixed since an earlier baseline: not one now
     props = res.get("properties") or {}
     fps = res.get("partialFingerprints") or {}
     check = res.get("ruleId")

@@ -12,8 +12,10 @@ unstaged and untracked-but-not-ignored files alike — against it. The result,
 * ``deleted`` / ``renamed`` / ``added`` — files, workspace-relative.
 
 Git runs with the workspace's own configuration neutralised where it could run a
-program (``core.fsmonitor``, external diff drivers, text conversion filters): reading
-history never runs anything the workspace configures. Every call has a timeout.
+program (``core.fsmonitor``, external diff drivers, text conversion filters, and the
+clean/smudge/process filter drivers that comparing with the working tree would run):
+reading history never runs anything the workspace configures (:func:`git`). Every
+call has a timeout.
 A workspace inside a bigger repository (a monorepo's sub-project) gets paths relative to
 itself; changes outside it are left out.
 """
@@ -109,17 +111,52 @@ class ChangeSet:
         return data.decode("utf-8", errors="replace")
 
 
-def _git(root: Path, *args: str, timeout: float = GIT_TIMEOUT) -> _GitOut:
-    env = {
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_OPTIONAL_LOCKS": "0",  # reading must not take the index lock
-        "LC_ALL": "C",
-    }
+def _filter_overrides(root: Path) -> tuple[str, ...]:
+    """``-c filter.NAME.clean= …`` for every filter driver the configuration defines:
+    comparing with the working tree would run them (reading the configuration runs
+    nothing; an empty command is no filter)."""
     res = run_tool(
-        ["git", *SAFE_GIT, *args],
+        ["git", *SAFE_GIT, "config", "-z", "--get-regexp", r"^filter\."],
+        cwd=root,
+        timeout=GIT_TIMEOUT,
+        env=_GIT_ENV,
+        binary_stdout=True,
+    )
+    names: set[str] = set()
+    for item in (res.stdout_bytes or b"").split(b"\0"):
+        key = item.split(b"\n", 1)[0].decode("utf-8", "replace")
+        if key.startswith("filter.") and key.count(".") >= 2:
+            names.add(key[len("filter.") :].rsplit(".", 1)[0])
+    out: list[str] = []
+    for name in sorted(names):
+        for what in ("clean", "smudge", "process"):
+            out += ["-c", f"filter.{name}.{what}="]
+    return tuple(out)
+
+
+_GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_OPTIONAL_LOCKS": "0",  # reading must not take the index lock
+    "LC_ALL": "C",
+}
+
+
+def git_argv(root: Path, *args: str) -> list[str]:
+    """The command line of a git call on ``root`` that runs nothing the repository
+    configures (see the module)."""
+    return ["git", *SAFE_GIT, *_filter_overrides(root), *args]
+
+
+def git_env() -> dict[str, str]:
+    return dict(_GIT_ENV)
+
+
+def _git(root: Path, *args: str, timeout: float = GIT_TIMEOUT) -> _GitOut:
+    res = run_tool(
+        git_argv(root, *args),
         cwd=root,
         timeout=timeout,
-        env=env,
+        env=_GIT_ENV,
         binary_stdout=True,
         max_output=256 * 1024 * 1024,
     )

@@ -159,6 +159,12 @@ class NewCodeConfig(_Strict):
         description="Coverage on new code is not judged when fewer new lines than this "
         "are executable (SonarQube's small-change allowance).",
     )
+    sessions: bool = Field(
+        True,
+        description="Sessions in a git work tree judge new code since the commit they "
+        "started from, when neither `since` nor `baseline` is set: what the session adds "
+        "is held to the gates, what was there before is reported apart.",
+    )
     integrity: bool = Field(
         True,
         description="Run GATE-INTEGRITY in new-code mode (deleted or skipped tests, removed "

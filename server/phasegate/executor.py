@@ -36,6 +36,7 @@ from typing import Any
 from phasegate import progressive
 from phasegate.backups import BackupRecorder
 from phasegate.cache import ResultCache
+from phasegate.changes import head_commit
 from phasegate.config import Config, PhaseConfig
 from phasegate.model import (
     Event,
@@ -49,6 +50,7 @@ from phasegate.model import (
     SessionState,
     SessionStatus,
 )
+from phasegate.newcode import NewCodeError, resolve_new_code
 from phasegate.persona_runner import phase_artifacts, run_persona
 from phasegate.progressive import Decision
 from phasegate.rework import owners_of_failed
@@ -153,6 +155,8 @@ class Executor:
         if not requirement:
             raise ExecutorError("the requirement is empty")
         sid = validate_session_id(session_id) if session_id else new_session_id()
+        since = self._session_reference()
+        self._use_new_code(since)
         self.preflight()
         if self.store.exists(sid):
             raise SessionExists(
@@ -163,6 +167,7 @@ class Executor:
             id=sid,
             requirement=requirement,
             phases=[PhaseState(name=p.name) for p in self.config.phases],
+            new_code_since=since,
         )
         self.store.create(state)
         self.state = state
@@ -211,7 +216,7 @@ class Executor:
         k = ps.persona_iterations + 1
         thr = self.config.threshold(k)
         gate = await self._evaluate(phase, thr)
-        owners = owners_of_failed(gate, pc.personas)
+        owners = owners_of_failed(gate, pc.personas, inherited=bool(finding_ids))
         if finding_ids:
             wanted = set(finding_ids)
             owners = {p: [f for f in fs if f.id in wanted] for p, fs in owners.items()}
@@ -303,10 +308,34 @@ class Executor:
         self.store.lock(sid)
         state = self.store.load(sid)
         self._sync_phases(state)
+        self._use_new_code(state.new_code_since)
         self.state = state
         self.last_gates = {}
         self._stop = False
         return state
+
+    def _session_reference(self) -> str | None:
+        """The commit a new session starts from, its default new-code reference: in a
+        git work tree with a commit, unless the configuration names its own reference
+        (``[new_code] since``/``baseline``) or turns this off (``sessions = false``)."""
+        nc = self.config.new_code
+        if nc.enabled or not nc.sessions:
+            return None
+        return head_commit(self.workspace.root)
+
+    def _use_new_code(self, since: str | None) -> None:
+        """Judge the session's gates on new code: since ``since`` (the session's start),
+        or as the configuration says. Raises :class:`SessionConfigError` when the
+        reference cannot be used (git gone, baseline unreadable)."""
+        try:
+            nc = resolve_new_code(
+                self.workspace, self.config, since=None if self.config.new_code.enabled else since
+            )
+        except NewCodeError as exc:
+            raise SessionConfigError(f"new code: {exc}") from None
+        if nc is not None and since is not None and nc.changes is not None:
+            nc.changes.ref = "the session's start"
+        self.runner.set_new_code(nc)
 
     def _sync_phases(self, state: SessionState) -> None:
         """Order the session's phases as the configuration does; a phase added to the

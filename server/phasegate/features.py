@@ -64,7 +64,9 @@ _RANGE_SEP_RE = re.compile(r"\s*(?:through|thru|to|\.\.\.?|\u2013|\u2014|-)\s*",
 _MAX_RANGE = 50
 _WITHDRAWN_RE = re.compile(
     r"^[\s*_(\[~`]*(?:removed|deprecated|withdrawn|obsolete|superseded|dropped|deleted|"
-    r"retired|out of scope)\b|^~~",
+    # the word must stand apart ("Removed: old export", "**Deprecated** …"): a title
+    # such as "Deprecated version attribute" names a requirement about deprecation
+    r"retired|out of scope)(?:[*`]+|_+(?!\w)|\s*[-\u2013\u2014:|)\]]|\s*$)|^~~",
     re.I,
 )
 

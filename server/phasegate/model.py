@@ -112,7 +112,38 @@ class NewCodeCounts(BaseModel):
 
 
 class Evidence(BaseModel):
-    """How a check's result was obtained: what ran, with what, and what came of it."""
+    """How a check's result was obtained: what ran, with what, and what came of it.
+
+    ``how``, from the result (:func:`phasegate.evidence.how_of`), first rule that holds:
+
+    * ``not_run``: the check reached no verdict, its result is unknown (``error`` is
+      set): its program was not found, timed out, was killed or failed, its output could
+      not be read, or the check crashed. ``commands``, ``exit_codes`` and ``timed_out``
+      say how far it got. Never a pass.
+    * ``skipped``: not run on purpose (``skipped`` is set): an untrusted workspace and a
+      check that runs workspace code, or (language server, report) not run yet.
+    * ``cached``: nothing ran: every part of the result came from the result cache,
+      whose entry is for the same inputs (their content hash) and the same check code and
+      configuration. The commands of the run that produced it are not known (empty), nor
+      its ``rule``.
+    * ``ran``: the check ran for this result (a file-scope check: at least one input
+      file analysed now, the rest from the cache; or it has no input file at all).
+
+    ``rule``: ``"in-process"`` when the check ran and started no program, else the
+    programs it started, in the order they first ran, joined by ``", "`` (the base name
+    of ``argv[0]``; for ``python -m X`` the module ``X``); empty when not known (cached,
+    skipped, or a result whose programs were not recorded).
+    ``commands`` / ``exit_codes``: the first 20 programs run, as argv lists (paths inside
+    the workspace relative to it, the home folder as ``~``, at most 64 arguments each),
+    and their exit codes (None: killed at the timeout, cancelled or not found).
+    ``duration_s``: seconds spent in those programs (all of them, summed); the check's own
+    wall time is ``CheckResult.duration_s``.
+    ``inputs_hash``: the hash of the check's configuration, code and input files the
+    result is for (``GateRunner.inputs_hash``), when the run computed it.
+    ``commit`` / ``dirty``: the workspace's git ``HEAD`` and whether ``git status`` lists
+    changes in it, read once per runner at its first check (None outside a git work
+    tree; ``dirty`` None in an untrusted workspace, where ``git status`` is not run).
+    """
 
     how: Literal["ran", "cached", "skipped", "not_run"] = "ran"
     rule: str = ""  # "in-process" or the program that judged (e.g. "ruff", "pytest")
@@ -287,6 +318,9 @@ class SessionState(BaseModel):
     created_at: float = Field(default_factory=time.time)
     updated_at: float = Field(default_factory=time.time)
     seq: int = 0  # bumped at every checkpoint write
+    # New-code mode: the commit the session started from (git work trees), its default
+    # reference — what the session's personas add is judged, not what was there before.
+    new_code_since: str | None = None
 
     def phase(self, name: str) -> PhaseState:
         for p in self.phases:

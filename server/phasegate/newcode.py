@@ -81,6 +81,9 @@ class NewCode:
     baseline: Baseline | None = None
     blocking: frozenset[Severity] = frozenset({Severity.ERROR, Severity.WARNING})
     small_change_lines: int = 20
+    # read the change set again before each gate (sessions, the editor: files change
+    # between gates); a one-shot `validate` reads it once
+    auto_refresh: bool = True
 
     @property
     def label(self) -> str:
@@ -94,6 +97,20 @@ class NewCode:
                 name = str(self.baseline.path)
             parts.append(f"baseline {name}")
         return " and ".join(parts)
+
+    def refresh(self) -> None:
+        """Read the change set again (files changed since it was read: a persona wrote,
+        the user saved). The reference commit stays the same. A refresh that fails
+        keeps the last change set."""
+        cs = self.changes
+        if cs is None or not self.auto_refresh:
+            return
+        try:
+            fresh = changes_since(self.workspace.root, cs.base)
+        except ChangesError:
+            return
+        fresh.ref = cs.ref
+        self.changes = fresh
 
     # -- classification ----------------------------------------------------------------
     def _line_text(self, path: str, line: int, cache: dict[str, list[str] | None]) -> str | None:

@@ -1,6 +1,8 @@
 """Running external programs safely: timeout, whole-process-group kill, capped output.
 
 Every subprocess phasegate starts (checks, personas) goes through :func:`run_tool`.
+Inside a :func:`recording` block, each call is also noted (an :class:`Invocation`): the
+runner records what a check ran, as its result's evidence.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,67 @@ def cancel_scope(token: CancelToken) -> Iterator[CancelToken]:
         yield token
     finally:
         _cancel_token.reset(reset)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One :func:`run_tool` call, as noted by :func:`recording`."""
+
+    argv: tuple[str, ...]
+    returncode: int | None  # None: killed at the timeout, cancelled or not found
+    duration_s: float
+    timed_out: bool = False
+    not_found: bool = False
+    cancelled: bool = False
+
+
+_recording: contextvars.ContextVar[list[Invocation] | None] = contextvars.ContextVar(
+    "phasegate_recording", default=None
+)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[Invocation]]:
+    """Note every :func:`run_tool` call made inside this block in the list it yields.
+
+    The collector lives in a context variable: calls made in this thread (or in a task
+    or ``asyncio.to_thread`` call started inside the block, which copy the context) are
+    noted; a plain thread or a thread pool worker has a context of its own, so the block
+    must be entered in the thread that does the work. Blocks nest: an inner block's
+    calls are also the outer block's."""
+    outer = _recording.get()
+    calls: list[Invocation] = []
+    reset = _recording.set(calls)
+    try:
+        yield calls
+    finally:
+        _recording.reset(reset)
+        if outer is not None:
+            outer.extend(calls)
+
+
+def record(invocations: Iterable[Invocation]) -> None:
+    """Note calls made earlier elsewhere (a shared run reused) in the active recording,
+    if any."""
+    calls = _recording.get()
+    if calls is not None:
+        calls.extend(invocations)
+
+
+def _note(res: ToolResult) -> ToolResult:
+    calls = _recording.get()
+    if calls is not None:
+        calls.append(
+            Invocation(
+                tuple(res.argv),
+                res.returncode,
+                res.duration_s,
+                res.timed_out,
+                res.not_found,
+                res.cancelled,
+            )
+        )
+    return res
 
 
 def which(program: str, extra_dirs: Sequence[Path] = ()) -> str | None:
@@ -357,7 +420,31 @@ def run_tool(
 
     Never raises for a missing program, a timeout or a crash: the result says what happened.
     With ``binary_stdout``, standard output is returned undecoded in ``stdout_bytes``.
+    Inside a :func:`recording` block the call is noted.
     """
+    return _note(
+        _run_tool(
+            argv,
+            cwd=cwd,
+            timeout=timeout,
+            env=env,
+            stdin=stdin,
+            max_output=max_output,
+            binary_stdout=binary_stdout,
+        )
+    )
+
+
+def _run_tool(
+    argv: Sequence[str],
+    *,
+    cwd: str | os.PathLike[str],
+    timeout: float,
+    env: Mapping[str, str] | None,
+    stdin: str | None,
+    max_output: int,
+    binary_stdout: bool,
+) -> ToolResult:
     import uuid
 
     argv = [str(a) for a in argv]

@@ -10,7 +10,7 @@ from phasegate.model import Finding, GateResult
 
 
 def owners_of_failed(
-    gate: GateResult, fallback: list[str] | None = None
+    gate: GateResult, fallback: list[str] | None = None, *, inherited: bool = False
 ) -> dict[str, list[Finding]]:
     """Map persona -> the findings of failed checks it owns, in check order.
 
@@ -23,7 +23,10 @@ def owners_of_failed(
     default = fallback[0] if fallback else ""
     for check in gate.failed_checks:
         owners_here: set[str] = set()
-        for f in check.findings:
+        findings = check.findings
+        if check.new_code is not None and check.new_code.new and not inherited:
+            findings = [f for f in findings if f.baseline_state != "unchanged"]
+        for f in findings:
             owner = f.owner or check.owner or default
             if owner:
                 out.setdefault(owner, []).append(f)

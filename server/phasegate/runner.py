@@ -6,7 +6,11 @@
 * :meth:`GateRunner.checks_for_paths` selects exactly the checks whose inputs match
   changed paths (across all phases), for incremental re-runs;
 * file-scope checks re-analyse only files whose content changed; project-scope checks
-  re-run only when the hash of their inputs changed.
+  re-run only when the hash of their inputs changed;
+* every result carries its evidence (:class:`phasegate.model.Evidence`): whether it ran,
+  came from the cache, was skipped or could not run, the programs the check ran (noted
+  by :func:`phasegate.proc.recording` in the thread that runs the check), the hash of
+  its inputs and the workspace's git commit.
 
 The gate rule (DESIGN.md): score = weighted mean of check scores (skipped checks left
 out); the gate passes when score >= threshold and no blocking check fails.
@@ -30,7 +34,9 @@ from typing import TYPE_CHECKING
 from phasegate.cache import ResultCache, stat_signatures
 from phasegate.checks.base import Check, CheckContext, CheckOutcome, get_check_class
 from phasegate.config import CheckConfig, Config, PhaseConfig
+from phasegate.evidence import CommandView, How, evidence_of, how_of, workspace_commit
 from phasegate.model import CheckResult, Finding, GateResult, Severity
+from phasegate.proc import Invocation, recording
 from phasegate.workspace import Workspace, matches
 
 if TYPE_CHECKING:
@@ -73,7 +79,7 @@ class ResolvedCheck:
     def skipped_result(self, reason: str | None) -> CheckResult:
         """A result for this check without running it: left out of its gate's score with
         ``reason`` (an untrusted workspace, not run yet), or passing when None."""
-        return CheckResult(
+        result = CheckResult(
             id=self.config.id,
             phase=self.phase,
             weight=self.weight,
@@ -83,6 +89,8 @@ class ResolvedCheck:
             score=1.0,
             skipped=reason,
         )
+        result.evidence = evidence_of(result, None, None)  # "skipped" (or "ran" when None)
+        return result
 
     def matches(self, path: str) -> bool:
         if not matches(path, self.ctx.inputs):
@@ -180,9 +188,11 @@ def outcome_passed(outcome: CheckOutcome) -> bool:
 def result_of(
     rc: ResolvedCheck, outcome: CheckOutcome, *, duration_s: float = 0.0, cached: bool = False
 ) -> CheckResult:
-    """The result of a resolved check from its outcome (the one place this is decided)."""
+    """The result of a resolved check from its outcome (the one place this is decided),
+    with the evidence known from the outcome alone (:meth:`GateRunner.run_check` adds
+    what the check ran, its inputs' hash and the commit)."""
     unscored = outcome.error is not None or outcome.not_applicable is not None
-    return CheckResult(
+    result = CheckResult(
         id=rc.config.id,
         phase=rc.phase,
         weight=rc.weight,
@@ -196,6 +206,17 @@ def result_of(
         not_applicable=None if outcome.error is not None else outcome.not_applicable,
         cached=cached,
     )
+    # the programs the check ran are not known here: GateRunner.run_check records them
+    result.evidence = evidence_of(result, None, None, tool_version=outcome.tool_version)
+    return result
+
+
+@dataclass
+class _RunNotes:
+    """What :meth:`GateRunner.run_check` learns while a check runs, for its evidence."""
+
+    inputs_hash: str | None = None  # the hash of its inputs, when it was computed anyway
+    no_inputs: bool = False  # a file-scope check with no input file: nothing was cached
 
 
 @dataclass
@@ -207,6 +228,17 @@ class GateRunner:
     # New-code mode (see phasegate.newcode): findings judged by whether they are new.
     new_code: NewCode | None = None
     _resolved: dict[str, list[ResolvedCheck]] = field(default_factory=dict)
+    # the workspace's git HEAD and dirtiness, read once (in a thread) for the evidence
+    _commit: tuple[str | None, bool | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _commit_thread: threading.Thread | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _commit_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
+    _view: CommandView | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- resolution ----------------------------------------------------------------------
     def resolve(self, phase: PhaseConfig, cc: CheckConfig, *, entry: bool = False) -> ResolvedCheck:
@@ -245,6 +277,12 @@ class GateRunner:
                 self._resolved[key].append(self.resolve(pc, cc))
         return self._resolved[key]
 
+    def set_new_code(self, new_code: NewCode | None) -> None:
+        """Judge new code against ``new_code`` from now on (None: the whole code)."""
+        if new_code is not self.new_code:
+            self.new_code = new_code
+            self._resolved.clear()  # the contexts carry it, and GATE-INTEGRITY may join
+
     def _integrity_phase(self) -> str | None:
         """In new-code mode, the phase GATE-INTEGRITY joins when no phase runs it: the
         ``testing`` phase, else the last. It runs even when the configuration switched
@@ -278,10 +316,23 @@ class GateRunner:
 
     # -- running -------------------------------------------------------------------------
     def run_check(self, rc: ResolvedCheck) -> CheckResult:
-        """Run one check (from cache where its inputs are unchanged). Never raises."""
+        """Run one check (from cache where its inputs are unchanged). Never raises.
+
+        The result carries its evidence: the programs the check ran are noted while it
+        runs, in the thread that runs it (:func:`phasegate.proc.recording`)."""
         start = time.monotonic()
+        self._read_commit_soon()
         if rc.cls.runs_workspace_code and not self.trusted:
-            return rc.skipped_result("untrusted workspace: this check runs workspace code")
+            skipped = rc.skipped_result("untrusted workspace: this check runs workspace code")
+            return self.attested(skipped, None, None, _RunNotes())
+        notes = _RunNotes()
+        with recording() as calls:
+            outcome, cached = self._run_recorded(rc, notes)
+        result = result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
+        return self.attested(self.judged(rc, outcome, result), calls, outcome, notes)
+
+    def _run_recorded(self, rc: ResolvedCheck, notes: _RunNotes) -> tuple[CheckOutcome, bool]:
+        """The check's outcome, and whether it came from the cache. Never raises."""
         cached = False
         try:
             if rc.cls.uses_history:  # compares with history: never cached
@@ -291,14 +342,68 @@ class GateRunner:
                     else CheckOutcome(not_applicable="judges changes: only in new-code mode")
                 )
             elif rc.cls.scope == "file":
-                outcome, cached = self._run_file_check(rc)
+                outcome, cached = self._run_file_check(rc, notes)
             else:
-                outcome, cached = self._run_project_check(rc)
+                outcome, cached = self._run_project_check(rc, notes)
         except Exception as exc:  # a check bug must not take the gate down
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             outcome = CheckOutcome(findings=[], score=0.0, error=f"check crashed: {tb}")
-        result = result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
-        return self.judged(rc, outcome, result)
+        return outcome, cached
+
+    def attested(
+        self,
+        result: CheckResult,
+        calls: list[Invocation] | None,
+        outcome: CheckOutcome | None,
+        notes: _RunNotes,
+    ) -> CheckResult:
+        """``result`` with its evidence: ``calls`` the programs its check ran (None: not
+        recorded), the inputs' hash if it was computed, the workspace's commit."""
+        commit, dirty = self.workspace_commit()
+        if self._view is None:
+            self._view = CommandView(self.workspace.root)
+        # a file-scope check without input files: nothing came from the cache
+        how: How | None = "ran" if notes.no_inputs and how_of(result) == "cached" else None
+        result.evidence = evidence_of(
+            result,
+            calls,
+            self._view,
+            how=how,
+            tool_version=outcome.tool_version if outcome is not None else None,
+            inputs_hash=notes.inputs_hash,
+            commit=commit,
+            dirty=dirty,
+        )
+        return result
+
+    # -- the workspace's commit, for the evidence ---------------------------------------
+    def _read_commit_soon(self) -> None:
+        """Start reading the workspace's commit in a thread of its own (once per runner):
+        it overlaps the first check, and git's processes are not that check's."""
+        with self._commit_lock:
+            if self._commit_thread is not None:
+                return
+            self._commit_thread = threading.Thread(
+                target=self._read_commit, name="phasegate-commit", daemon=True
+            )
+            self._commit_thread.start()
+
+    def _read_commit(self) -> None:
+        try:
+            # `git status` may run filters the repository configures: not when untrusted
+            self._commit = workspace_commit(self.workspace.root)
+        except Exception:
+            self._commit = (None, None)
+
+    def workspace_commit(self) -> tuple[str | None, bool | None]:
+        """``(HEAD commit, dirty)`` of the workspace, read once per runner (None, None
+        outside a git work tree). Read at the first check: a runner that lives long (the
+        language server's, a session's) keeps what it read then."""
+        self._read_commit_soon()
+        thread = self._commit_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        return self._commit or (None, None)
 
     def judged(self, rc: ResolvedCheck, outcome: CheckOutcome, result: CheckResult) -> CheckResult:
         """``result`` as new-code mode judges it (unchanged outside the mode)."""
@@ -312,13 +417,20 @@ class GateRunner:
                 update={"error": f"judging new code failed: {tb}", "passed": False}
             )
 
-    def _run_file_check(self, rc: ResolvedCheck) -> tuple[CheckOutcome, bool]:
+    def _run_file_check(
+        self, rc: ResolvedCheck, notes: _RunNotes | None = None
+    ) -> tuple[CheckOutcome, bool]:
         files = rc.ctx.input_files()
         fp = rc.config_fingerprint()
         per_file: dict[str, list[Finding]] = {}
         all_cached = True
+        # the inputs' hash as inputs_hash() makes it, from the hashes read anyway
+        inputs = hashlib.sha1(fp.encode()) if notes is not None else None
         for path in files:
             h = self.content_hash(path)
+            if inputs is not None:
+                inputs.update(path.encode())
+                inputs.update(h.encode())
             hit = self.cache.get_file(rc.key, fp, path, h) if self.cache else None
             if hit is None:
                 all_cached = False
@@ -328,6 +440,9 @@ class GateRunner:
             per_file[path] = hit
         if self.cache:
             self.cache.retain_files(rc.key, set(files))
+        if notes is not None and inputs is not None:
+            notes.inputs_hash = inputs.hexdigest()
+            notes.no_inputs = not files
         return rc.check.score_files(rc.ctx, per_file), all_cached
 
     def content_hash(self, path: str) -> str:
@@ -344,12 +459,16 @@ class GateRunner:
             h.update(self.content_hash(path).encode())
         return h.hexdigest()
 
-    def _run_project_check(self, rc: ResolvedCheck) -> tuple[CheckOutcome, bool]:
+    def _run_project_check(
+        self, rc: ResolvedCheck, notes: _RunNotes | None = None
+    ) -> tuple[CheckOutcome, bool]:
         if self.cache is not None and not self.cache.has_project(rc.key):
-            first = self._run_project_check_first(rc)
+            first = self._run_project_check_first(rc, notes)
             if first is not None:
                 return first
         key = self.inputs_hash(rc)
+        if notes is not None:
+            notes.inputs_hash = key
         if self.cache:
             hit = self.cache.get_project(rc.key, key)
             if hit is not None:
@@ -359,7 +478,9 @@ class GateRunner:
             self.cache.put_project(rc.key, key, outcome)
         return outcome, False
 
-    def _run_project_check_first(self, rc: ResolvedCheck) -> tuple[CheckOutcome, bool] | None:
+    def _run_project_check_first(
+        self, rc: ResolvedCheck, notes: _RunNotes | None = None
+    ) -> tuple[CheckOutcome, bool] | None:
         """A project check with nothing cached: there is nothing to compare its inputs'
         hash with before it runs, so the hash is computed while it runs (a tool such as
         ruff leaves this process idle). The outcome is cached only when no input changed
@@ -386,6 +507,8 @@ class GateRunner:
         unchanged = stat_signatures(self.workspace.root, files) == before
         if outcome.error is None and hashed and unchanged:
             self.cache.put_project(rc.key, hashed[0], outcome)
+        if notes is not None and hashed and unchanged:
+            notes.inputs_hash = hashed[0]  # else: the inputs changed while it ran
         return outcome, False
 
     def peek_check(self, rc: ResolvedCheck) -> CheckResult | None:
@@ -417,8 +540,12 @@ class GateRunner:
     def evaluate(self, phase: str, threshold: float, *, entry: bool = False) -> GateResult:
         """Run the phase's checks and score its gate (synchronous)."""
         start = time.monotonic()
+        if self.new_code is not None:
+            self.new_code.refresh()  # files changed since the last gate: new lines too
         gate = score_gate(phase, self.run_checks(self.checks(phase, entry=entry)), threshold)
         gate.duration_s = time.monotonic() - start
+        if self.new_code is not None:
+            gate.new_code = self.new_code.label
         if self.cache:
             self.cache.flush()
         return gate

@@ -49,6 +49,7 @@ STATE_ENTRIES: tuple[tuple[str, Kind], ...] = (
     ("snapshots", "dir"),
     ("snapshots/objects", "dir"),
     ("backups", "dir"),
+    ("hooks", "dir"),
 )
 # Entries of .phasegate/sessions/<id>/ and what they must be.
 SESSION_ENTRIES: tuple[tuple[str, Kind], ...] = (
@@ -59,6 +60,7 @@ SESSION_ENTRIES: tuple[tuple[str, Kind], ...] = (
     ("report.html", "file"),
     ("report.json", "file"),
     ("backups", "dir"),
+    ("hooks", "dir"),
 )
 
 

@@ -65,6 +65,9 @@ class CheckOutcome:
     # What the check measured beside its findings, kept with the outcome in the result
     # cache, for judging new code later (TEST-COVERAGE: executed and missed lines).
     data: dict[str, Any] | None = None
+    # The version of the program that judged (e.g. the ruff IMPL-LINT ran), when the
+    # check knows it without running anything more: shown in the result's evidence.
+    tool_version: str | None = None
 
 
 @dataclass

@@ -31,11 +31,21 @@ def new_code_summary(gates: list[GateResult]) -> str:
     label = next(g.new_code for g in gates if g.new_code)
     line = (
         f"new code {label}: {counts['new']} new, {counts['unchanged']} unchanged "
-        f"(inherited, never blocking), {counts['absent']} fixed"
+        f"(inherited), {counts['absent']} fixed"
     )
     held = [f"{g.phase}:{c}" for g in gates for c in g.held]
     if held:
         line += f"; new findings fail {', '.join(held)}"
+    whole = sorted(
+        {
+            f"{g.phase}:{c.id}"
+            for g in gates
+            for c in g.failed_checks
+            if c.new_code is not None and c.id not in g.held and c.counted
+        }
+    )
+    if whole:
+        line += f"; judged as a whole, failing: {', '.join(whole)}"
     return line
 
 

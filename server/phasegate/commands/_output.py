@@ -1,7 +1,8 @@
 """Shared rendering of gate results for the terminal and for JSON output.
 
 * :func:`render_gates` prints a table of phases: name, status, score, threshold and the
-  checks that failed.
+  checks that failed; below it, how many checks ran, came from the cache, were skipped or
+  could not run (their evidence), so a degraded run never reads like a clean one.
 * :func:`render_findings` lists findings as ``path:line:col: CODE message`` (1-based line
   and column, for people), grouped by phase.
 * :func:`gates_to_json` builds the JSON document of ``phasegate validate --format json``
@@ -85,6 +86,24 @@ def render_gates(
             escape(failed),
         )
     console.print(table)
+    line = evidence_summary(gates)
+    if line:
+        console.print(line, highlight=False, emoji=False)
+
+
+def evidence_summary(gates: list[GateResult]) -> str:
+    """``checks: 9 ran, 3 from cache, 1 skipped (untrusted), 1 could not run`` as rich
+    markup: red when a check could not run, yellow when one was skipped, else dim."""
+    from rich.markup import escape
+
+    from phasegate.evidence import counts, summary_line
+
+    line = summary_line(gates)
+    if not line:
+        return ""
+    n = counts(c for g in gates for c in g.checks)
+    style = "red" if n["not_run"] else ("yellow" if n["skipped"] else "dim")
+    return f"[{style}]{escape(line)}[/]"
 
 
 def finding_location(finding: Finding) -> str:
@@ -257,6 +276,8 @@ def check_to_json(
             check.findings, {} if _rels is None else _rels, workspace_root
         ),
         **_new_code_json(check, workspace_root, _rels),
+        # how the result was obtained (see phasegate.model.Evidence); None: not recorded
+        "evidence": check.evidence.model_dump(mode="json") if check.evidence else None,
     }
 
 

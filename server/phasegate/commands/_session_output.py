@@ -351,6 +351,15 @@ def render_session(
             escape(note),
         )
     console.print(table)
+    labels = {g.new_code for g in gates.values() if g.new_code}
+    if labels:
+        console.print(
+            f"new code {escape(', '.join(sorted(labels)))}: findings there before are "
+            "marked (unchanged) and never block",
+            highlight=False,
+        )
+    elif state.new_code_since:
+        console.print(f"new code since the session's start ({state.new_code_since[:10]})")
     failing = []
     for ps in state.phases:
         gate = gates.get(ps.name)

@@ -80,6 +80,8 @@ def run_validation(
             raise ValidationSetupError(str(exc)) from None
     cache = ResultCache(workspace.root / STATE_DIR / "cache")
     runner = GateRunner(workspace, config, trusted=trusted, cache=cache, new_code=new_code)
+    if new_code is not None:
+        new_code.auto_refresh = False  # read just now, and nothing changes the files
     threshold = validation_threshold(config, iteration)
     selected = [phase] if phase is not None else names
     try:
@@ -89,11 +91,7 @@ def run_validation(
         raise ValidationSetupError(str(exc)) from None
     except ValueError as exc:  # check options rejected by the check's Options model
         raise ValidationSetupError(f"invalid check options: {exc}") from None
-    gates = [runner.evaluate(name, threshold) for name in selected]
-    if new_code is not None:
-        for gate in gates:
-            gate.new_code = new_code.label
-    return gates
+    return [runner.evaluate(name, threshold) for name in selected]
 
 
 def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:

@@ -88,6 +88,12 @@ def build_prompt(task: PersonaTask, workspace: Workspace) -> str:
             "message):"
         )
         lines += [f"  {finding_line(f)}" for f in task.feedback]
+        if any(f.baseline_state for f in task.feedback):
+            lines.append(
+                "The gate judges new code: these findings are on what this session added "
+                "or changed. Findings that were there before it are not listed; leave them "
+                "unless you are asked to fix them."
+            )
     elif task.iteration > 1:
         lines.append("The quality gate of this phase failed; improve the phase's artifacts.")
     else:

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from phasegate.model import Evidence
+
 REPORT_SCHEMA = "phasegate-report/1"
 
 
@@ -131,6 +133,9 @@ class FindingGroup(BaseModel):
     skipped: str | None = None
     cached: bool = False
     findings: list[OpenFinding] = Field(default_factory=list)
+    # how the check's result was obtained: ran, from the cache, skipped, could not run;
+    # the programs it ran, their exit codes, the commit (None: not recorded)
+    evidence: Evidence | None = None
 
 
 class OpenFindings(BaseModel):

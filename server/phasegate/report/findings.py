@@ -16,6 +16,7 @@ from typing import Literal
 
 from phasegate.cache import ResultCache
 from phasegate.config import Config
+from phasegate.evidence import evidence_of
 from phasegate.model import CheckResult, SessionState
 from phasegate.recheck import Recheck
 from phasegate.report.data import FindingGroup, OpenFinding, OpenFindings
@@ -34,7 +35,11 @@ def _cached_only(runner: GateRunner, rc: ResolvedCheck) -> CheckResult:
         hit = runner.cache.get_project(rc.key, runner.inputs_hash(rc))
     common = dict(id=rc.config.id, phase=rc.phase, weight=rc.weight, blocking=rc.blocking)
     if hit is None:
-        return CheckResult(**common, owner=rc.ctx.owner, passed=True, score=1.0, skipped=NOT_CACHED)
+        result = CheckResult(
+            **common, owner=rc.ctx.owner, passed=True, score=1.0, skipped=NOT_CACHED
+        )
+        result.evidence = evidence_of(result, None, None)
+        return result
     return result_of(rc, hit, cached=True)
 
 
@@ -53,6 +58,7 @@ def _group(result: CheckResult, source: Literal["session", "evaluated"]) -> Find
         skipped=result.skipped
         or (f"not applicable: {result.not_applicable}" if result.not_applicable else None),
         cached=result.cached,
+        evidence=result.evidence,
         findings=[
             OpenFinding(
                 path=f.path,

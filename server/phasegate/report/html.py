@@ -7,9 +7,11 @@ file opens offline, attaches to a CI run, and passes a strict Content-Security-P
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime, timezone
 from html import escape
 
+from phasegate.model import Evidence
 from phasegate.report.data import (
     FindingGroup,
     IterationMetrics,
@@ -313,6 +315,40 @@ def _traceability(data: ReportData) -> str:
     )
 
 
+_HOW = {
+    "ran": "ran",
+    "cached": "from the cache",
+    "skipped": "skipped",
+    "not_run": "could not run",
+}
+
+
+def _evidence(ev: Evidence | None) -> str:
+    """One line: how the result was obtained, by what, with what exit, at which commit;
+    the commands it ran below it."""
+    if ev is None:
+        return ""
+    parts = [_HOW.get(ev.how, ev.how)]
+    if ev.rule:
+        judge = ev.rule
+        if ev.tool_version:
+            judge += f"; {ev.tool_version}" if "," in judge else f" {ev.tool_version}"
+        parts[0] += f" ({_e(judge)})" if ev.rule != "in-process" else " in-process"
+    if ev.exit_codes:
+        codes = ", ".join("none" if c is None else str(c) for c in ev.exit_codes)
+        parts.append(f"exit {_e(codes)}")
+    if ev.timed_out:
+        parts.append("<strong>timed out</strong>")
+    if ev.duration_s:
+        parts.append(_e(format_duration(ev.duration_s)))
+    if ev.commit:
+        where = f"commit <code>{_e(ev.commit[:10])}</code>"
+        parts.append(where + (" + uncommitted changes" if ev.dirty else ""))
+    commands = "".join(f"<li><code>{_e(shlex.join(c))}</code></li>" for c in ev.commands)
+    listed = f'<ul class="plain muted">{commands}</ul>' if commands else ""
+    return f'<p class="muted evidence">evidence: {" · ".join(parts)}</p>{listed}'
+
+
 def _finding_group(g: FindingGroup) -> str:
     status = (
         "error" if g.error else ("skipped" if g.skipped else ("passed" if g.passed else "failed"))
@@ -339,7 +375,7 @@ def _finding_group(g: FindingGroup) -> str:
         f'<details open class="finding-group"><summary><code>{_e(g.check)}</code> '
         f"{_badge(status)} {_plural(len(g.findings), 'finding')} · score {g.score:.2f}{blocking} · "
         f'<span class="muted">{origin}</span>'
-        f"</summary>{extra}{table}</details>"
+        f"</summary>{extra}{_evidence(g.evidence)}{table}</details>"
     )
 
 

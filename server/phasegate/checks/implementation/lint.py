@@ -374,6 +374,7 @@ class Lint(Check):
             extra += ["--extend-exclude", rel]
         res = self._ruff(ctx, binary, cfg, extra, paths)
         judged_by = describe(cfg, binary, bool(extra))
+        version = binary.version  # the ruff that judged, for the result's evidence
         if res.returncode not in (0, None) and binary.origin != BUNDLED:
             # the project's pinned ruff cannot read its own configuration (a stale pin):
             # phasegate's ruff judges, and the message says so
@@ -384,17 +385,22 @@ class Lint(Check):
                 why = (tail(res.stderr) or "failed").splitlines()[-1][:120]
                 res = self._ruff(ctx, bundled, cfg, extra, paths)
                 judged_by = describe(cfg, bundled, bool(extra))
+                version = bundled.version
                 judged_by += f"; ruff {binary.version} of {binary.origin} failed: {why}"
         out = res.stdout_bytes or b""
         if res.not_found:
             return CheckOutcome(score=0.0, error=not_found_error("ruff", ctx.check.id))
         if res.timed_out:
-            return CheckOutcome(score=0.0, error=f"ruff timed out after {ctx.timeout:g} s")
+            return CheckOutcome(
+                score=0.0, error=f"ruff timed out after {ctx.timeout:g} s", tool_version=version
+            )
         if res.truncated:
             return CheckOutcome(score=0.0, error="ruff's output is too large to read")
         if res.returncode != 0:
             detail = tail(res.stderr) or tail(out[-4000:].decode("utf-8", errors="replace"))
-            return CheckOutcome(score=0.0, error=f"ruff failed ({res.returncode}): {detail}")
+            return CheckOutcome(
+                score=0.0, error=f"ruff failed ({res.returncode}): {detail}", tool_version=version
+            )
         tests = ctx.config.artifacts.tests
 
         def keep(diag: dict[str, Any], path: str) -> bool:
@@ -432,7 +438,7 @@ class Lint(Check):
         bad = {f.path for f in findings if f.severity <= Severity.WARNING}
         total = len(checked | bad)
         score = 1.0 - len(bad) / total if total else 1.0
-        return CheckOutcome(findings=findings, score=score)
+        return CheckOutcome(findings=findings, score=score, tool_version=version)
 
     @staticmethod
     def _ruff(

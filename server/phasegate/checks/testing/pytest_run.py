@@ -37,7 +37,7 @@ from phasegate.checks.testing.exists import defines_tests
 from phasegate.interpreter import InterpreterNotFound, find_interpreter, probe
 from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
-from phasegate.proc import run_tool
+from phasegate.proc import Invocation, record, recording, run_tool
 from phasegate.toml_locate import TOMLDecodeError, toml_loads
 from phasegate.workspace import PathOutsideWorkspace, Workspace
 
@@ -102,6 +102,8 @@ class SuiteRun:
     with_coverage: bool = False
     coverage: dict[str, Any] | None = None
     coverage_error: str | None = None
+    # the programs the run ran: a check that reuses the run reports them as its own
+    invocations: list[Invocation] = field(default_factory=list)
 
 
 # -- the shared run ---------------------------------------------------------------------
@@ -163,10 +165,13 @@ def run_suite(ctx: CheckContext, *, coverage: bool) -> SuiteRun:
             and (memo.run.with_coverage or not coverage)
         ):
             memo.consumers.add(consumer)
+            record(memo.run.invocations)  # the evidence of the check that reuses it
             return memo.run
         before = _top_level(ws.root)
         try:
-            run = _execute(ws, python, ctx.timeout, coverage or coverage_wanted(ctx.config))
+            with recording() as calls:
+                run = _execute(ws, python, ctx.timeout, coverage or coverage_wanted(ctx.config))
+            run.invocations = calls
         finally:
             _remove_new_empty_dirs(ws.root, before)
         _memo[ws.root] = _Memo(key, run, {consumer})

@@ -1,0 +1,1 @@
+"""Checks on the gate itself: GATE-INTEGRITY (new-code mode only)."""
