@@ -308,6 +308,7 @@ function clientSettings(folder: vscode.WorkspaceFolder): Record<string, unknown>
     debounceMs: config.get<number>("server.debounceMs"),
     runOnOpen: config.get<boolean>("server.runOnOpen"),
     runWorkspaceChecksOnChange: config.get<boolean>("server.runWorkspaceChecksOnChange"),
+    newCodeFocus: config.get<string>("newCodeFocus"),
   };
 }
 

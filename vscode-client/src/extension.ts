@@ -96,7 +96,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       for (const mgr of all.all) {
         const changed =
           e.affectsConfiguration("phasegate.interpreter", mgr.folder) ||
-          e.affectsConfiguration("phasegate.server", mgr.folder);
+          e.affectsConfiguration("phasegate.server", mgr.folder) ||
+          e.affectsConfiguration("phasegate.newCodeFocus", mgr.folder);
         if (changed && mgr.state !== "stopped") {
           output.info(`server settings changed: restarting (${mgr.folder.name})`);
           void mgr.restart();

@@ -26,6 +26,17 @@ export interface FindingInfo {
   severity: number;
   message: string;
   code: string;
+  /** New-code mode: "new", "unchanged" (inherited) or "absent"; null outside the mode. */
+  baselineState: string | null;
+}
+
+/** New-code mode: a phase's findings split new / unchanged (inherited) / absent. */
+export interface PhaseNewCode {
+  new: number;
+  unchanged: number;
+  absent: number;
+  /** Checks whose new findings of a blocking severity fail the gate whatever its score. */
+  held: string[];
 }
 
 export interface CheckInfo {
@@ -50,6 +61,8 @@ export interface PhaseInfo {
   iteration: number;
   passed: boolean | null;
   checks: CheckInfo[];
+  /** New-code mode only (null outside it, or before a check of the phase ran). */
+  newCode: PhaseNewCode | null;
 }
 
 export interface SessionInfo {
@@ -67,6 +80,11 @@ export interface StatusObject {
   phases: PhaseInfo[];
   /** The long command the server is running, if it says (an addition to the contract). */
   running: string | null;
+  /**
+   * New-code mode: what new code is judged against, e.g. "since origin/main (1a2b3c4d5e)"
+   * or "since the session's start (…)"; null when the whole code is judged.
+   */
+  newCode: string | null;
 }
 
 export interface SessionListEntry {
@@ -149,8 +167,10 @@ export function parseStatus(raw: unknown): StatusObject | null {
         severity: num(f.severity) ?? 2,
         message: str(f.message),
         code: str(f.code, str(c.id)),
+        baselineState: optStr(f.baseline_state),
       })),
     })),
+    newCode: phaseNewCode(p.newCode),
   }));
   let session: SessionInfo | null = null;
   if (isObject(raw.session)) {
@@ -169,7 +189,54 @@ export function parseStatus(raw: unknown): StatusObject | null {
     session,
     phases,
     running: optStr(raw.running),
+    newCode: optStr(raw.newCode),
   };
+}
+
+function phaseNewCode(v: unknown): PhaseNewCode | null {
+  if (!isObject(v)) {
+    return null;
+  }
+  return {
+    new: num(v.new) ?? 0,
+    unchanged: num(v.unchanged) ?? 0,
+    absent: num(v.absent) ?? 0,
+    held: (Array.isArray(v.held) ? v.held : []).filter((x): x is string => typeof x === "string"),
+  };
+}
+
+/** "new code since origin/main (1a2b3c4d5e)": the mode as a sentence; undefined when off. */
+export function newCodeLine(status: StatusObject | null): string | undefined {
+  return status?.newCode ? `new code ${status.newCode}` : undefined;
+}
+
+/**
+ * The mode in a few words for the status bar: "new code since origin/main" (commits
+ * left out), "new code vs baseline phasegate-baseline.sarif", "new code since main, vs
+ * baseline b.sarif"; undefined when off.
+ */
+export function newCodeShort(status: StatusObject | null): string | undefined {
+  if (!status?.newCode) {
+    return undefined;
+  }
+  const parts = status.newCode
+    .split(" and ")
+    .map((part) => part.replace(/ \([0-9a-f]{4,40}\)$/, ""))
+    .map((part) => (part.startsWith("baseline ") ? `vs ${part}` : part));
+  return `new code ${parts.join(", ")}`;
+}
+
+/** "2 new, 5 inherited" for a phase in new-code mode; undefined outside it. */
+export function newCodeCounts(p: PhaseInfo): string | undefined {
+  const nc = p.newCode;
+  if (!nc) {
+    return undefined;
+  }
+  const parts = [`${nc.new} new`, `${nc.unchanged} inherited`];
+  if (nc.absent > 0) {
+    parts.push(`${nc.absent} fixed`);
+  }
+  return parts.join(", ");
 }
 
 export function parseSessionList(raw: unknown): SessionListEntry[] {
@@ -199,6 +266,10 @@ export function phaseDescription(p: PhaseInfo): string {
     parts.push(`iteration ${p.iteration}`);
   }
   parts.push(p.status.replace("_", " "));
+  const counts = newCodeCounts(p);
+  if (counts) {
+    parts.push(counts);
+  }
   return parts.join(" · ");
 }
 

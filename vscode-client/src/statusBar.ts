@@ -3,7 +3,15 @@
 import * as vscode from "vscode";
 
 import type { ServerState } from "./client";
-import { currentPhase, findingCount, formatScore, type StatusObject } from "./status";
+import {
+  currentPhase,
+  findingCount,
+  formatScore,
+  newCodeCounts,
+  newCodeLine,
+  newCodeShort,
+  type StatusObject,
+} from "./status";
 
 const STATUS_ICONS: Record<string, string> = {
   completed: "$(pass-filled)",
@@ -96,6 +104,11 @@ export class PhaseStatusBar implements vscode.Disposable {
     } else {
       text = "$(checklist) PhaseGate";
     }
+    const short = newCodeShort(status);
+    if (short) {
+      // a reference named like an icon ("$(x)") is shown as text
+      text += ` · $(git-compare) ${short.replace(/\$\(/g, "$\u200b(")}`;
+    }
     const busy = this.busy ?? (status?.running ? `running ${status.running}` : undefined);
     if (busy) {
       text = `$(loading~spin) ${text}`;
@@ -113,12 +126,19 @@ export class PhaseStatusBar implements vscode.Disposable {
     if (busy) {
       md.appendMarkdown(`$(loading~spin) ${busy}\n\n`);
     }
+    const line = newCodeLine(status);
+    if (line) {
+      md.appendMarkdown("$(git-compare) ");
+      md.appendText(`${line}: inherited findings never block`);
+      md.appendMarkdown("\n\n");
+    }
     if (status) {
       for (const p of status.phases) {
         const icon = STATUS_ICONS[p.status] ?? "";
+        const counts = newCodeCounts(p);
         md.appendMarkdown(
           `${icon} ${p.title || p.name}: ${formatScore(p.score)} / ${formatScore(p.threshold)}` +
-            ` (iteration ${p.iteration})  \n`,
+            ` (iteration ${p.iteration}${counts ? `; ${counts}` : ""})  \n`,
         );
       }
       md.appendMarkdown(`\n${findingCount(status)} findings · click to open the PhaseGate view`);

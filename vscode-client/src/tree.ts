@@ -7,6 +7,8 @@ import {
   type CheckInfo,
   type FindingInfo,
   formatScore,
+  newCodeCounts,
+  newCodeLine,
   type PhaseInfo,
   phaseDescription,
   type SessionInfo,
@@ -18,7 +20,8 @@ export type Node =
   | { kind: "phase"; phase: PhaseInfo; current: boolean }
   | { kind: "check"; phase: PhaseInfo; check: CheckInfo }
   | { kind: "finding"; phase: PhaseInfo; check: CheckInfo; finding: FindingInfo }
-  | { kind: "message"; text: string; icon?: string };
+  | { kind: "message"; text: string; icon?: string }
+  | { kind: "newCode"; text: string };
 
 const PHASE_ICONS: Record<string, [string, string | undefined]> = {
   completed: ["pass-filled", "testing.iconPassed"],
@@ -76,10 +79,12 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
       if (!status) {
         return [];
       }
+      const line = newCodeLine(status);
+      const top: Node[] = line ? [{ kind: "newCode", text: line }] : [];
       if (status.session) {
-        return [{ kind: "session", session: status.session, status }];
+        return [...top, { kind: "session", session: status.session, status }];
       }
-      return this.phaseNodes(status);
+      return [...top, ...this.phaseNodes(status)];
     }
     switch (node.kind) {
       case "session":
@@ -139,6 +144,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
               `iteration ${p.iteration}`,
             `${p.checks.length} checks, ${failed} failing` +
               (unknown ? `, ${unknown} could not run` : ""),
+            ...newCodeTooltip(p),
           ].join("\n\n"),
         );
         return item;
@@ -193,9 +199,12 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
         const item = new vscode.TreeItem(f.message, C.None);
         item.id = `finding:${node.phase.name}:${node.check.id}:${f.id}`;
         const line = f.range ? f.range.start.line + 1 : undefined;
-        item.description = f.path ? `${f.path}${line !== undefined ? `:${line}` : ""}` : "";
-        item.tooltip = `${f.code}: ${f.message}`;
-        item.iconPath = severityIcon(f.severity);
+        const inherited = f.baselineState === "unchanged";
+        item.description =
+          (f.path ? `${f.path}${line !== undefined ? `:${line}` : ""}` : "") +
+          (inherited ? " (inherited)" : "");
+        item.tooltip = `${f.code}: ${f.message}` + (inherited ? " (inherited: never blocks)" : "");
+        item.iconPath = inherited ? new vscode.ThemeIcon("history") : severityIcon(f.severity);
         item.contextValue = "finding";
         const root = this.root();
         if (f.path && root) {
@@ -219,6 +228,19 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
         }
         return item;
       }
+      case "newCode": {
+        // "new code since origin/main (1a2b3c4d5e)"
+        const item = new vscode.TreeItem(capitalize(node.text), C.None);
+        item.id = "newCode";
+        item.description = "inherited findings never block";
+        item.tooltip =
+          "New-code mode: findings on lines added or changed since the reference (or not " +
+          "in the baseline) are new and hold the line; inherited ones are listed apart " +
+          "and never block a gate.";
+        item.iconPath = new vscode.ThemeIcon("git-compare");
+        item.contextValue = "newCode";
+        return item;
+      }
       case "message": {
         const item = new vscode.TreeItem(node.text, C.None);
         item.iconPath = node.icon ? new vscode.ThemeIcon(node.icon) : undefined;
@@ -231,6 +253,23 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
   getParent(): undefined {
     return undefined;
   }
+}
+
+/** The phase's new-code lines of its tooltip (none outside the mode). */
+function newCodeTooltip(p: PhaseInfo): string[] {
+  const counts = newCodeCounts(p);
+  if (!counts || !p.newCode) {
+    return [];
+  }
+  const held = p.newCode.held;
+  return [
+    `new code: ${counts}` +
+      (held.length > 0 ? `; new findings fail ${held.map(escapeMd).join(", ")}` : ""),
+  ];
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function escapeMd(text: string): string {

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from phasegate.lsp.diagnostics import SOURCE, LineMap, rel_for, uri_for
+from phasegate.lsp.diagnostics import INHERITED_SUFFIX, SOURCE, LineMap, rel_for, shown, uri_for
 from phasegate.model import Fix
 
 if TYPE_CHECKING:
@@ -131,8 +131,9 @@ def _lookup_fix(server: PhasegateServer, rel: str, d: types.Diagnostic) -> Fix |
     eng = server.engine
     if eng is None or eng.live is None:
         return None
+    message = d.message.removesuffix(INHERITED_SUFFIX)  # newCodeFocus "quiet"
     for rc, f in eng.live.findings_for(rel):
-        same = f.fix is not None and rc.config.id == d.code and d.message.endswith(f.message)
+        same = f.fix is not None and rc.config.id == d.code and message.endswith(f.message)
         if same and (f.range.start.line == d.range.start.line or f.path != rel):
             return f.fix
     return None
@@ -209,7 +210,9 @@ def code_actions(
                 ids.append(fid)
     if rework and _wanted("quickfix", only):
         actions += _rework_actions(server, rework)
-    findings = eng.live.findings_for(rel)
+    # the findings shown (newCodeFocus "hide" leaves inherited ones out)
+    focus = server.settings.new_code_focus
+    findings = [(rc, f) for rc, f in eng.live.findings_for(rel) if shown(f, focus)]
     if has_session and _wanted(REWORK_PHASE, only):
         assert eng.config is not None
         phases = {rc.phase for rc, _f in findings}

@@ -20,7 +20,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -92,6 +92,8 @@ class PhasegateServer(LanguageServer):
         self.first_publish_s: float | None = None
         self._started = time.monotonic()
         self.input_problem: str | None = None  # why the input could not be read
+        self._reload_lock: asyncio.Lock | None = None  # one configuration reload at a time
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- transport ------------------------------------------------------------------------
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
@@ -251,12 +253,24 @@ class PhasegateServer(LanguageServer):
         eng = self.engine
         if eng is None:
             return
-        paths = {p.path for p in eng.config_problems}
+        paths = {p.path for p in eng.problems if p.path}
         if eng.config_path:
             paths.add(eng.config_path)
         if eng.config_problems:
             self.log(f"{eng.config_path or 'configuration'} has errors", types.MessageType.Error)
+        self._report_new_code()
         self.diagnostics.update(paths)
+
+    def _report_new_code(self) -> None:
+        """Log what new code is judged against, or why new-code mode is off."""
+        eng = self.engine
+        if eng is None:
+            return
+        for p in eng.new_code_problems:
+            self.log(f"phasegate: {p.message}", types.MessageType.Warning)
+        nc = eng.new_code
+        if nc is not None:
+            self.log(f"new code {nc.label}: inherited findings never block")
 
     async def _initial_results(self) -> None:
         """Republish the last findings from the cache at once, then verify what changed."""
@@ -295,6 +309,7 @@ class PhasegateServer(LanguageServer):
         eng = self.engine
         if eng is None or eng.live is None:
             return
+        self._adopt_new_code()
         items = {
             k: WorkItem(k, "full")
             for k, rc in eng.live.checks.items()
@@ -314,36 +329,99 @@ class PhasegateServer(LanguageServer):
         eng = self.engine
         if eng is None or eng.live is None:
             return
+        rebuilt = self._adopt_new_code()
         items = {
-            k: WorkItem(k, "full")
+            k: WorkItem(k, "full" if workspace_code or not rc.cls.runs_workspace_code else "cached")
             for k, rc in eng.live.checks.items()
-            if workspace_code or not rc.cls.runs_workspace_code
+            if rebuilt or workspace_code or not rc.cls.runs_workspace_code
         }
         self.scheduler.submit(items, "refresh")
 
-    def config_changed(self) -> None:
-        """The config file changed on disk: reload it; recompute everything if it is new."""
+    def _adopt_new_code(self) -> bool:
+        """After a long command: the session executor (which shares the engine's runner)
+        may have set a new-code reference of its own (a session started or resumed).
+        When it is a different one, the live results are rebuilt for it; the files whose
+        findings they showed are republished once the new results are in. True when
+        rebuilt: every check must be run (or looked up) again."""
         eng = self.engine
-        if eng is None:
-            return
-        before = {p.path for p in eng.config_problems}
-        old_live = eng.live
-        old_anchor = eng.anchor()
-        changed = eng.load_config()
-        after = {p.path for p in eng.config_problems}
-        self.diagnostics.update(before | after | ({eng.config_path} if eng.config_path else set()))
-        if not changed and eng.anchor() != old_anchor and eng.live is not None:
-            changed = True  # findings about missing files move to the new config file
-        if not changed:
-            return
-        self.log("configuration changed: re-running every check")
+        old_live = eng.live if eng is not None else None
+        if eng is None or old_live is None:
+            return False
+        warned = {p.path for p in eng.new_code_problems if p.path}
+        if not eng.adopt_new_code():
+            return False
+        nc = eng.new_code
+        self.log(f"new code {nc.label}" if nc is not None else "new-code mode off")
         self.scheduler.cancel_all()
-        stale = old_live.forget_all() if old_live is not None else set()
-        self.diagnostics.update(stale)
+        stale = set(old_live.display_paths()) | warned
         self.trace.reset()
-        assert eng.live is not None
-        self.scheduler.submit({k: WorkItem(k, "full") for k in eng.live.checks}, "config")
+        self._after_idle(lambda: self.diagnostics.update(stale))
         self.status_changed()
+        return True
+
+    def _after_idle(self, then: Callable[[], None]) -> None:
+        async def wait() -> None:
+            await self.scheduler.idle()
+            then()
+
+        self._spawn(wait())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def config_changed(self) -> None:
+        """The config file changed on disk: reload it (in a thread: resolving new code
+        runs git) and recompute everything if it is new. The scheduler counts as busy
+        until the reload is done."""
+        if self.engine is None:
+            return
+        self.scheduler.hold()
+
+        async def reload() -> None:
+            try:
+                await self._reload_config()
+            except Exception as exc:  # keep serving with the configuration in force
+                log.exception("reloading the configuration failed")
+                self.log(
+                    f"phasegate could not reload the configuration: {exc}", types.MessageType.Error
+                )
+            finally:
+                self.scheduler.release()
+                self.status_changed()
+
+        self._spawn(reload())
+
+    async def _reload_config(self) -> None:
+        if self._reload_lock is None:
+            self._reload_lock = asyncio.Lock()
+        async with self._reload_lock:  # a second change waits for the first reload
+            eng = self.engine
+            if eng is None:
+                return
+            before = {p.path for p in eng.problems if p.path}
+            old_live = eng.live
+            old_anchor = eng.anchor()
+            old_new_code = eng.new_code_problems
+            changed = await asyncio.to_thread(eng.load_config)
+            after = {p.path for p in eng.problems if p.path}
+            config = {eng.config_path} if eng.config_path else set()
+            self.diagnostics.update(before | after | config)
+            if not changed and eng.anchor() != old_anchor and eng.live is not None:
+                changed = True  # findings about missing files move to the new config file
+            if not changed:
+                return
+            self.log("configuration changed: re-running every check")
+            if eng.new_code_problems != old_new_code or eng.new_code is not None:
+                self._report_new_code()
+            self.scheduler.cancel_all()
+            stale = old_live.forget_all() if old_live is not None else set()
+            self.diagnostics.update(stale)
+            self.trace.reset()
+            assert eng.live is not None
+            self.scheduler.submit({k: WorkItem(k, "full") for k in eng.live.checks}, "config")
+            self.status_changed()
 
     def paths_changed_hook(self, paths: set[str]) -> None:
         self.trace.update(paths)

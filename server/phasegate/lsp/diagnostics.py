@@ -9,6 +9,10 @@ told to pull again gets pushed diagnostics instead. The pull handlers are regist
 Every diagnostic carries ``source="phasegate"``, ``code`` = check id,
 ``codeDescription.href`` = the check's docs, and ``data`` = {findingId, phase, check,
 owner, fix} (the code actions use ``data.fix`` as is).
+
+In new-code mode ``data`` also has ``baselineState`` ("new" or "unchanged"), and the
+``newCodeFocus`` setting says how inherited ("unchanged") findings are shown: ``quiet``
+(default) as hints with " (inherited)" appended, ``hide`` not at all, ``off`` as they are.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
+from phasegate.lsp.settings import NewCodeFocus
 from phasegate.model import Finding, Range
 from phasegate.runner import ResolvedCheck
 
@@ -77,27 +82,46 @@ class LineMap:
         return types.Range(start=start, end=end)
 
 
+INHERITED = "unchanged"  # Finding.baseline_state of an inherited finding (new-code mode)
+INHERITED_SUFFIX = " (inherited)"
+
+
 def finding_data(rc: ResolvedCheck, f: Finding) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "findingId": f.id,
         "phase": rc.phase,
         "check": rc.config.id,
         "owner": f.owner or rc.ctx.owner,
         "fix": f.fix.model_dump(mode="json") if f.fix is not None else None,
     }
+    if f.baseline_state is not None:  # new-code mode only
+        data["baselineState"] = f.baseline_state
+    return data
 
 
-def to_diagnostic(rc: ResolvedCheck, f: Finding, lm: LineMap, shown_on: str) -> types.Diagnostic:
+def shown(f: Finding, focus: NewCodeFocus) -> bool:
+    """Whether ``f`` is shown at all (``hide`` leaves inherited findings out)."""
+    return not (focus == "hide" and f.baseline_state == INHERITED)
+
+
+def to_diagnostic(
+    rc: ResolvedCheck, f: Finding, lm: LineMap, shown_on: str, focus: NewCodeFocus = "off"
+) -> types.Diagnostic:
     message = f.message
     rng = f.range
+    severity = types.DiagnosticSeverity(int(f.severity))
     if shown_on != f.path:
         # A finding about a missing file, shown on the anchor file: say where it belongs.
         message = f"{f.path}: {message}"
         rng = Range.lines(0)
+    if focus == "quiet" and f.baseline_state == INHERITED:
+        # inherited: never blocks in new-code mode, so it should not look like it does
+        message += INHERITED_SUFFIX
+        severity = types.DiagnosticSeverity.Hint
     return types.Diagnostic(
         range=lm.range(rng),
         message=message,
-        severity=types.DiagnosticSeverity(int(f.severity)),
+        severity=severity,
         code=rc.config.id,
         code_description=types.CodeDescription(href=rc.cls.docs_url(rc.config.id)),
         source=SOURCE,
@@ -146,8 +170,10 @@ class Diagnostics:
             return []
         out: list[types.Diagnostic] = []
         lm: LineMap | None = None
-        problems = [p for p in eng.config_problems if p.path == rel]
+        problems = [p for p in eng.problems if p.path == rel]
+        focus = self.server.settings.new_code_focus
         items = eng.live.findings_for(rel) if eng.live is not None else []
+        items = [(rc, f) for rc, f in items if shown(f, focus)]
         if problems or items:
             lm = LineMap(eng.workspace.read_text(rel), self._codec())
         for p in problems:
@@ -158,21 +184,23 @@ class Diagnostics:
                 types.Diagnostic(
                     range=types.Range(start=pos, end=end if end.character > pos.character else pos),
                     message=f"{p.key}: {p.message}" if p.key else p.message,
-                    severity=types.DiagnosticSeverity.Error,
+                    severity=types.DiagnosticSeverity.Warning
+                    if p.severity == "warning"
+                    else types.DiagnosticSeverity.Error,
                     code=CONFIG_CODE,
                     source=SOURCE,
                 )
             )
         for rc, f in items:
             assert lm is not None
-            out.append(to_diagnostic(rc, f, lm, rel))
+            out.append(to_diagnostic(rc, f, lm, rel, focus))
         return out
 
     def all_paths(self) -> set[str]:
         eng = self.server.engine
         if eng is None:
             return set()
-        paths = {p.path for p in eng.config_problems}
+        paths = {p.path for p in eng.problems if p.path}
         if eng.live is not None:
             paths |= set(eng.live.display_paths())
         return paths

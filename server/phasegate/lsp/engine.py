@@ -3,6 +3,12 @@
 This is the only place the server builds engine objects. A configuration error keeps the
 last good configuration running (or none at the first load) and is reported as
 diagnostics on the config file at the lines it names.
+
+New-code mode (:mod:`phasegate.newcode`) is set on the runner when the configuration is
+(re)loaded: from ``[new_code] since``/``baseline``, else from the active session's
+``new_code_since`` (the commit it started from), the way the session executor does. A
+reference that cannot be used (no git, an unknown reference, an unreadable baseline) is
+a warning on the config file, and the whole code is judged.
 """
 
 from __future__ import annotations
@@ -10,12 +16,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from phasegate.cache import ResultCache
 from phasegate.config import Config
 from phasegate.lsp.live import HashMemo, LiveResults, LiveRunner
 from phasegate.lsp.settings import Settings
 from phasegate.model import Finding
+from phasegate.newcode import NewCode, NewCodeError, resolve_new_code
 from phasegate.workspace import STATE_DIR, PathOutsideWorkspace, Workspace
 
 CONFIG_NAMES = ("phasegate.toml", "pyproject.toml")
@@ -31,6 +39,11 @@ class ConfigProblem:
     column: int
     key: str
     message: str
+    # "warning": the configuration is valid but part of it cannot be used (new code)
+    severity: Literal["error", "warning"] = "error"
+
+
+SESSION_REFERENCE = "the session's start"  # how the executor names a session's reference
 
 
 def load_workspace_config(root: Path) -> tuple[Config | None, str | None, list[ConfigProblem]]:
@@ -55,6 +68,42 @@ def load_workspace_config(root: Path) -> tuple[Config | None, str | None, list[C
             )
         return None, rel, problems
     return loaded.config, rel, []
+
+
+def _locate(path: Path, key: tuple[str, ...]) -> tuple[int, int]:
+    """0-based line and column of ``key`` in a config file (``[tool.phasegate]`` of a
+    ``pyproject.toml``); (0, 0) when it cannot be read."""
+    from phasegate.toml_locate import locate
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return 0, 0
+    full = (("tool", "phasegate") if path.name == "pyproject.toml" else ()) + key
+    try:
+        line, column, _found = locate(text, full)
+    except Exception:
+        return 0, 0
+    return max(0, line - 1), max(0, column - 1)
+
+
+def _same_reference(a: NewCode | None, b: NewCode | None) -> bool:
+    """Whether two new-code references judge the same way (the change sets may differ:
+    they are read again before the checks run)."""
+    if a is None or b is None:
+        return a is b
+
+    def key(nc: NewCode) -> tuple[object, ...]:
+        cs = nc.changes
+        return (
+            None if cs is None else (cs.base, cs.ref),
+            nc.baseline,  # its path and its findings (the file may have been rewritten)
+            nc.blocking,
+            nc.small_change_lines,
+            nc.auto_refresh,
+        )
+
+    return key(a) == key(b)
 
 
 def _rel(root: Path, p: Path | str | None) -> str | None:
@@ -83,6 +132,11 @@ class Engine:
         self.config_problems: list[ConfigProblem] = []
         self.runner: LiveRunner | None = None
         self.live: LiveResults | None = None
+        # why new-code mode asked for by the configuration (or the session) is off
+        self.new_code_problems: list[ConfigProblem] = []
+        # the new-code reference the live results were built with (their checks' contexts
+        # carry it, and GATE-INTEGRITY joins a gate in the mode)
+        self.live_new_code: NewCode | None = None
         self._anchor: str | None = None
 
     @property
@@ -102,11 +156,98 @@ class Engine:
             config = config.model_copy(update={"interpreter": self.settings.interpreter})
         if self.config is not None and config == self.config:
             return False
-        self.config = config
-        self.runner = LiveRunner(
+        runner = LiveRunner(
             self.workspace, config, trusted=self.trusted, cache=self.cache, hashes=self.hashes
         )
-        self.live = LiveResults(self.workspace, config, self.runner, display_path=self.display_path)
+        new_code, problems = self._resolve_new_code(config, rel)
+        runner.set_new_code(new_code)
+        live = LiveResults(self.workspace, config, runner, display_path=self.display_path)
+        # everything is built before it is installed: the event loop reads these
+        self.new_code_problems = problems
+        self.live_new_code = new_code
+        self.config, self.runner, self.live = config, runner, live
+        return True
+
+    # -- new code ------------------------------------------------------------------------
+    @property
+    def problems(self) -> list[ConfigProblem]:
+        """Every problem shown on the config file: errors, then warnings."""
+        return self.config_problems + self.new_code_problems
+
+    @property
+    def new_code(self) -> NewCode | None:
+        """The new-code reference findings are judged against now (None: the whole code)."""
+        return self.runner.new_code if self.runner is not None else None
+
+    def session_since(self) -> str | None:
+        """The active session's new-code reference (the commit it started from), if any."""
+        from phasegate.store import SessionStore
+
+        try:
+            store = SessionStore(self.root)
+            sid = store.get_active()
+            state = store.peek(sid) if sid is not None else None
+        except Exception:  # an unreadable session is reported elsewhere
+            return None
+        return state.new_code_since if state is not None else None
+
+    def _resolve_new_code(
+        self, config: Config, rel: str | None
+    ) -> tuple[NewCode | None, list[ConfigProblem]]:
+        """The reference new code is judged against, as :class:`phasegate.executor.Executor`
+        resolves it: the configuration's, else the active session's. Runs git: call it
+        off the event loop."""
+        enabled = config.new_code.enabled
+        since = None if enabled else self.session_since()
+        try:
+            nc = resolve_new_code(self.workspace, config, since=since)
+        except NewCodeError as exc:
+            return None, [self._new_code_problem(config, rel, since, str(exc))]
+        if nc is not None and since is not None and nc.changes is not None:
+            nc.changes.ref = SESSION_REFERENCE
+        return nc, []
+
+    def _new_code_problem(
+        self, config: Config, rel: str | None, since: str | None, why: str
+    ) -> ConfigProblem:
+        if since is not None:  # the session's reference: not a key of the configuration
+            key, where = "", None
+            message = f"new code since the session's start ({since[:10]}) is off: {why}"
+        else:
+            nc = config.new_code
+            # with both set, the baseline is read second: its errors name its file
+            by_baseline = nc.since is None or (
+                nc.baseline is not None and str(self.root / nc.baseline) in why
+            )
+            name = "baseline" if by_baseline else "since"
+            key = f"new_code.{name}"
+            where = ("new_code", name)
+            message = f"new-code mode is off, the whole code is judged: {why}"
+        line = column = 0
+        path = rel or self.anchor() or ""
+        if where is not None and rel is not None:
+            line, column = _locate(self.root / rel, where)
+        return ConfigProblem(path, line, column, key, message, severity="warning")
+
+    def adopt_new_code(self) -> bool:
+        """The session executor shares the runner and sets its own new-code reference at
+        a session's start or resume. Keep the live results when it is the reference they
+        were built with (the runner gets that object back); else rebuild them for it.
+        True when the live results were rebuilt (everything must be recomputed)."""
+        runner, config = self.runner, self.config
+        if runner is None or config is None or self.live is None:
+            return False
+        current = runner.new_code
+        if current is self.live_new_code:
+            return False
+        if _same_reference(current, self.live_new_code):
+            runner.set_new_code(self.live_new_code)
+            return False
+        live = LiveResults(self.workspace, config, runner, display_path=self.display_path)
+        self.live_new_code = current
+        self.live = live
+        if current is not None:
+            self.new_code_problems = []  # the session's reference works now
         return True
 
     # -- where findings are shown -------------------------------------------------------

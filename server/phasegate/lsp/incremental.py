@@ -17,6 +17,9 @@
 * A change to a check that is still running cancels that run: its subprocesses are
   killed (:class:`phasegate.proc.CancelToken`), its results are dropped and its work is
   merged into the new run.
+* In new-code mode the change set (what is new since the reference) is read again once
+  per batch, before its checks run, in the worker thread of the batch's first job to
+  start (it runs ``git diff``): the others wait for it (:class:`NewCodeRefresh`).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,6 +42,7 @@ from phasegate.workspace import STATE_DIR
 
 if TYPE_CHECKING:
     from phasegate.lsp.core import PhasegateServer
+    from phasegate.newcode import NewCode
 
 Mode = Literal["delta", "full", "cached"]  # full: verify every input; cached: never run
 BATCH_SECONDS = 0.1  # a long job hands its results over at least this often
@@ -61,6 +65,31 @@ class WorkItem:
         self.paths |= other.paths
 
 
+# Triggers whose batch needs no fresh change set: it was read just before (load, reload).
+FRESH_TRIGGERS = frozenset({"open", "config"})
+
+
+class NewCodeRefresh:
+    """Reads new-code mode's change set again, once for all the jobs of one batch: the
+    first job to start does it in its worker thread, the others wait for it there."""
+
+    def __init__(self, new_code: NewCode, on_done: Callable[[], None] | None = None) -> None:
+        self.new_code = new_code
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._done = False
+
+    def run(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+            with contextlib.suppress(Exception):  # a failed refresh keeps the last set
+                self.new_code.refresh()
+            if self._on_done is not None:
+                self._on_done()
+
+
 @dataclass(eq=False)
 class Job:
     id: int
@@ -74,6 +103,7 @@ class Job:
     done: asyncio.Future[None] | None = None
     progress: WorkDone | None = None
     after: asyncio.Future[None] | None = None  # start when this is done
+    refresh: NewCodeRefresh | None = None  # read the change set first (new-code mode)
 
     def record(self, ms: float) -> dict[str, Any]:
         paths = sorted({p for i in self.items.values() for p in i.paths})
@@ -110,6 +140,9 @@ class Scheduler:
         self.job_count = 0
         self._idle_waiters: list[asyncio.Future[None]] = []
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._holds = 0  # work outside the jobs that results wait for (a config reload)
+        self.new_code_refreshes = 0  # change sets read again (new-code mode)
+        self._count_lock = threading.Lock()
 
     @property
     def debounce(self) -> float:
@@ -117,7 +150,15 @@ class Scheduler:
 
     @property
     def busy(self) -> bool:
-        return bool(self._jobs or self._pending or self._timer or self._carried)
+        return bool(self._jobs or self._pending or self._timer or self._carried or self._holds)
+
+    def hold(self) -> None:
+        """Count as busy until :meth:`release` (work that will submit jobs: a reload)."""
+        self._holds += 1
+
+    def release(self) -> None:
+        self._holds = max(0, self._holds - 1)
+        self._check_idle()
 
     def close(self) -> None:
         for job in list(self._jobs):
@@ -251,8 +292,9 @@ class Scheduler:
                 project[key] = item
         jobs: list[Job] = []
         first: Job | None = None
+        refresh = self._new_code_refresh(live, trigger)
         for group in [g for g in (per_file, project) if g] + slow:
-            job = Job(next(self._ids), trigger, live, group, progress=progress)
+            job = Job(next(self._ids), trigger, live, group, progress=progress, refresh=refresh)
             # The per-file results (the file just saved) go first: the other jobs start
             # when they are published, so they do not compete with them for the CPU.
             job.after = first.done if first is not None and group is not per_file else None
@@ -261,6 +303,17 @@ class Scheduler:
             if group is per_file:
                 first = job
         return jobs
+
+    def _new_code_refresh(self, live: LiveResults, trigger: str) -> NewCodeRefresh | None:
+        nc = live.runner.new_code
+        if nc is None or trigger in FRESH_TRIGGERS:
+            return None
+
+        def counted() -> None:  # in a worker thread
+            with self._count_lock:
+                self.new_code_refreshes += 1
+
+        return NewCodeRefresh(nc, counted)
 
     def _cancel(self, job: Job) -> None:
         if job.token.cancelled:
@@ -297,6 +350,8 @@ class Scheduler:
             loop.call_soon_threadsafe(self._commit, job, batch, published)
 
         def work() -> None:
+            if job.refresh is not None and not job.token.cancelled:
+                job.refresh.run()  # what is new since the reference, before any check
             batch: list[Computed] = []
             pending: list[Pending] = []
             last = time.monotonic()
@@ -453,4 +508,5 @@ class Scheduler:
             "busy": self.busy,
             "jobs": self.job_count,
             "history": list(self.history),
+            "newCodeRefreshes": self.new_code_refreshes,
         }

@@ -10,6 +10,11 @@ Work is split in two halves so that the event loop never waits on a check:
   which displayed files gained or lost findings, and returns them for republishing.
 
 A run whose token was cancelled (superseded by a newer change) is never committed.
+
+In new-code mode (the runner's ``new_code``) every result is judged as the runner judges
+it (:meth:`GateRunner.judged`) and every finding shown carries its ``baseline_state``:
+the findings a file-scope check keeps per file are classified when they are published,
+against the change set as last read (the scheduler reads it again before each batch).
 """
 
 from __future__ import annotations
@@ -177,7 +182,20 @@ class LiveResults:
     def _result(
         self, rc: ResolvedCheck, outcome: CheckOutcome, start: float, cached: bool
     ) -> CheckResult:
-        return result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
+        result = result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
+        return self.runner.judged(rc, outcome, result)  # as is outside new-code mode
+
+    def classified(self, rc: ResolvedCheck, findings: list[Finding]) -> list[Finding]:
+        """``findings`` with their ``baseline_state`` in new-code mode (as they are
+        outside it, or when classifying fails: a display never fails on it)."""
+        nc = self.runner.new_code
+        if nc is None or not findings:
+            return findings
+        try:
+            rule = getattr(rc.cls, "new_code_rule", "lines")
+            return nc.classify(rc.phase, rc.config.id, findings, rule)[0]
+        except Exception:
+            return findings
 
     def _check_file(self, rc: ResolvedCheck, path: str, h: str) -> tuple[list[Finding], bool]:
         cache = self.runner.cache
@@ -235,7 +253,7 @@ class LiveResults:
         if self.runner.cache:
             self.runner.cache.retain_files(rc.key, set(new.per_file))
         result = self._result(rc, outcome, start, analysed == 0)
-        contrib = {p: fs for p, fs in new.per_file.items() if fs}
+        contrib = {p: self.classified(rc, fs) for p, fs in new.per_file.items() if fs}
         return Computed(rc, result, contrib, True, new, analysed, analysed == 0)
 
     def _file_delta(
@@ -288,7 +306,7 @@ class LiveResults:
                     found, cached = self._check_file(rc, path, h)
                     analysed += 0 if cached else 1
                     changes[path] = (h, found)
-                    changed[path] = found
+                    changed[path] = self.classified(rc, found)
                 elif path in state.per_file:
                     changes[path] = None
                     changed[path] = []
@@ -346,7 +364,7 @@ class LiveResults:
                 per_file={p: fs for p, (_h, fs) in files.items()},
                 hashes={p: h for p, (h, _fs) in files.items()},
             )
-            contrib = {p: fs for p, fs in state.per_file.items() if fs}
+            contrib = {p: self.classified(rc, fs) for p, fs in state.per_file.items() if fs}
             return Computed(rc, result, contrib, True, state, 0, True)
         return Computed(rc, result, {PROJECT_SOURCE: list(result.findings)}, True, None, 0, True)
 
@@ -363,7 +381,7 @@ class LiveResults:
             if hit is not None:
                 result = self._result(rc, hit, start, True)
                 return Computed(
-                    rc, result, {PROJECT_SOURCE: list(hit.findings)}, True, None, 0, True
+                    rc, result, {PROJECT_SOURCE: list(result.findings)}, True, None, 0, True
                 )
         return self.placeholder(rc)
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 DiagnosticsMode = Literal["auto", "push", "pull"]
 WatchMode = Literal["auto", "client", "server", "off"]
+NewCodeFocus = Literal["quiet", "hide", "off"]
 
 
 @dataclass
@@ -28,6 +29,9 @@ class Settings:
     run_on_open: bool = True
     # Re-run checks that run workspace code (its tests, configured commands) on changes.
     run_workspace_checks_on_change: bool = True
+    # New-code mode: how inherited findings (baseline_state "unchanged") are shown.
+    # "quiet": as hints, "(inherited)" appended; "hide": not at all; "off": as they are.
+    new_code_focus: NewCodeFocus = "quiet"
     warnings: list[str] = field(default_factory=list)
 
 
@@ -72,4 +76,9 @@ def parse_settings(options: Any) -> Settings:
     s.run_workspace_checks_on_change = _get(
         inner, "runWorkspaceChecksOnChange", bool, True, warnings
     )
+    focus = _get(inner, "newCodeFocus", str, "quiet", warnings)
+    if focus not in ("quiet", "hide", "off"):
+        warnings.append(f"setting 'newCodeFocus': unknown value {focus!r}; using quiet")
+        focus = "quiet"
+    s.new_code_focus = focus
     return s

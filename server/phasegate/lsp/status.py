@@ -7,23 +7,44 @@ untrusted workspace, not run yet) are left out of a score; a phase whose checks 
 skipped has no score. A phase the session completed whose gate fails now is shown
 as ``regressed`` at once — the same rule the executor applies when it runs the gates,
 where it is also recorded in the checkpoint.
+
+In new-code mode ``newCode`` names the reference ("since origin/main (1a2b3c4d5e)"),
+each phase counts its findings new / unchanged (inherited) / absent and lists the checks
+``held`` by a new blocking finding, each check has its ``new_code`` counts and each
+finding its ``baseline_state``; outside the mode ``newCode`` and the phases' ``newCode``
+are null and the rest is left out.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from phasegate.model import CheckResult, PhaseStatus, SessionState
+from phasegate.model import CheckResult, Finding, GateResult, PhaseStatus, SessionState
 
 if TYPE_CHECKING:
     from phasegate.lsp.core import PhasegateServer
+    from phasegate.lsp.engine import ConfigProblem
 
 MAX_FINDINGS_PER_CHECK = 200
 
 
+def _finding(f: Finding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": f.id,
+        "path": f.path,
+        "range": f.range.model_dump(mode="json"),
+        "severity": int(f.severity),
+        "message": f.message,
+        "code": f.code,
+    }
+    if f.baseline_state is not None:  # new-code mode only
+        out["baseline_state"] = f.baseline_state
+    return out
+
+
 def _check(result: CheckResult, owner: str) -> dict[str, Any]:
     findings = result.findings
-    return {
+    out: dict[str, Any] = {
         "id": result.id,
         "passed": result.passed,
         "score": result.score,
@@ -33,18 +54,36 @@ def _check(result: CheckResult, owner: str) -> dict[str, Any]:
         "error": result.error,
         "not_applicable": result.not_applicable,
         "status": result.status,
-        "findings": [
-            {
-                "id": f.id,
-                "path": f.path,
-                "range": f.range.model_dump(mode="json"),
-                "severity": int(f.severity),
-                "message": f.message,
-                "code": f.code,
-            }
-            for f in findings[:MAX_FINDINGS_PER_CHECK]
-        ],
+        "findings": [_finding(f) for f in findings[:MAX_FINDINGS_PER_CHECK]],
         "findings_total": len(findings),
+    }
+    nc = result.new_code
+    if nc is not None:  # new-code mode only
+        out["new_code"] = {
+            "new": nc.new,
+            "unchanged": nc.unchanged,
+            "absent": nc.absent,
+            "held": nc.held,
+            "note": nc.note,
+            "overall_passed": nc.overall_passed,
+            "overall_score": nc.overall_score,
+        }
+    return out
+
+
+def phase_new_code(gate: GateResult | None) -> dict[str, Any] | None:
+    """A phase's findings split new / unchanged / absent, and its held checks; None when
+    no check of it was judged in new-code mode."""
+    if gate is None:
+        return None
+    counts = [r.new_code for r in gate.checks if r.new_code is not None]
+    if not counts:
+        return None
+    return {
+        "new": sum(c.new for c in counts),
+        "unchanged": sum(c.unchanged for c in counts),
+        "absent": sum(c.absent for c in counts),
+        "held": list(gate.held),
     }
 
 
@@ -63,6 +102,7 @@ def session_json(state: SessionState | None) -> dict[str, Any] | None:
 def build_status(server: PhasegateServer) -> dict[str, Any]:
     eng = server.engine
     state = server.sessions.state() if eng is not None else None
+    new_code = eng.new_code if eng is not None else None
     out: dict[str, Any] = {
         "workspace": str(eng.root) if eng else "",
         "trusted": server.settings.trusted,
@@ -71,10 +111,10 @@ def build_status(server: PhasegateServer) -> dict[str, Any]:
         # additions to the contract (see docs/lsp-protocol.md)
         "busy": server.scheduler.busy or server.sessions.running is not None,
         "running": server.sessions.running,
-        "configErrors": [
-            {"path": p.path, "line": p.line, "column": p.column, "key": p.key, "message": p.message}
-            for p in (eng.config_problems if eng else [])
-        ],
+        "configErrors": [_problem(p) for p in (eng.config_problems if eng else [])],
+        # new-code mode: its reference, or why it is off
+        "newCode": new_code.label if new_code is not None else None,
+        "configWarnings": [_problem(p) for p in (eng.new_code_problems if eng else [])],
     }
     if eng is None or eng.config is None or eng.live is None:
         return out
@@ -124,6 +164,11 @@ def build_status(server: PhasegateServer) -> dict[str, Any]:
                 "passed": passed,
                 "checks": checks,
                 "message": message,
+                "newCode": phase_new_code(gate),
             }
         )
     return out
+
+
+def _problem(p: ConfigProblem) -> dict[str, Any]:
+    return {"path": p.path, "line": p.line, "column": p.column, "key": p.key, "message": p.message}
