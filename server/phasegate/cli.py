@@ -37,6 +37,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Write a commented phasegate.toml equal to the defaults."),
     "config": ("config", "Show the configuration or its JSON Schema."),
     "serve": ("serve", "Start the language server (stdio, or --tcp PORT)."),
+    "hook": ("hook", "Answer a coding agent's hook event (JSON on standard input)."),
+    "install-hooks": ("install_hooks", "Install phasegate's hooks into an agent's settings."),
 }
 
 
