@@ -894,3 +894,51 @@ def test_end_to_end_through_the_cli(tmp_path: Path) -> None:
     got = [(f["path"], f["range"]["start"]["line"], f["message"]) for f in findings]
     assert [(p, n) for p, n, _ in got] == [(p, n) for p, n, _ in EXPECTED]
     assert all(m.startswith(e) for (_p, _n, m), (_q, _l, e) in zip(got, EXPECTED, strict=True))
+
+
+def _cli(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "phasegate", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        cwd=root,
+    )
+
+
+def test_a_person_approves_a_flagged_change(tmp_path: Path) -> None:
+    """`phasegate approve` lists what waits, records an approval by id, and GATE-INTEGRITY
+    leaves the approved change out; a program phasegate started cannot approve."""
+    root = loosen_everything(tmp_path)
+    listed = _cli(root, "approve", "--since", "HEAD")
+    assert listed.returncode == 1, listed.stderr
+    lines = [ln for ln in listed.stdout.splitlines() if ": " in ln and ln[:12].isalnum()]
+    assert len(lines) == 3
+    skipped = next(ln for ln in lines if "newly skipped" in ln)
+    finding_id = skipped.split()[0]
+
+    refused = _cli(root, "approve", finding_id, "--since", "HEAD", env={"PHASEGATE_RUN": "x"})
+    assert refused.returncode == 2 and "cannot approve" in refused.stderr
+
+    done = _cli(root, "approve", finding_id, "--since", "HEAD", "-m", "flaky on CI")
+    assert done.returncode == 1, done.stderr  # two changes still wait
+    assert "1 approved; 2 still wait" in done.stdout
+    approvals = json.loads((root / ".phasegate" / "approvals.json").read_text())
+    assert approvals["approvals"][0]["note"] == "flaky on CI"
+
+    config = load_config(root)
+    ws = Workspace(root)
+    runner = GateRunner(ws, config, new_code=resolve_new_code(ws, config, since="HEAD"))
+    gate = runner.evaluate("testing", config.thresholds[-1])
+    (check,) = [c for c in gate.checks if c.id == "GATE-INTEGRITY"]
+    messages = [f.message for f in check.findings]
+    assert len(messages) == 2 and not any("newly skipped" in m for m in messages)
+
+    rest = _cli(root, "approve", "--all", "--since", "HEAD")
+    assert rest.returncode == 0, rest.stdout + rest.stderr
+    assert _cli(root, "approve", "--since", "HEAD").stdout.strip() == "nothing waits for approval"
+    unknown = _cli(root, "approve", "0123456789ab", "--since", "HEAD")
+    assert unknown.returncode == 2 and "not flagged now" in unknown.stderr

@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("resume", "Resume a session where it stopped."),
     "validate": ("validate", "Run the gates on a workspace without changing it."),
     "baseline": ("baseline", "Record every finding as a baseline to judge new code against."),
+    "approve": ("approve", "List or approve the changes GATE-INTEGRITY flags."),
     "status": ("status", "Show the active session's phases, scores and thresholds."),
     "sessions": ("sessions", "List the workspace's sessions."),
     "remediate": ("remediate", "Validate, let the owners of failed checks fix them, re-validate."),

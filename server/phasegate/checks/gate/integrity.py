@@ -92,6 +92,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from phasegate.approvals import ApprovalError, approval_key, load_approvals
 from phasegate.baseline import DEFAULT_BASELINE
 from phasegate.changes import _git, _rel, _unquote
 from phasegate.checks.base import Check, CheckContext, CheckOutcome, UnknownCheck, get_check_class
@@ -1707,5 +1708,10 @@ class GateIntegrity(Check):
         findings = job.findings
         if ctx.exclude:
             findings = [f for f in findings if not matches(f.path, ctx.exclude)]
+        try:  # what a person approved (`phasegate approve`) is left out
+            approved = load_approvals(ctx.workspace.root)
+        except ApprovalError as exc:
+            return CheckOutcome(score=0.0, error=str(exc))
+        findings = [f for f in findings if approval_key(f) not in approved]
         findings.sort(key=lambda f: (f.path, f.range.start.line, f.range.start.character))
         return CheckOutcome(findings=findings, score=0.0 if findings else 1.0, passed=not findings)
