@@ -156,9 +156,10 @@ class Run:
         )
 
     def wait_for(self, path: Path) -> str:
-        """Until ``path`` appears (the process reached its pause); its content."""
+        """Until ``path`` appears with its content (the process reached its pause: the
+        file may be seen between its creation and its write); its content."""
         deadline = time.monotonic() + SAFETY_S
-        while not path.exists():
+        while not (path.exists() and path.read_text()):
             if self.proc.poll() is not None:
                 out = self.proc.stdout.read().decode() if self.proc.stdout else ""
                 pytest.fail(f"ended ({self.proc.returncode}) before its pause:\n{out}")
