@@ -209,3 +209,49 @@ def test_git_config_of_the_workspace_runs_nothing(repo: Path, tmp_path: Path) ->
 
     assert workspace_commit(repo) == (git(repo, "rev-parse", "HEAD").strip(), True)
     assert not marker.exists(), "reading history ran a program the workspace configures"
+
+
+def run_session(root: Path) -> Any:
+    return CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "-r",
+            "Keep the module tidy",
+            "--session",
+            "s1",
+            "-w",
+            str(root),
+            "--format",
+            "json",
+        ],
+        catch_exceptions=False,
+    )
+
+
+def test_a_session_judges_what_it_adds_since_its_start(repo: Path) -> None:
+    """In a git work tree a session's default reference is the commit it started from:
+    the inherited findings do not hold the phase, and the checkpoint records the commit."""
+    res = run_session(repo)
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert doc["session"]["new_code_since"] == head
+    (phase,) = doc["gates"]
+    assert phase["status"] == "completed" and phase["new_code"].startswith(
+        "since the session's start ("
+    )
+    assert {f["baseline_state"] for c in phase["checks"] for f in c["findings"]} == {"unchanged"}
+
+
+def test_sessions_can_judge_the_whole_code(repo: Path) -> None:
+    (repo / "phasegate.toml").write_text(
+        CONFIG.replace("integrity = false", "integrity = false\nsessions = false"),
+        encoding="utf-8",
+    )
+    commit(repo, "whole code for sessions")
+    res = run_session(repo)
+    assert res.exit_code == 1, res.output  # the inherited lint findings hold the phase
+    doc = json.loads(res.stdout)
+    assert doc["session"]["new_code_since"] is None
+    assert "new_code" not in doc["gates"][0]
