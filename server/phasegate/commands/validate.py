@@ -11,9 +11,11 @@ than a gate that runs without its cache, so a broken workspace is seen, not pape
 Exit status: 0 every gate passed, 1 a gate failed, 2 configuration error, bad usage or
 a state folder that cannot be used.
 
-JSON and SARIF are indented on a terminal and compact otherwise (``--pretty`` /
-``--compact`` decide), and encoded by pydantic's compiled encoder, so the output of a
-run with tens of thousands of findings costs little next to the tools that found them.
+``--format gitlab`` writes a GitLab Code Quality report and ``--format junit`` JUnit XML
+(:mod:`phasegate.formats`). JSON, SARIF, GitLab and JUnit output are indented on a
+terminal and compact otherwise (``--pretty`` / ``--compact`` decide); JSON and SARIF
+are encoded by pydantic's compiled encoder, so the output of a run with tens of
+thousands of findings costs little next to the tools that found them.
 """
 
 from __future__ import annotations
@@ -116,10 +118,10 @@ def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif"]),
+    type=click.Choice(["text", "json", "sarif", "gitlab", "junit"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Output format: gitlab is a GitLab Code Quality report, junit JUnit XML.",
 )
 @click.option(
     "--iteration",
@@ -155,8 +157,8 @@ def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
 @click.option(
     "--pretty/--compact",
     default=None,
-    help="Indent JSON and SARIF output, or not. Default: indented on a terminal, "
-    "compact otherwise.",
+    help="Indent JSON, SARIF, GitLab and JUnit output, or not. Default: indented on a "
+    "terminal, compact otherwise.",
 )
 def command(
     directory: Path,
@@ -245,6 +247,16 @@ def _validate(
         if summary_json is not None:
             doc["new_code"] = summary_json
         _write_stdout(dump_json(doc, pretty=pretty))
+    elif fmt == "gitlab":
+        from phasegate.formats.gitlab import gates_to_gitlab
+
+        blocking = loaded.config.new_code.blocking
+        report = gates_to_gitlab(root, gates, config_file=loaded.source, blocking=blocking)
+        _write_stdout(dump_json(report, pretty=pretty))
+    elif fmt == "junit":
+        from phasegate.formats.junit import gates_to_junit
+
+        _write_stdout(gates_to_junit(gates, pretty=pretty))
     elif fmt == "text":
         from rich.console import Console
 
