@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Start a session: drive a requirement through the phases."),
     "resume": ("resume", "Resume a session where it stopped."),
     "validate": ("validate", "Run the gates on a workspace without changing it."),
+    "watch": ("watch", "Validate, then again at every change, printing what changed."),
     "baseline": ("baseline", "Record every finding as a baseline to judge new code against."),
     "approve": ("approve", "List or approve the changes GATE-INTEGRITY flags."),
     "status": ("status", "Show the active session's phases, scores and thresholds."),
@@ -36,8 +37,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "undo": ("undo", "Restore the files the last remediation changed."),
     "report": ("report", "Write a session report (HTML or JSON)."),
     "init": ("init", "Write a commented phasegate.toml equal to the defaults."),
+    "personas": ("personas", "List the personas and the coding agents on PATH; --use one."),
     "config": ("config", "Show the configuration or its JSON Schema."),
     "serve": ("serve", "Start the language server (stdio, or --tcp PORT)."),
+    "mcp": ("mcp", "Serve the gates and sessions to coding agents over MCP (stdio)."),
     "hook": ("hook", "Answer a coding agent's hook event (JSON on standard input)."),
     "install-hooks": ("install_hooks", "Install phasegate's hooks into an agent's settings."),
 }
