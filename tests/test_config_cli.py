@@ -54,7 +54,7 @@ def run(*args: str) -> Result:
 
 
 def test_init_round_trip_gives_exactly_the_defaults(tmp_path: Path) -> None:
-    result = run("init", str(tmp_path))
+    result = run("init", str(tmp_path), "--agent", "none")
     assert result.exit_code == 0, result.output
     path = tmp_path / "phasegate.toml"
     assert path.read_text(encoding="utf-8") == default_config_text()
@@ -100,7 +100,7 @@ def test_init_refuses_to_overwrite_then_backs_up_with_force(tmp_path: Path) -> N
 
 def test_init_notes_pyproject_precedence(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.phasegate]\nthresholds = [0.2]\n")
-    result = run("init", str(tmp_path))
+    result = run("init", str(tmp_path), "--agent", "none")
     assert result.exit_code == 0
     assert "takes precedence" in result.stdout
 

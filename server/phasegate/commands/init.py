@@ -1,4 +1,10 @@
-"""``phasegate init``: write a commented ``phasegate.toml`` equal to the defaults."""
+"""``phasegate init``: write a commented ``phasegate.toml`` equal to the defaults.
+
+When a coding agent's CLI is on ``PATH`` (``--agent auto``, the default, takes the first
+in :data:`phasegate.personas.agents.KNOWN_AGENTS`' order), the personas that rework the
+code phases run it instead of the scaffold persona; ``--agent none`` writes the defaults
+exactly.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from phasegate.config import Config
 from phasegate.config_loader import CONFIG_FILE, PYPROJECT_FILE, find_config
 from phasegate.docgen import config_to_toml
 from phasegate.fsutil import atomic_write_text
+from phasegate.personas.agents import AGENT_NAMES, AUTO, KNOWN_AGENTS, NONE, choose_agent
 from phasegate.workspace import STATE_DIR
 
 
@@ -47,8 +54,22 @@ def default_config_text() -> str:
     is_flag=True,
     help="Overwrite an existing phasegate.toml (the old one is copied to .phasegate/backups/).",
 )
-def command(directory: Path, force: bool) -> None:
-    """Write a commented phasegate.toml equal to the defaults in DIRECTORY (default: .)."""
+@click.option(
+    "--agent",
+    type=click.Choice([AUTO, NONE, *AGENT_NAMES]),
+    default=AUTO,
+    show_default=True,
+    help="Coding agent for the code phases' personas: auto = the first on PATH "
+    f"({', '.join(AGENT_NAMES)}), none = the built-in scaffold persona.",
+)
+def command(directory: Path, force: bool, agent: str) -> None:
+    """Write a commented phasegate.toml equal to the defaults in DIRECTORY (default: .).
+
+    The personas that rework the code (the owners of the IMPL-* and TEST-* checks) run
+    the coding agent chosen by --agent; they run in a trusted workspace only.
+    """
+    from phasegate.personas.agent_setup import AgentSetupError, init_text
+
     root = directory.resolve()
     target = root / CONFIG_FILE
     previous = find_config(root)
@@ -63,8 +84,27 @@ def command(directory: Path, force: bool) -> None:
             sys.exit(2)
         check_state(root, prefix="phasegate: ")
         backup = backup_existing(root, target)
-    atomic_write_text(target, default_config_text())
+    chosen = choose_agent(agent)
+    try:
+        edit = init_text(chosen)
+    except AgentSetupError as exc:  # pragma: no cover - the defaults always load
+        click.echo(f"phasegate: {exc}", err=True)
+        sys.exit(2)
+    atomic_write_text(target, edit.text)
     click.echo(f"wrote {target}")
+    if chosen is not None:
+        where = f" at {chosen.path}" if chosen.path else " (not on PATH yet)"
+        click.echo(
+            f"agent: {chosen.title} ({chosen.name}){where} works the code phases as "
+            f"{', '.join(edit.written)}; it runs in a trusted workspace only "
+            f"(--agent none: the scaffold persona)"
+        )
+    elif agent == AUTO:
+        looked = ", ".join(a.name for a in KNOWN_AGENTS)
+        click.echo(
+            f"agent: none found on PATH (looked for {looked}); the code phases use the "
+            "scaffold persona (phasegate personas --use AGENT changes that later)"
+        )
     if backup is not None:
         click.echo(f"previous file saved as {backup}")
     if previous is not None and previous.name == PYPROJECT_FILE:
