@@ -19,6 +19,8 @@ import {
 
 import {
   checkPhasegateImportable,
+  fromEnvironment,
+  type ImportCheck,
   pythonFromExtension,
   resolveServerLaunch,
   type ServerLaunch,
@@ -103,13 +105,31 @@ export class ServerManager implements vscode.Disposable {
   private async start(): Promise<LanguageClient | undefined> {
     const folder = this.folder;
     this.setState("starting");
-    const launch = await resolveServerLaunch(folder);
+    let launch = await resolveServerLaunch(folder);
+    // Can the interpreter run the server? The bundled one first, if any, else (or when it
+    // cannot) phasegate from the interpreter's environment.
+    let check: ImportCheck | undefined;
+    const python = launch.python;
+    if (python !== null) {
+      check = await checkPhasegateImportable(python, os.tmpdir(), launch.bundled);
+      if (!check.ok && launch.bundled !== null) {
+        launch = fromEnvironment(
+          launch,
+          `the bundled server cannot run with ${python} (${check.reason}); ` +
+            "phasegate comes from the interpreter's environment",
+        );
+        check = await checkPhasegateImportable(python, os.tmpdir(), null);
+      }
+    }
     this.launch = launch;
     this.output.info(
-      `server command (${launch.source}): ${[launch.command, ...launch.args].join(" ")}`,
+      `server command (${launch.source}${launch.bundled ? ", bundled" : ""}): ` +
+        [launch.command, ...launch.args].join(" "),
     );
-    if (launch.python !== null) {
-      const check = await checkPhasegateImportable(launch.python, os.tmpdir());
+    if (launch.note) {
+      this.output.info(launch.note);
+    }
+    if (launch.python !== null && check !== undefined) {
       if (!check.ok) {
         this.output.error(`phasegate is not importable with ${launch.python}: ${check.reason}`);
         this.setState("missing");

@@ -1,7 +1,16 @@
 // Which command starts the language server, and whether phasegate is importable there.
 
 import { execFile } from "node:child_process";
+import * as path from "node:path";
 import * as vscode from "vscode";
+
+import {
+  type BundledServer,
+  findBundledServer,
+  importStrategy,
+  probeArgs,
+  serveArgs,
+} from "./bundled";
 
 export type ServerSource = "server.command" | "interpreter" | "python-extension" | "default";
 
@@ -9,10 +18,20 @@ export interface ServerLaunch {
   /** Executable and arguments that start the server on stdio. */
   command: string;
   args: string[];
-  /** The Python interpreter, when the server is started as `<python> -m phasegate serve`. */
+  /**
+   * The Python interpreter, when the server is started as `<python> -m phasegate serve`
+   * or from the bundled server.
+   */
   python: string | null;
   source: ServerSource;
+  /** The server bundled in the extension that `python` runs, else null (environment). */
+  bundled: BundledServer | null;
+  /** Why the bundled server is not used although the strategy asks for it. */
+  note?: string;
 }
+
+/** The extension's root folder: `dist/extension.js` is one level below it. */
+const EXTENSION_ROOT = path.resolve(__dirname, "..");
 
 interface PythonEnvironmentPath {
   id: string;
@@ -77,6 +96,9 @@ export async function onPythonInterpreterChanged(
 /**
  * Resolve the server command. An explicit `phasegate.server.command` wins, then
  * `phasegate.interpreter`, then the Python extension's interpreter, then `python3`.
+ * The interpreter runs the server bundled in the extension when
+ * `phasegate.server.importStrategy` is `useBundled` (the default) and the extension was
+ * packaged with one, else `-m phasegate serve` from its own environment.
  */
 export async function resolveServerLaunch(folder?: vscode.WorkspaceFolder): Promise<ServerLaunch> {
   const config = vscode.workspace.getConfiguration("phasegate", folder);
@@ -84,29 +106,41 @@ export async function resolveServerLaunch(folder?: vscode.WorkspaceFolder): Prom
   if (Array.isArray(command) && command.length > 0 && command.every((c) => typeof c === "string")) {
     const [exe, ...args] = command as string[];
     if (exe.trim() !== "") {
-      return { command: exe, args, python: null, source: "server.command" };
+      return { command: exe, args, python: null, source: "server.command", bundled: null };
     }
   }
+  let bundled: BundledServer | null = null;
+  let note: string | undefined;
+  if (importStrategy(config.get<unknown>("server.importStrategy")) === "useBundled") {
+    bundled = findBundledServer(EXTENSION_ROOT) ?? null;
+    if (bundled === null) {
+      note =
+        "importStrategy useBundled: this package of the extension has no bundled server " +
+        "(npm run package:bundled makes one); phasegate comes from the interpreter's environment";
+    }
+  }
+  const withPython = (python: string, source: ServerSource): ServerLaunch => ({
+    command: python,
+    args: serveArgs(bundled),
+    python,
+    source,
+    bundled,
+    note,
+  });
   const configured = (config.get<string>("interpreter") ?? "").trim();
   if (configured !== "") {
-    const python = expandVariables(configured, folder);
-    return { command: python, args: serveArgs(), python, source: "interpreter" };
+    return withPython(expandVariables(configured, folder), "interpreter");
   }
   const fromExtension = await pythonFromExtension(folder?.uri);
   if (fromExtension) {
-    return {
-      command: fromExtension,
-      args: serveArgs(),
-      python: fromExtension,
-      source: "python-extension",
-    };
+    return withPython(fromExtension, "python-extension");
   }
-  const python = process.platform === "win32" ? "python" : "python3";
-  return { command: python, args: serveArgs(), python, source: "default" };
+  return withPython(process.platform === "win32" ? "python" : "python3", "default");
 }
 
-function serveArgs(): string[] {
-  return ["-m", "phasegate", "serve"];
+/** The same interpreter with phasegate from its own environment instead of the bundle. */
+export function fromEnvironment(launch: ServerLaunch, note: string): ServerLaunch {
+  return { ...launch, args: serveArgs(null), bundled: null, note };
 }
 
 /** `${workspaceFolder}` and a leading `~` in a configured path. */
@@ -128,13 +162,19 @@ export interface ImportCheck {
   reason?: string;
 }
 
-/** Can `python` import phasegate? Runs `python -c` with a timeout, outside the workspace. */
-export function checkPhasegateImportable(python: string, cwd: string): Promise<ImportCheck> {
-  const code = "import phasegate, sys; sys.stdout.write(phasegate.__version__)";
+/**
+ * Can `python` import phasegate (from the bundled server when given)? Runs the interpreter
+ * with a timeout, outside the workspace.
+ */
+export function checkPhasegateImportable(
+  python: string,
+  cwd: string,
+  bundled: BundledServer | null = null,
+): Promise<ImportCheck> {
   return new Promise((resolve) => {
     execFile(
       python,
-      ["-c", code],
+      probeArgs(bundled),
       { cwd, timeout: 30_000, windowsHide: true, maxBuffer: 1024 * 1024 },
       (error, stdout, stderr) => {
         if (!error) {
