@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_lsp_new_code import git, make_repo
 
-from phasegate.lsp.engine import SESSION_REFERENCE, Engine
+from phasegate.live.engine import SESSION_REFERENCE, Engine
 from phasegate.lsp.settings import Settings, parse_settings
 from phasegate.newcode import resolve_new_code
 

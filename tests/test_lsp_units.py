@@ -112,7 +112,7 @@ def test_a_one_file_change_publishes_findings_before_rescoring(
     """The first stage re-analyses the changed file only (its findings, no result); the
     second re-scores the check over all its files — the part that grows with the
     workspace — and is what updates the score."""
-    from phasegate.lsp.engine import Engine
+    from phasegate.live.engine import Engine
     from phasegate.lsp.settings import Settings
     from phasegate.proc import CancelToken
 

@@ -21,7 +21,10 @@ its ``stat`` signature (mtime, ctime, size, inode) in ``content-hashes.json``, s
 unchanged file is not read again to learn that it is unchanged. The content hash stays
 what decides: a file whose signature changed is read and hashed again, and a file
 modified in the last few seconds (when two writes could share a timestamp) is never
-remembered.
+remembered. It is *the* content hash of phasegate: ``validate``, sessions and the live
+core (language server, ``phasegate watch``) all ask it (through
+:meth:`phasegate.runner.GateRunner.content_hash`), so they share one memo. It has a lock
+of its own: asking it never waits for the results being written.
 
 The cache never reads or writes through a symbolic link: when its folder (or the
 ``.phasegate`` folder holding it) is a link or not a folder, nothing is read from it and
@@ -164,6 +167,8 @@ class ResultCache:
         self._lock = threading.RLock()
         self._hashes: dict[str, list[Any]] | None = None
         self._hashes_dirty = False
+        # guards _hashes and _hashes_dirty only: never held while results are serialised
+        self._hashes_lock = threading.Lock()
 
     def usable(self) -> bool:
         """False when the cache folder, or the ``.phasegate`` folder holding it, is a
@@ -342,23 +347,30 @@ class ResultCache:
     def content_hash(self, workspace: Workspace, rel: str) -> str:
         """``workspace.content_hash(rel)``, without reading a file whose stat signature
         is the one it had when its hash was last computed (see the module docs)."""
+        # called for every input of every check: os.path on a str, no list made on a hit
         try:
-            st = os.stat(os.path.join(workspace.root, rel))
+            st = os.stat(os.path.join(str(workspace.root), rel))
         except (OSError, ValueError):
             return workspace.content_hash(rel)
-        sig = [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino]
-        with self._lock:
+        with self._hashes_lock:
             known = self._remembered().get(rel)
-        if isinstance(known, list) and len(known) == 5 and known[:4] == sig:
+        if (
+            isinstance(known, list)
+            and len(known) == 5
+            and known[0] == st.st_mtime_ns
+            and known[1] == st.st_ctime_ns
+            and known[2] == st.st_size
+            and known[3] == st.st_ino
+        ):
             return str(known[4])
         # read after the stat: a change made in between shows in the next stat
         h = sha1_beneath(workspace.root, rel) or workspace.content_hash(rel)
         if max(st.st_mtime_ns, st.st_ctime_ns) < time.time_ns() - RACY_NS:
-            with self._lock:
+            with self._hashes_lock:
                 hashes = self._remembered()
                 if len(hashes) >= MAX_REMEMBERED_HASHES:
                     hashes.clear()
-                hashes[rel] = [*sig, h]
+                hashes[rel] = [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, h]
                 self._hashes_dirty = True
         return h
 
@@ -375,21 +387,36 @@ class ResultCache:
         """Write what changed since the last flush (nothing when the folder is not
         :meth:`usable`: a link is never written through)."""
         with self._lock:
-            if not self._dirty and not self._hashes_dirty:
+            with self._hashes_lock:
+                hashes_dirty = self._hashes_dirty
+            if not self._dirty and not hashes_dirty:
                 return
             if not self.usable():
                 self._dirty.clear()
-                self._hashes_dirty = False
+                with self._hashes_lock:
+                    self._hashes_dirty = False
                 return
             self.directory.mkdir(parents=True, exist_ok=True)
             with gc_paused():
                 for key in sorted(self._dirty):
                     path = self.directory / f"{_safe_name(key)}.json"
                     atomic_write_bytes(path, self._serialise(key), fsync=False)
-                if self._hashes_dirty and self._hashes is not None:
-                    doc = {"version": HASHES_VERSION, "files": self._hashes}
-                    atomic_write_bytes(
-                        self.directory / HASHES_FILE, pydantic_core.to_json(doc), fsync=False
-                    )
-            self._dirty.clear()
+                self._dirty.clear()
+                if hashes_dirty:
+                    self._flush_hashes()
+
+    def _flush_hashes(self) -> None:
+        """Write ``content-hashes.json``: a snapshot taken under the hashes' lock (the
+        hashes remembered meanwhile are written by the next flush)."""
+        with self._hashes_lock:
+            if self._hashes is None:
+                self._hashes_dirty = False
+                return
+            raw = pydantic_core.to_json({"version": HASHES_VERSION, "files": self._hashes})
             self._hashes_dirty = False
+        try:
+            atomic_write_bytes(self.directory / HASHES_FILE, raw, fsync=False)
+        except BaseException:
+            with self._hashes_lock:
+                self._hashes_dirty = True  # not written: the next flush tries again
+            raise

@@ -446,8 +446,10 @@ class GateRunner:
         return rc.check.score_files(rc.ctx, per_file), all_cached
 
     def content_hash(self, path: str) -> str:
-        """The content hash of an input file; with a cache, a file whose stat signature
-        is unchanged since it was last hashed is not read again."""
+        """The content hash of an input file: the result cache's memo
+        (:meth:`ResultCache.content_hash`, the one every face shares), so a file whose stat
+        signature is unchanged since it was last hashed is not read again; without a
+        cache, the file's raw hash (:meth:`Workspace.content_hash`)."""
         if self.cache is not None:
             return self.cache.content_hash(self.workspace, path)
         return self.workspace.content_hash(path)

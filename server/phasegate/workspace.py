@@ -307,7 +307,10 @@ class Workspace:
     def content_hash(self, rel: str) -> str:
         """sha1 of the file's bytes, or "-" when missing (so deletion changes the hash).
 
-        The file is read in chunks (:func:`sha1_stream`), never held whole."""
+        The file is read in chunks (:func:`sha1_stream`), never held whole. This is the raw
+        primitive, read every time: inputs are hashed through the result cache's memo
+        (:meth:`phasegate.cache.ResultCache.content_hash`, via
+        :meth:`phasegate.runner.GateRunner.content_hash`), which falls back on it."""
         try:
             with open(self.abspath(rel), "rb") as fh:
                 return sha1_stream(fh)

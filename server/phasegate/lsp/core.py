@@ -1,4 +1,9 @@
-"""The server object: its state and the workspace lifecycle (open, refresh, reload).
+"""The server object: its state, and the editor face of the live core.
+
+The workspace's lifecycle (load, verify, follow changes, reload the configuration) is
+:class:`phasegate.live.core.LiveCore`'s; the server tells it about the workspace and the
+changes the client reports, and turns what it hears back (:class:`_EditorListener`) into
+diagnostics, log messages, the status notification and the traceability index.
 
 The features are registered on it by :mod:`phasegate.lsp.server`.
 
@@ -20,7 +25,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,9 +35,10 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from phasegate import __version__
+from phasegate.live.core import Level, LiveCore
+from phasegate.live.engine import Engine
+from phasegate.live.scheduler import Scheduler
 from phasegate.lsp.diagnostics import Diagnostics, register_pull
-from phasegate.lsp.engine import Engine
-from phasegate.lsp.incremental import Scheduler, WorkItem
 from phasegate.lsp.progress import WorkDone
 from phasegate.lsp.sessions import Sessions
 from phasegate.lsp.settings import Settings, parse_settings
@@ -72,13 +78,41 @@ class PhasegateProtocol(StrictProtocol):
             server.sessions.cancel_request(msg_id)
 
 
+_LEVELS = {
+    "info": types.MessageType.Info,
+    "warning": types.MessageType.Warning,
+    "error": types.MessageType.Error,
+}
+
+
+class _EditorListener:
+    """What the live core says, as the editor shows it."""
+
+    def __init__(self, server: PhasegateServer) -> None:
+        self.server = server
+
+    def show(self, paths: set[str]) -> None:
+        self.server.diagnostics.update(paths)
+
+    def status_changed(self) -> None:
+        self.server.status_changed()
+
+    def message(self, text: str, level: Level) -> None:
+        self.server.log(text, _LEVELS[level])
+
+    def files_changed(self, paths: set[str]) -> None:
+        self.server.trace.update(paths)
+
+    def results_reset(self) -> None:
+        self.server.trace.reset()
+
+
 class PhasegateServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("phasegate", __version__, protocol_cls=PhasegateProtocol, max_workers=4)
         self.settings = Settings()
-        self.engine: Engine | None = None
+        self.core = LiveCore(_EditorListener(self), self.settings)
         self.diagnostics = Diagnostics(self)
-        self.scheduler = Scheduler(self)
         self.sessions = Sessions(self)
         self.watcher = Watcher(self)
         self.trace: TraceIndex = TraceIndex(Engine(Path.cwd(), self.settings))
@@ -92,8 +126,15 @@ class PhasegateServer(LanguageServer):
         self.first_publish_s: float | None = None
         self._started = time.monotonic()
         self.input_problem: str | None = None  # why the input could not be read
-        self._reload_lock: asyncio.Lock | None = None  # one configuration reload at a time
-        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def engine(self) -> Engine | None:
+        """The workspace's engine objects (None without a workspace folder)."""
+        return self.core.engine
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self.core.scheduler
 
     # -- transport ------------------------------------------------------------------------
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
@@ -209,9 +250,9 @@ class PhasegateServer(LanguageServer):
             root = to_fs_path(params.root_uri)
         elif params.root_path:
             root = params.root_path
+        self.core.options = self.settings
         if root:
-            self.engine = Engine(Path(root), self.settings)
-            self.trace = TraceIndex(self.engine)
+            self.trace = TraceIndex(self.core.open(Path(root), self.settings))
         mode = self.diagnostics.choose_mode(params.capabilities, self.settings.diagnostics_mode)
         if mode == "pull":
             register_pull(self)
@@ -233,8 +274,7 @@ class PhasegateServer(LanguageServer):
                 "in-process checks run"
             )
         try:
-            await asyncio.to_thread(eng.load_config)
-            self._report_config()
+            await self.core.load()
             await self._initial_results()
         except Exception as exc:  # keep serving: commands and later saves can still work
             log.exception("starting up failed")
@@ -249,55 +289,12 @@ class PhasegateServer(LanguageServer):
         self.ready = True
         self._loaded.set()
 
-    def _report_config(self) -> None:
-        eng = self.engine
-        if eng is None:
-            return
-        paths = {p.path for p in eng.problems if p.path}
-        if eng.config_path:
-            paths.add(eng.config_path)
-        if eng.config_problems:
-            self.log(f"{eng.config_path or 'configuration'} has errors", types.MessageType.Error)
-        self._report_new_code()
-        self.diagnostics.update(paths)
-
-    def _report_new_code(self) -> None:
-        """Log what new code is judged against, or why new-code mode is off."""
-        eng = self.engine
-        if eng is None:
-            return
-        for p in eng.new_code_problems:
-            self.log(f"phasegate: {p.message}", types.MessageType.Warning)
-        nc = eng.new_code
-        if nc is not None:
-            self.log(f"new code {nc.label}: inherited findings never block")
-
     async def _initial_results(self) -> None:
         """Republish the last findings from the cache at once, then verify what changed."""
-        eng = self.engine
-        assert eng is not None
-        live = eng.live
-        if live is None:
-            return
-        checks = list(live.checks.values())
-        peeked = await asyncio.to_thread(lambda: [live.peek(rc) for rc in checks])
-        dirty: set[str] = set()
-        for c in peeked:
-            if c is not None:
-                dirty |= live.commit(c)
-        self.diagnostics.update(dirty)
+        dirty = await self.core.republish_cached()
         if dirty:
             self.first_publish_s = time.monotonic() - self._started
-        has_session = self.sessions.active_id() is not None
-        if not has_session and not self.settings.run_on_open:
-            return
-        items: dict[str, WorkItem] = {}
-        for rc in checks:
-            if rc.cls.runs_workspace_code and not has_session:
-                items[rc.key] = WorkItem(rc.key, "cached")
-            else:
-                items[rc.key] = WorkItem(rc.key, "full")
-        self.scheduler.submit(items, "open")
+        self.core.verify_on_open()
 
     async def refresh(
         self,
@@ -309,122 +306,16 @@ class PhasegateServer(LanguageServer):
         eng = self.engine
         if eng is None or eng.live is None:
             return
-        self._adopt_new_code()
-        items = {
-            k: WorkItem(k, "full")
-            for k, rc in eng.live.checks.items()
-            if phases is None or rc.phase in phases
-        }
         if title is not None:
             async with WorkDone(self, title, cancellable=False) as wd:
-                self.scheduler.submit(items, "refresh", progress=wd)
-                await self.scheduler.idle()
+                await self.core.refresh(phases, wd)
             return
-        self.scheduler.submit(items, "refresh", progress=progress)
-        await self.scheduler.idle()
+        await self.core.refresh(phases, progress)
 
     def refresh_soon(self, *, workspace_code: bool = True) -> None:
         """Verify every check in the background (without the checks that run workspace
         code when ``workspace_code`` is false, e.g. after a stop)."""
-        eng = self.engine
-        if eng is None or eng.live is None:
-            return
-        rebuilt = self._adopt_new_code()
-        items = {
-            k: WorkItem(k, "full" if workspace_code or not rc.cls.runs_workspace_code else "cached")
-            for k, rc in eng.live.checks.items()
-            if rebuilt or workspace_code or not rc.cls.runs_workspace_code
-        }
-        self.scheduler.submit(items, "refresh")
-
-    def _adopt_new_code(self) -> bool:
-        """After a long command: the session executor (which shares the engine's runner)
-        may have set a new-code reference of its own (a session started or resumed).
-        When it is a different one, the live results are rebuilt for it; the files whose
-        findings they showed are republished once the new results are in. True when
-        rebuilt: every check must be run (or looked up) again."""
-        eng = self.engine
-        old_live = eng.live if eng is not None else None
-        if eng is None or old_live is None:
-            return False
-        warned = {p.path for p in eng.new_code_problems if p.path}
-        if not eng.adopt_new_code():
-            return False
-        nc = eng.new_code
-        self.log(f"new code {nc.label}" if nc is not None else "new-code mode off")
-        self.scheduler.cancel_all()
-        stale = set(old_live.display_paths()) | warned
-        self.trace.reset()
-        self._after_idle(lambda: self.diagnostics.update(stale))
-        self.status_changed()
-        return True
-
-    def _after_idle(self, then: Callable[[], None]) -> None:
-        async def wait() -> None:
-            await self.scheduler.idle()
-            then()
-
-        self._spawn(wait())
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def config_changed(self) -> None:
-        """The config file changed on disk: reload it (in a thread: resolving new code
-        runs git) and recompute everything if it is new. The scheduler counts as busy
-        until the reload is done."""
-        if self.engine is None:
-            return
-        self.scheduler.hold()
-
-        async def reload() -> None:
-            try:
-                await self._reload_config()
-            except Exception as exc:  # keep serving with the configuration in force
-                log.exception("reloading the configuration failed")
-                self.log(
-                    f"phasegate could not reload the configuration: {exc}", types.MessageType.Error
-                )
-            finally:
-                self.scheduler.release()
-                self.status_changed()
-
-        self._spawn(reload())
-
-    async def _reload_config(self) -> None:
-        if self._reload_lock is None:
-            self._reload_lock = asyncio.Lock()
-        async with self._reload_lock:  # a second change waits for the first reload
-            eng = self.engine
-            if eng is None:
-                return
-            before = {p.path for p in eng.problems if p.path}
-            old_live = eng.live
-            old_anchor = eng.anchor()
-            old_new_code = eng.new_code_problems
-            changed = await asyncio.to_thread(eng.load_config)
-            after = {p.path for p in eng.problems if p.path}
-            config = {eng.config_path} if eng.config_path else set()
-            self.diagnostics.update(before | after | config)
-            if not changed and eng.anchor() != old_anchor and eng.live is not None:
-                changed = True  # findings about missing files move to the new config file
-            if not changed:
-                return
-            self.log("configuration changed: re-running every check")
-            if eng.new_code_problems != old_new_code or eng.new_code is not None:
-                self._report_new_code()
-            self.scheduler.cancel_all()
-            stale = old_live.forget_all() if old_live is not None else set()
-            self.diagnostics.update(stale)
-            self.trace.reset()
-            assert eng.live is not None
-            self.scheduler.submit({k: WorkItem(k, "full") for k in eng.live.checks}, "config")
-            self.status_changed()
-
-    def paths_changed_hook(self, paths: set[str]) -> None:
-        self.trace.update(paths)
+        self.core.refresh_soon(workspace_code=workspace_code)
 
     def stats(self) -> dict[str, Any]:
         eng = self.engine
@@ -450,10 +341,6 @@ class PhasegateServer(LanguageServer):
 
     async def stop_all(self) -> None:
         self.sessions.close()
-        self.scheduler.close()
+        self.core.close()  # stops the checks, writes the result cache
         self.monitor.stop()
         await self.watcher.stop()
-        eng = self.engine
-        if eng is not None:
-            with contextlib.suppress(Exception):
-                eng.cache.flush()

@@ -5,12 +5,9 @@ module                   feature
 =======================  ==============================================================
 ``core``                 the server object, workspace lifecycle, status notification
 ``transport``            reading messages: strict framing, every request answered
-``settings``             ``initializationOptions``
-``engine``               config, runner, cache, live results of the workspace
-``live``                 check results, per-file state, findings by displayed file
+``settings``             ``initializationOptions`` (the live core's options and the editor's)
 ``diagnostics``          findings -> diagnostics, push or pull
-``incremental``          changed paths -> exactly the matching checks, debounced/cancelled
-``watch``                client file watcher (dynamic registration) or watchfiles
+``watch``                client file watcher (dynamic registration), else the engine's
 ``commands``             ``workspace/executeCommand`` (docs/lsp-protocol.md)
 ``sessions``             long commands: executor, progress, cancellation
 ``progress``             work-done progress
@@ -20,6 +17,10 @@ module                   feature
 ``trust``                untrusted workspaces
 ``stats``                event-loop lag and memory (request ``phasegate/stats``)
 =======================  ==============================================================
+
+The workspace itself — config, runner, cache, live results, the scheduler that re-runs
+exactly the checks a change concerns — is the engine's live core (:mod:`phasegate.live`),
+which ``phasegate watch`` shares.
 """
 
 from __future__ import annotations

@@ -10,29 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from phasegate.live.options import LiveOptions
+
 DiagnosticsMode = Literal["auto", "push", "pull"]
 WatchMode = Literal["auto", "client", "server", "off"]
 NewCodeFocus = Literal["quiet", "hide", "off"]
 
 
 @dataclass
-class Settings:
-    trusted: bool = True
-    interpreter: str | None = None
-    # Seconds a burst of changes is collected before the checks re-run.
-    debounce: float = 0.15
+class Settings(LiveOptions):
+    """The live core's options (trust, interpreter, debounce, what runs when) and the
+    editor's own."""
+
     # "auto": pull diagnostics when the client supports pull and refresh, else push.
     diagnostics_mode: DiagnosticsMode = "auto"
     # "auto": the client's file watcher when it offers dynamic registration, else watchfiles.
     watch: WatchMode = "auto"
-    # Run the in-process checks when the workspace opens without a session.
-    run_on_open: bool = True
-    # Re-run checks that run workspace code (its tests, configured commands) on changes.
-    run_workspace_checks_on_change: bool = True
     # New-code mode: how inherited findings (baseline_state "unchanged") are shown.
     # "quiet": as hints, "(inherited)" appended; "hide": not at all; "off": as they are.
     new_code_focus: NewCodeFocus = "quiet"
     warnings: list[str] = field(default_factory=list)
+    not_run: str = "not run yet: run the gates (phasegate.runGates) to run it"
 
 
 def _get(src: dict[str, Any], key: str, kind: type, default: Any, warnings: list[str]) -> Any:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from phasegate.model import CheckResult, Finding, GateResult, PhaseStatus, SessionState
 
 if TYPE_CHECKING:
+    from phasegate.live.engine import ConfigProblem
     from phasegate.lsp.core import PhasegateServer
-    from phasegate.lsp.engine import ConfigProblem
 
 MAX_FINDINGS_PER_CHECK = 200
 

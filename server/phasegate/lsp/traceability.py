@@ -22,7 +22,7 @@ from phasegate.workspace import matches
 if TYPE_CHECKING:
     from phasegate.documents import DesignRef, IdRef, Requirement
     from phasegate.features import RequirementScopes, Resolution
-    from phasegate.lsp.engine import Engine
+    from phasegate.live.engine import Engine
 
 
 @dataclass(frozen=True)

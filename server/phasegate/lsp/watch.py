@@ -3,21 +3,22 @@
 The client's watcher is preferred: when it supports dynamic registration of
 ``workspace/didChangeWatchedFiles``, the server registers one watcher for ``**/*`` and
 the client reports changes. Otherwise (or when registration fails) the server watches
-the root itself with :mod:`watchfiles`, dropping ignored paths (``.gitignore``, the
-always-ignored folders, ``.phasegate/``) before they reach the scheduler.
+the root itself with the engine's :class:`phasegate.live.watch.FileWatcher`
+(:mod:`watchfiles`, polling if that cannot be used), dropping ignored paths
+(``.gitignore``, the always-ignored folders, ``.phasegate/``) before they reach the
+scheduler.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from phasegate.live.watch import FileWatcher
 from phasegate.lsp.diagnostics import rel_for
-from phasegate.workspace import PathOutsideWorkspace
 
 if TYPE_CHECKING:
     from phasegate.lsp.core import PhasegateServer
@@ -30,8 +31,7 @@ class Watcher:
     def __init__(self, server: PhasegateServer) -> None:
         self.server = server
         self.kind: str = "off"  # "client" | "server" | "off"
-        self._task: asyncio.Task[None] | None = None
-        self._stop: asyncio.Event | None = None
+        self._files: FileWatcher | None = None  # the server's own watcher
 
     async def start(self) -> str:
         """Set up watching as the settings and the client allow; returns the kind used."""
@@ -52,7 +52,7 @@ class Watcher:
             self.kind = "off"
             self.server.log("the client cannot watch files; changes are seen on save only")
             return self.kind
-        self._start_watchfiles()
+        await self._start_server_watcher()
         return self.kind
 
     async def _register(self) -> bool:
@@ -75,48 +75,18 @@ class Watcher:
             return False
         return True
 
-    def _start_watchfiles(self) -> None:
-        try:
-            import watchfiles  # noqa: F401
-        except ImportError:  # pragma: no cover - a declared dependency
-            self.kind = "off"
-            return
-        self.kind = "server"
-        self._stop = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._watch())
-
-    async def _watch(self) -> None:
-        import watchfiles
-
+    async def _start_server_watcher(self) -> None:
         eng = self.server.engine
-        assert eng is not None and self._stop is not None
-        root = eng.root
-
-        def keep(_change: watchfiles.Change, path: str) -> bool:
-            try:
-                rel = eng.workspace.relpath(path)
-            except PathOutsideWorkspace:
-                return False
-            return self.server.scheduler.relevant(rel)
-
-        try:
-            async for changes in watchfiles.awatch(
-                root,
-                watch_filter=keep,
-                debounce=50,
-                step=10,
-                stop_event=self._stop,
-                recursive=True,
-                ignore_permission_denied=True,
-            ):
-                rels = set()
-                for _change, path in changes:
-                    with contextlib.suppress(PathOutsideWorkspace):
-                        rels.add(eng.workspace.relpath(path))
-                if rels:
-                    self.server.scheduler.paths_changed(rels, "watchfiles")
-        except Exception as exc:  # the watcher must not take the server down
-            self.server.log(f"file watcher stopped: {exc}")
+        assert eng is not None
+        scheduler = self.server.scheduler
+        files = FileWatcher(
+            eng.root,
+            keep=scheduler.relevant,
+            on_paths=lambda rels: scheduler.paths_changed(rels, "watchfiles"),
+            on_message=self.server.log,
+        )
+        self._files = files
+        self.kind = "server" if await files.start() != "off" else "off"
 
     def client_changes(self, params: types.DidChangeWatchedFilesParams) -> None:
         eng = self.server.engine
@@ -131,10 +101,6 @@ class Watcher:
             self.server.scheduler.paths_changed(rels, "watched-files")
 
     async def stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        if self._files is not None:
+            await self._files.stop()
+            self._files = None

@@ -1,19 +1,21 @@
 """Incremental re-runs: changed paths in, exactly the matching checks re-run, results out.
 
-* Changes arrive from ``didSave``, ``workspace/didChangeWatchedFiles`` and (when the
-  client has no file watcher) :mod:`watchfiles`. A path whose content is the one already
-  processed is dropped, so a save reported by two sources runs once.
+* Changes arrive from the face (in the editor: ``didSave``,
+  ``workspace/didChangeWatchedFiles``) and from a :class:`phasegate.live.watch.FileWatcher`.
+  A path whose content is the one already processed is dropped, so a save reported by
+  two sources runs once.
 * Bursts are throttled: a change runs at once unless a run started less than
   ``debounce`` seconds ago; changes arriving meanwhile are collected and run together
-  when that time is up.
+  when that time is up. Time is the event loop's clock (``loop.time()``, which
+  ``call_later`` uses too): a loop with a clock of its own drives it.
 * The checks whose inputs match a changed path (all phases, completed ones too) run in
   worker threads: per-file checks in one job, project checks in another (so a slow
   linter never delays the per-file results), each check that runs workspace code (tests,
   configured commands) in a job of its own.
-* A per-file check re-analyses the changed files and their findings are published at
-  once; re-scoring the check over all its files (which grows with the workspace) comes
-  after that publish, so a one-file change reaches the editor in a time that does not
-  depend on the workspace's size.
+* A per-file check re-analyses the changed files and their findings are published
+  (:meth:`LiveListener.show`) at once; re-scoring the check over all its files (which
+  grows with the workspace) comes after that publish, so a one-file change reaches the
+  editor in a time that does not depend on the workspace's size.
 * A change to a check that is still running cancels that run: its subprocesses are
   killed (:class:`phasegate.proc.CancelToken`), its results are dropped and its work is
   merged into the new run.
@@ -33,15 +35,14 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from phasegate.lsp.live import Cancelled, Computed, LiveResults, Pending
-from phasegate.lsp.progress import WorkDone
+from phasegate.live.results import Cancelled, Computed, LiveResults, Pending
 from phasegate.proc import CancelToken
 from phasegate.workspace import STATE_DIR
 
 if TYPE_CHECKING:
-    from phasegate.lsp.core import PhasegateServer
+    from phasegate.live.core import LiveCore
     from phasegate.newcode import NewCode
 
 Mode = Literal["delta", "full", "cached"]  # full: verify every input; cached: never run
@@ -67,6 +68,12 @@ class WorkItem:
 
 # Triggers whose batch needs no fresh change set: it was read just before (load, reload).
 FRESH_TRIGGERS = frozenset({"open", "config"})
+
+
+class Progress(Protocol):
+    """Where a job reports how far it got (the editor's work-done progress)."""
+
+    def report(self, message: str, percentage: int | None = None) -> None: ...
 
 
 class NewCodeRefresh:
@@ -101,7 +108,7 @@ class Job:
     analysed: dict[str, int] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     done: asyncio.Future[None] | None = None
-    progress: WorkDone | None = None
+    progress: Progress | None = None
     after: asyncio.Future[None] | None = None  # start when this is done
     refresh: NewCodeRefresh | None = None  # read the change set first (new-code mode)
 
@@ -120,10 +127,11 @@ class Job:
 
 
 class Scheduler:
-    """Turns changed paths into check runs, one server's worth."""
+    """Turns changed paths into check runs, one workspace's worth (of a :class:`LiveCore`:
+    its engine, options and listener). Runs on the core's event loop."""
 
-    def __init__(self, server: PhasegateServer) -> None:
-        self.server = server
+    def __init__(self, core: LiveCore) -> None:
+        self.core = core
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="phasegate-check")
         self._pending: set[str] = set()
         self._pending_trigger = "change"
@@ -146,7 +154,7 @@ class Scheduler:
 
     @property
     def debounce(self) -> float:
-        return self.server.settings.debounce
+        return self.core.options.debounce
 
     @property
     def busy(self) -> bool:
@@ -171,18 +179,21 @@ class Scheduler:
 
     # -- input ----------------------------------------------------------------------------
     def _version(self, rel: str) -> str:
-        """The content hash of a path ("-" when missing): one read of one file."""
-        eng = self.server.engine
+        """The content hash of a path ("-" when missing or not a file): at most one read
+        of one file (none when its stat signature is the one last hashed)."""
+        eng = self.core.engine
         assert eng is not None
         try:
             if not (eng.root / rel).is_file():
                 return "-"
         except OSError:
             return "-"
-        return eng.workspace.content_hash(rel)
+        return eng.content_hash(rel)
 
     def relevant(self, rel: str) -> bool:
-        eng = self.server.engine
+        """Whether a change of ``rel`` may matter: not under ``.phasegate/``, not ignored
+        (``.gitignore`` and the config files always matter)."""
+        eng = self.core.engine
         if eng is None:
             return False
         if rel == STATE_DIR or rel.startswith(STATE_DIR + "/"):
@@ -212,13 +223,13 @@ class Scheduler:
         if self._timer is not None:
             return
         loop = asyncio.get_running_loop()
-        delay = max(0.0, self._last_flush + self.debounce - time.monotonic())
+        delay = max(0.0, self._last_flush + self.debounce - loop.time())
         self._timer = loop.call_later(delay, self._flush)
 
     # -- scheduling ----------------------------------------------------------------------
     def _flush(self) -> None:
         self._timer = None
-        self._last_flush = time.monotonic()
+        self._last_flush = asyncio.get_running_loop().time()
         paths, self._pending = self._pending, set()
         try:
             self._run_paths(paths)
@@ -226,7 +237,7 @@ class Scheduler:
             self._check_idle()
 
     def _run_paths(self, paths: set[str]) -> None:
-        eng = self.server.engine
+        eng = self.core.engine
         if eng is None:
             return
         for rel in paths:
@@ -235,7 +246,7 @@ class Scheduler:
             else:
                 self._seen.pop(rel, None)
         if any(eng.is_config_file(p) for p in paths):
-            self.server.config_changed()
+            self.core.config_changed()
             paths = {p for p in paths if not eng.is_config_file(p)}
         if eng.live is None or eng.runner is None:
             return
@@ -247,21 +258,19 @@ class Scheduler:
             return
         items: dict[str, WorkItem] = {}
         for rc in eng.runner.checks_for_paths(paths):
-            if (
-                rc.cls.runs_workspace_code
-                and not self.server.settings.run_workspace_checks_on_change
-            ):
+            if rc.cls.runs_workspace_code and not self.core.options.run_workspace_checks_on_change:
                 continue
             items[rc.key] = WorkItem(rc.key, "delta", {p for p in paths if rc.matches(p)})
         self.submit(items, self._pending_trigger)
         eng.forget_anchor()
-        self.server.paths_changed_hook(paths)
+        self.core.listener.files_changed(paths)
 
     def submit(
-        self, items: dict[str, WorkItem], trigger: str, progress: WorkDone | None = None
+        self, items: dict[str, WorkItem], trigger: str, progress: Progress | None = None
     ) -> list[Job]:
-        """Run ``items`` now, cancelling the runs they supersede."""
-        eng = self.server.engine
+        """Run ``items`` now, cancelling the runs they supersede. Checks the core does not
+        select (:meth:`LiveCore.selects`) are left out."""
+        eng = self.core.engine
         if eng is None or eng.live is None:
             return []
         for key in list(items):
@@ -282,7 +291,7 @@ class Scheduler:
         slow: list[dict[str, WorkItem]] = []
         for key, item in items.items():
             rc = live.checks.get(key)
-            if rc is None:
+            if rc is None or not self.core.selects(rc):
                 continue
             if rc.cls.runs_workspace_code and eng.trusted and item.mode != "cached":
                 slow.append({key: item})
@@ -418,7 +427,7 @@ class Scheduler:
         try:
             if job.token.cancelled:
                 return
-            eng = self.server.engine
+            eng = self.core.engine
             if eng is None or eng.live is not job.live:
                 return  # the configuration changed meanwhile
             for c in batch:
@@ -448,7 +457,7 @@ class Scheduler:
             # Cancelled by stop (not superseded by a newer run): nothing will pick it up.
             self._carried.clear()
         self._check_idle()
-        self.server.status_changed()
+        self.core.listener.status_changed()
         self._schedule_cache_flush()
 
     def _schedule_cache_flush(self) -> None:
@@ -459,7 +468,7 @@ class Scheduler:
 
     def _flush_cache(self) -> None:
         self._flush_timer = None
-        eng = self.server.engine
+        eng = self.core.engine
         if eng is None:
             return
         if self.busy:
@@ -483,8 +492,9 @@ class Scheduler:
     def _publish(self) -> None:
         self._publish_scheduled = False
         dirty, self._dirty = self._dirty, set()
-        self.server.diagnostics.update(dirty)
-        self.server.status_changed()
+        if dirty:
+            self.core.listener.show(dirty)
+        self.core.listener.status_changed()
 
     # -- waiting --------------------------------------------------------------------------
     async def wait_jobs(self, jobs: list[Job]) -> None:

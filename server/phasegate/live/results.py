@@ -1,9 +1,12 @@
-"""The live results the editor sees: every check's last result, updated incrementally.
+"""The live results: every check's last result, updated incrementally.
+
+What the editor shows and ``phasegate watch`` reports.
 
 Work is split in two halves so that the event loop never waits on a check:
 
 * ``compute_*`` methods run in a worker thread. A file-scope check re-analyses only the
-  input files whose content changed (by content hash) and re-scores from the findings
+  input files whose content changed (by content hash: the runner's, which is the result
+  cache's memo, shared with ``validate``) and re-scores from the findings
   it keeps per file; a project check runs whole (from the result cache when the hash of
   its inputs is unchanged). They read the committed state and return a :class:`Computed`.
 * :meth:`LiveResults.commit` runs on the event loop: it installs a result, works out
@@ -19,9 +22,6 @@ against the change set as last read (the scheduler reads it again before each ba
 
 from __future__ import annotations
 
-import hashlib
-import os
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -35,10 +35,9 @@ from phasegate.runner import GateRunner, ResolvedCheck, result_of, score_gate
 from phasegate.workspace import Workspace
 
 PROJECT_SOURCE = "*"
-NOT_RUN = "not run yet: run the gates (phasegate.runGates) to run it"
+NOT_RUN = "not run yet"  # the face may say how to run it (LiveOptions.not_run)
 
 DisplayPathFn = Callable[[Finding], str]
-RACY_NS = 2_000_000_000  # files modified this recently are hashed, never memoised
 
 
 class Cancelled(Exception):
@@ -95,59 +94,6 @@ class Pending:
         return FileState(per_file, hashes)
 
 
-class HashMemo:
-    """sha1 of files, memoised by (mtime_ns, size): one read per change of a file, shared
-    by every check (and by the runner's inputs hash, see :class:`LiveRunner`)."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self.workspace = workspace
-        self._root = str(workspace.root)
-        self._memo: dict[str, tuple[int, int, str]] = {}
-        self._lock = threading.Lock()
-
-    def content_hash(self, path: str) -> str:
-        try:
-            # os.path.join, not pathlib: called for every input of a project check
-            st = os.stat(os.path.join(self._root, path))
-        except OSError:
-            with self._lock:
-                self._memo.pop(path, None)
-            return "-"
-        with self._lock:
-            memo = self._memo.get(path)
-        if memo is not None and memo[0] == st.st_mtime_ns and memo[1] == st.st_size:
-            return memo[2]
-        h = self.workspace.content_hash(path)
-        # A file written in the last moments may be written again within the same clock
-        # tick, same size: its (mtime, size) would not tell. Only older files are memoised.
-        if time.time_ns() - st.st_mtime_ns > RACY_NS:
-            with self._lock:
-                self._memo[path] = (st.st_mtime_ns, st.st_size, h)
-        return h
-
-
-@dataclass
-class LiveRunner(GateRunner):
-    """The runner the server uses: the same results and cache keys as
-    :class:`GateRunner`, with content hashes memoised by (mtime, size) so that verifying
-    a project check's inputs stats its files instead of reading them all."""
-
-    hashes: HashMemo | None = None
-
-    def memo(self) -> HashMemo:
-        if self.hashes is None:
-            self.hashes = HashMemo(self.workspace)
-        return self.hashes
-
-    def inputs_hash(self, rc: ResolvedCheck) -> str:
-        memo = self.memo()
-        h = hashlib.sha1(rc.config_fingerprint().encode())
-        for path in rc.ctx.input_files():
-            h.update(path.encode())
-            h.update(memo.content_hash(path).encode())
-        return h.hexdigest()
-
-
 class LiveResults:
     """Check results of one workspace, indexed by the file each finding is shown on."""
 
@@ -158,6 +104,7 @@ class LiveResults:
         runner: GateRunner,
         *,
         display_path: DisplayPathFn | None = None,
+        not_run: str = NOT_RUN,
     ) -> None:
         self.workspace = workspace
         self.config = config
@@ -171,12 +118,9 @@ class LiveResults:
         # where each (check key, source)'s findings are shown (decided when they came in)
         self._placed: dict[tuple[str, str], set[str]] = {}
         self._display = display_path or (lambda f: f.path)
-        self.hashes = runner.memo() if isinstance(runner, LiveRunner) else HashMemo(workspace)
+        self.not_run = not_run  # why a check shown without a result has none
         self.check_executions = 0  # checks run (not served from the cache)
         self.version = 0  # bumped by every commit that changed something
-
-    def content_hash(self, path: str) -> str:
-        return self.hashes.content_hash(path)
 
     # -- worker side (threads) -------------------------------------------------------------
     def _result(
@@ -237,7 +181,7 @@ class LiveResults:
             for path in rc.ctx.input_files():
                 if token.cancelled:
                     raise Cancelled
-                h = self.content_hash(path)
+                h = self.runner.content_hash(path)
                 if state is not None and state.hashes.get(path) == h:
                     found = state.per_file[path]
                 else:
@@ -300,7 +244,7 @@ class LiveResults:
                 if token.cancelled:
                     raise Cancelled
                 if path in files and rc.matches(path):
-                    h = self.content_hash(path)
+                    h = self.runner.content_hash(path)
                     if state.hashes.get(path) == h:
                         continue
                     found, cached = self._check_file(rc, path, h)
@@ -385,9 +329,9 @@ class LiveResults:
                 )
         return self.placeholder(rc)
 
-    def placeholder(self, rc: ResolvedCheck, reason: str = NOT_RUN) -> Computed:
+    def placeholder(self, rc: ResolvedCheck, reason: str | None = None) -> Computed:
         """A check that has not run: excluded from its gate's score, shown as skipped."""
-        return Computed(rc, rc.skipped_result(reason), {}, True)
+        return Computed(rc, rc.skipped_result(reason or self.not_run), {}, True)
 
     # -- event loop side -------------------------------------------------------------------
     def commit(self, c: Computed) -> set[str]:

@@ -1,8 +1,9 @@
-"""One workspace as the language server sees it: config, runner, cache, live results.
+"""One workspace, live: config, runner, cache, live results.
 
-This is the only place the server builds engine objects. A configuration error keeps the
-last good configuration running (or none at the first load) and is reported as
-diagnostics on the config file at the lines it names.
+This is the only place the live faces (the language server, ``phasegate watch``) build
+engine objects. A configuration error keeps the last good configuration running (or
+none at the first load) and is reported as :class:`ConfigProblem` at the lines it names
+(the editor shows them as diagnostics on the config file).
 
 New-code mode (:mod:`phasegate.newcode`) is set on the runner when the configuration is
 (re)loaded: from ``[new_code] since``/``baseline``, else from the active session's
@@ -20,10 +21,11 @@ from typing import Literal
 
 from phasegate.cache import ResultCache
 from phasegate.config import Config
-from phasegate.lsp.live import HashMemo, LiveResults, LiveRunner
-from phasegate.lsp.settings import Settings
+from phasegate.live.options import LiveOptions
+from phasegate.live.results import LiveResults
 from phasegate.model import Finding
 from phasegate.newcode import NewCode, NewCodeError, resolve_new_code
+from phasegate.runner import GateRunner
 from phasegate.workspace import STATE_DIR, PathOutsideWorkspace, Workspace
 
 CONFIG_NAMES = ("phasegate.toml", "pyproject.toml")
@@ -32,7 +34,7 @@ README_NAMES = ("README.md", "README.rst", "README.txt", "README")
 
 @dataclass(frozen=True)
 class ConfigProblem:
-    """One configuration error, 0-based for LSP."""
+    """One configuration error; line and column 0-based (as the LSP counts)."""
 
     path: str  # workspace-relative
     line: int
@@ -121,16 +123,15 @@ def _rel(root: Path, p: Path | str | None) -> str | None:
 class Engine:
     """The engine objects of one workspace root."""
 
-    def __init__(self, root: Path, settings: Settings) -> None:
+    def __init__(self, root: Path, settings: LiveOptions | None = None) -> None:
         self.root = root.resolve()
-        self.settings = settings
+        self.settings = settings if settings is not None else LiveOptions()
         self.workspace = Workspace(self.root)
         self.cache = ResultCache(self.root / STATE_DIR / "cache")
-        self.hashes = HashMemo(self.workspace)
         self.config: Config | None = None
         self.config_path: str | None = None
         self.config_problems: list[ConfigProblem] = []
-        self.runner: LiveRunner | None = None
+        self.runner: GateRunner | None = None
         self.live: LiveResults | None = None
         # why new-code mode asked for by the configuration (or the session) is off
         self.new_code_problems: list[ConfigProblem] = []
@@ -142,6 +143,21 @@ class Engine:
     @property
     def trusted(self) -> bool:
         return self.settings.trusted
+
+    def content_hash(self, rel: str) -> str:
+        """The file's content hash, through the result cache's memo (the one every check,
+        ``validate`` and the runner use): a file whose stat signature is unchanged since
+        it was last hashed is not read again."""
+        return self.cache.content_hash(self.workspace, rel)
+
+    def _live(self, config: Config, runner: GateRunner) -> LiveResults:
+        return LiveResults(
+            self.workspace,
+            config,
+            runner,
+            display_path=self.display_path,
+            not_run=self.settings.not_run,
+        )
 
     def load_config(self) -> bool:
         """(Re)load the configuration. True when a new configuration is in force (the
@@ -156,12 +172,10 @@ class Engine:
             config = config.model_copy(update={"interpreter": self.settings.interpreter})
         if self.config is not None and config == self.config:
             return False
-        runner = LiveRunner(
-            self.workspace, config, trusted=self.trusted, cache=self.cache, hashes=self.hashes
-        )
+        runner = GateRunner(self.workspace, config, trusted=self.trusted, cache=self.cache)
         new_code, problems = self._resolve_new_code(config, rel)
         runner.set_new_code(new_code)
-        live = LiveResults(self.workspace, config, runner, display_path=self.display_path)
+        live = self._live(config, runner)
         # everything is built before it is installed: the event loop reads these
         self.new_code_problems = problems
         self.live_new_code = new_code
@@ -190,6 +204,15 @@ class Engine:
         except Exception:  # an unreadable session is reported elsewhere
             return None
         return state.new_code_since if state is not None else None
+
+    def active_session(self) -> str | None:
+        """The active session's id, if any (None too when it cannot be read)."""
+        from phasegate.store import SessionStore
+
+        try:
+            return SessionStore(self.root).get_active()
+        except Exception:
+            return None
 
     def _resolve_new_code(
         self, config: Config, rel: str | None
@@ -243,7 +266,7 @@ class Engine:
         if _same_reference(current, self.live_new_code):
             runner.set_new_code(self.live_new_code)
             return False
-        live = LiveResults(self.workspace, config, runner, display_path=self.display_path)
+        live = self._live(config, runner)
         self.live_new_code = current
         self.live = live
         if current is not None:

@@ -1,0 +1,299 @@
+"""The lifecycle of one live workspace: load, verify, follow changes, reload.
+
+:class:`LiveCore` holds the :class:`~phasegate.live.engine.Engine` (workspace, config,
+runner, cache, live results) and the :class:`~phasegate.live.scheduler.Scheduler`, and
+does what every live face needs the same way:
+
+* :meth:`LiveCore.load` reads the configuration (in a thread: resolving new code runs
+  git) and shows its problems;
+* :meth:`LiveCore.republish_cached` shows every check's last cached result at once,
+  running nothing; :meth:`LiveCore.verify_on_open` / :meth:`LiveCore.verify` then run
+  the checks against their inputs;
+* :meth:`LiveCore.paths_changed` takes changed files (a save, a file watcher);
+* a changed config file is reloaded (:meth:`LiveCore.config_changed`): an invalid one
+  keeps the last good configuration, a new one re-runs every check;
+* :meth:`LiveCore.adopt_new_code` follows a session executor (which shares the runner)
+  that set a new-code reference of its own;
+* :meth:`LiveCore.close` stops the checks and writes the result cache.
+
+All of it runs on one asyncio event loop; the checks run in the scheduler's worker
+threads. The face is told what to show through a :class:`LiveListener`, called on the
+loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from phasegate.live.engine import Engine
+from phasegate.live.options import LiveOptions
+from phasegate.live.scheduler import Progress, Scheduler, WorkItem
+from phasegate.runner import ResolvedCheck
+
+log = logging.getLogger(__name__)
+
+Level = Literal["info", "warning", "error"]
+
+
+class LiveListener(Protocol):
+    """What a face is told by its :class:`LiveCore`, on the event loop."""
+
+    def show(self, paths: set[str]) -> None:
+        """The findings or configuration problems shown on these display paths
+        (workspace-relative) changed: show them again (never called with none)."""
+
+    def status_changed(self) -> None:
+        """Something a status shows may have changed (a result, busy or idle)."""
+
+    def message(self, text: str, level: Level) -> None:
+        """A sentence for the user (configuration errors, new-code mode, reloads)."""
+
+    def files_changed(self, paths: set[str]) -> None:
+        """These files changed on disk and their checks were started."""
+
+    def results_reset(self) -> None:
+        """The live results were rebuilt (a new configuration or new-code reference):
+        anything derived from the configuration must be derived again."""
+
+
+class LiveCore:
+    """One live workspace: an engine, a scheduler, and a listener to tell."""
+
+    def __init__(self, listener: LiveListener, options: LiveOptions | None = None) -> None:
+        self.listener = listener
+        self.options = options if options is not None else LiveOptions()
+        self.engine: Engine | None = None
+        self.scheduler = Scheduler(self)
+        # Only the checks this accepts run (``phasegate watch --phase``); None: all of them.
+        self.select: Callable[[ResolvedCheck], bool] | None = None
+        self._reload_lock: asyncio.Lock | None = None  # one configuration reload at a time
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def open(self, root: Path, options: LiveOptions | None = None) -> Engine:
+        """Build the engine of the workspace at ``root`` (nothing is read yet)."""
+        if options is not None:
+            self.options = options
+        self.engine = Engine(root, self.options)
+        return self.engine
+
+    def selects(self, rc: ResolvedCheck) -> bool:
+        return self.select is None or self.select(rc)
+
+    @property
+    def busy(self) -> bool:
+        return self.scheduler.busy
+
+    async def idle(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is pending or running; False on timeout."""
+        return await self.scheduler.idle(timeout)
+
+    def paths_changed(self, rels: Iterable[str], trigger: str) -> None:
+        """Some files changed on disk (workspace-relative paths)."""
+        self.scheduler.paths_changed(rels, trigger)
+
+    # -- loading ------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Read the configuration (in a thread) and show its problems."""
+        eng = self.engine
+        assert eng is not None
+        await asyncio.to_thread(eng.load_config)
+        self._report_config()
+
+    def _report_config(self) -> None:
+        eng = self.engine
+        assert eng is not None
+        paths = {p.path for p in eng.problems if p.path}
+        if eng.config_path:
+            paths.add(eng.config_path)
+        if eng.config_problems:
+            self.listener.message(f"{eng.config_path or 'configuration'} has errors", "error")
+        self._report_new_code()
+        if paths:
+            self.listener.show(paths)
+
+    def _report_new_code(self) -> None:
+        """Say what new code is judged against, or why new-code mode is off."""
+        eng = self.engine
+        assert eng is not None
+        for p in eng.new_code_problems:
+            self.listener.message(f"phasegate: {p.message}", "warning")
+        nc = eng.new_code
+        if nc is not None:
+            self.listener.message(f"new code {nc.label}: inherited findings never block", "info")
+
+    async def republish_cached(self) -> set[str]:
+        """Show every (selected) check's last cached result at once, running nothing.
+        Returns the display paths that got findings."""
+        eng = self.engine
+        live = eng.live if eng is not None else None
+        if live is None:
+            return set()
+        checks = [rc for rc in live.checks.values() if self.selects(rc)]
+        peeked = await asyncio.to_thread(lambda: [live.peek(rc) for rc in checks])
+        dirty: set[str] = set()
+        for c in peeked:
+            if c is not None:
+                dirty |= live.commit(c)
+        if dirty:
+            self.listener.show(dirty)
+        return dirty
+
+    def verify_on_open(self) -> None:
+        """After :meth:`republish_cached`, the editor's way: without an active session
+        and ``run_on_open`` off nothing runs; without a session, checks that run
+        workspace code are only looked up in the cache."""
+        eng = self.engine
+        if eng is None or eng.live is None:
+            return
+        has_session = eng.active_session() is not None
+        if not has_session and not self.options.run_on_open:
+            return
+        items: dict[str, WorkItem] = {}
+        for key, rc in eng.live.checks.items():
+            cached = rc.cls.runs_workspace_code and not has_session
+            items[key] = WorkItem(key, "cached" if cached else "full")
+        self.scheduler.submit(items, "open")
+
+    def verify(self, trigger: str = "open", progress: Progress | None = None) -> None:
+        """Run every (selected) check against its inputs (``phasegate watch``'s start)."""
+        eng = self.engine
+        if eng is None or eng.live is None:
+            return
+        items = {k: WorkItem(k, "full") for k in eng.live.checks}
+        self.scheduler.submit(items, trigger, progress=progress)
+
+    # -- refreshing ---------------------------------------------------------------------
+    async def refresh(
+        self, phases: list[str] | None = None, progress: Progress | None = None
+    ) -> None:
+        """Verify every check (of ``phases``) against its inputs and wait for the results."""
+        eng = self.engine
+        if eng is None or eng.live is None:
+            return
+        self.adopt_new_code()
+        items = {
+            k: WorkItem(k, "full")
+            for k, rc in eng.live.checks.items()
+            if phases is None or rc.phase in phases
+        }
+        self.scheduler.submit(items, "refresh", progress=progress)
+        await self.scheduler.idle()
+
+    def refresh_soon(self, *, workspace_code: bool = True) -> None:
+        """Verify every check in the background (without the checks that run workspace
+        code when ``workspace_code`` is false, e.g. after a stop)."""
+        eng = self.engine
+        if eng is None or eng.live is None:
+            return
+        rebuilt = self.adopt_new_code()
+        items = {
+            k: WorkItem(k, "full" if workspace_code or not rc.cls.runs_workspace_code else "cached")
+            for k, rc in eng.live.checks.items()
+            if rebuilt or workspace_code or not rc.cls.runs_workspace_code
+        }
+        self.scheduler.submit(items, "refresh")
+
+    def adopt_new_code(self) -> bool:
+        """After a long command: the session executor (which shares the engine's runner)
+        may have set a new-code reference of its own (a session started or resumed).
+        When it is a different one, the live results are rebuilt for it; the files whose
+        findings they showed are shown again once the new results are in. True when
+        rebuilt: every check must be run (or looked up) again."""
+        eng = self.engine
+        old_live = eng.live if eng is not None else None
+        if eng is None or old_live is None:
+            return False
+        warned = {p.path for p in eng.new_code_problems if p.path}
+        if not eng.adopt_new_code():
+            return False
+        nc = eng.new_code
+        self.listener.message(
+            f"new code {nc.label}" if nc is not None else "new-code mode off", "info"
+        )
+        self.scheduler.cancel_all()
+        stale = set(old_live.display_paths()) | warned
+        self.listener.results_reset()
+        self._after_idle(lambda: self.listener.show(stale) if stale else None)
+        self.listener.status_changed()
+        return True
+
+    def _after_idle(self, then: Callable[[], None]) -> None:
+        async def wait() -> None:
+            await self.scheduler.idle()
+            then()
+
+        self._spawn(wait())
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- configuration --------------------------------------------------------------------
+    def config_changed(self) -> None:
+        """The config file changed on disk: reload it (in a thread: resolving new code
+        runs git) and recompute everything if it is new. The scheduler counts as busy
+        until the reload is done."""
+        if self.engine is None:
+            return
+        self.scheduler.hold()
+
+        async def reload() -> None:
+            try:
+                await self._reload_config()
+            except Exception as exc:  # keep going with the configuration in force
+                log.exception("reloading the configuration failed")
+                self.listener.message(
+                    f"phasegate could not reload the configuration: {exc}", "error"
+                )
+            finally:
+                self.scheduler.release()
+                self.listener.status_changed()
+
+        self._spawn(reload())
+
+    async def _reload_config(self) -> None:
+        if self._reload_lock is None:
+            self._reload_lock = asyncio.Lock()
+        async with self._reload_lock:  # a second change waits for the first reload
+            eng = self.engine
+            if eng is None:
+                return
+            before = {p.path for p in eng.problems if p.path}
+            old_live = eng.live
+            old_anchor = eng.anchor()
+            old_new_code = eng.new_code_problems
+            changed = await asyncio.to_thread(eng.load_config)
+            after = {p.path for p in eng.problems if p.path}
+            config = {eng.config_path} if eng.config_path else set()
+            if before | after | config:
+                self.listener.show(before | after | config)
+            if not changed and eng.anchor() != old_anchor and eng.live is not None:
+                changed = True  # findings about missing files move to the new config file
+            if not changed:
+                return
+            self.listener.message("configuration changed: re-running every check", "info")
+            if eng.new_code_problems != old_new_code or eng.new_code is not None:
+                self._report_new_code()
+            self.scheduler.cancel_all()
+            stale = old_live.forget_all() if old_live is not None else set()
+            if stale:
+                self.listener.show(stale)
+            self.listener.results_reset()
+            assert eng.live is not None
+            self.scheduler.submit({k: WorkItem(k, "full") for k in eng.live.checks}, "config")
+            self.listener.status_changed()
+
+    # -- closing --------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop every check (their programs are killed) and write the result cache."""
+        self.scheduler.close()
+        eng = self.engine
+        if eng is not None:
+            with contextlib.suppress(Exception):
+                eng.cache.flush()
