@@ -303,7 +303,7 @@ def _file_check(
     findings: list[Finding] = []
     all_cached = True
     for rel in rels:
-        h = runner.workspace.content_hash(rel)
+        h = runner.content_hash(rel)
         hit = cache.get_file(rc.key, fp, rel, h) if cache is not None else None
         if hit is None:
             all_cached = False
