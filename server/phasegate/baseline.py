@@ -49,6 +49,27 @@ def context_hash(line_text: str | None) -> str:
     return hashlib.sha1(" ".join(line_text.split()).encode()).hexdigest()[:16]
 
 
+class LineReader:
+    """The text of a workspace's lines, each file read once: what a finding's context
+    hash is computed from (new-code mode, the SARIF writer, the GitLab report)."""
+
+    def __init__(self, root: Path) -> None:
+        from phasegate.workspace import Workspace
+
+        self.workspace = Workspace(root)
+        self._files: dict[str, list[str] | None] = {}
+
+    def line(self, path: str, line: int) -> str | None:
+        """Line ``line`` (0-based) of ``path``; None when the file or line is missing."""
+        if path not in self._files:
+            text = self.workspace.read_text(path)
+            self._files[path] = None if text is None else text.splitlines()
+        lines = self._files[path]
+        if lines is None or not 0 <= line < len(lines):
+            return None
+        return lines[line]
+
+
 @dataclass
 class Entry:
     """One baseline finding."""

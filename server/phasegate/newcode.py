@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from phasegate.baseline import Baseline, BaselineError, context_hash, load_baseline
+from phasegate.baseline import Baseline, BaselineError, LineReader, context_hash, load_baseline
 from phasegate.changes import ChangesError, ChangeSet, changes_since
 from phasegate.model import CheckResult, Finding, NewCodeCounts, Severity
 
@@ -113,15 +113,6 @@ class NewCode:
         self.changes = fresh
 
     # -- classification ----------------------------------------------------------------
-    def _line_text(self, path: str, line: int, cache: dict[str, list[str] | None]) -> str | None:
-        if path not in cache:
-            text = self.workspace.read_text(path)
-            cache[path] = None if text is None else text.splitlines()
-        lines = cache[path]
-        if lines is None or not 0 <= line < len(lines):
-            return None
-        return lines[line]
-
     def _new_since(self, f: Finding, rule: str) -> bool:
         cs = self.changes
         assert cs is not None
@@ -142,11 +133,8 @@ class NewCode:
         if self.changes is not None:
             new = [self._new_since(f, rule) for f in findings]
         if self.baseline is not None:
-            texts: dict[str, list[str] | None] = {}
-            pairs = [
-                (f, context_hash(self._line_text(f.path, f.range.start.line, texts)))
-                for f in findings
-            ]
+            texts = LineReader(self.workspace.root)
+            pairs = [(f, context_hash(texts.line(f.path, f.range.start.line))) for f in findings]
             known, left = self.baseline.match(phase, check, pairs)
             new = [n and not k for n, k in zip(new, known, strict=True)]
             absent = [e.as_finding() for e in left]

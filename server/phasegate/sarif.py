@@ -31,10 +31,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from phasegate import __version__
-from phasegate.baseline import CONTEXT_KEY, FINGERPRINT_KEY, context_hash, fingerprint
+from phasegate.baseline import CONTEXT_KEY, FINGERPRINT_KEY, LineReader, context_hash, fingerprint
 from phasegate.checks.base import Check, UnknownCheck, get_check_class
 from phasegate.model import CheckResult, Finding, GateResult, Range, Severity
-from phasegate.workspace import Workspace
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -128,25 +127,7 @@ def _fix(finding: Finding) -> dict[str, Any] | None:
     }
 
 
-class _Lines:
-    """The text of the workspace's lines, each file read once (as new-code mode reads
-    them: :meth:`phasegate.newcode.NewCode.classify`), for the baseline context hash."""
-
-    def __init__(self, root: Path) -> None:
-        self.workspace = Workspace(root)
-        self._files: dict[str, list[str] | None] = {}
-
-    def line(self, path: str, line: int) -> str | None:
-        if path not in self._files:
-            text = self.workspace.read_text(path)
-            self._files[path] = None if text is None else text.splitlines()
-        lines = self._files[path]
-        if lines is None or not 0 <= line < len(lines):
-            return None
-        return lines[line]
-
-
-def _fingerprints(finding: Finding, lines: _Lines) -> dict[str, str]:
+def _fingerprints(finding: Finding, lines: LineReader) -> dict[str, str]:
     return {
         FINDING_ID_KEY: finding.id,
         FINGERPRINT_KEY: fingerprint(finding.code, finding.path, finding.message),
@@ -158,7 +139,7 @@ def _result(
     finding: Finding,
     rule_index: int,
     check: CheckResult,
-    lines: _Lines,
+    lines: LineReader,
     *,
     new_code: bool = False,
 ) -> dict[str, Any]:
@@ -311,7 +292,7 @@ def _gate_properties(gate: GateResult) -> dict[str, Any]:
 def gates_to_sarif(workspace_root: Path, gates: list[GateResult]) -> dict[str, Any]:
     """A SARIF 2.1.0 log (as a JSON-ready dict) of the findings of ``gates``."""
     root = Path(workspace_root).resolve()
-    lines = _Lines(root)
+    lines = LineReader(root)
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     results: list[dict[str, Any]] = []

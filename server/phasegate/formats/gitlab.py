@@ -44,9 +44,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from phasegate.baseline import context_hash, fingerprint
+from phasegate.baseline import LineReader, context_hash, fingerprint
 from phasegate.model import CheckResult, Finding, GateResult, Severity
-from phasegate.workspace import Workspace
 
 SEVERITIES = ("info", "minor", "major", "critical", "blocker")
 _BY_SEVERITY = {
@@ -69,23 +68,6 @@ def repository_prefix(root: Path) -> str:
             rel = root.relative_to(parent).as_posix()
             return "" if rel == "." else rel + "/"
     return ""
-
-
-class _Lines:
-    """The workspace's lines, each file read once."""
-
-    def __init__(self, root: Path) -> None:
-        self.workspace = Workspace(root)
-        self._files: dict[str, list[str] | None] = {}
-
-    def line(self, path: str, line: int) -> str | None:
-        if path not in self._files:
-            text = self.workspace.read_text(path)
-            self._files[path] = None if text is None else text.splitlines()
-        lines = self._files[path]
-        if lines is None or not 0 <= line < len(lines):
-            return None
-        return lines[line]
 
 
 def _hash(key: str) -> str:
@@ -127,7 +109,7 @@ def _path(prefix: str, path: str) -> str:
 def _issues(
     gates: Iterable[GateResult],
     prefix: str,
-    lines: _Lines,
+    lines: LineReader,
     blocking: frozenset[Severity],
     config_file: str,
 ) -> list[dict[str, Any]]:
@@ -195,4 +177,4 @@ def gates_to_gitlab(
         severities = frozenset(
             b if isinstance(b, Severity) else Severity[b.upper()] for b in blocking
         )
-    return _issues(gates, repository_prefix(root), _Lines(root), severities, config_rel)
+    return _issues(gates, repository_prefix(root), LineReader(root), severities, config_rel)
