@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from phasegate.config_loader import ConfigIssue
+from phasegate.config_loader import ConfigError, ConfigIssue, LoadedConfig, load
 from phasegate.statedir import StateDirError, check_state_dir
 
 EXIT_ERROR = 2
@@ -29,3 +29,17 @@ def print_warnings(warnings: Iterable[ConfigIssue]) -> None:
     """The configuration's warnings, one ``file:line:col: warning: ...`` line each."""
     for w in warnings:
         click.echo(str(w), err=True)
+
+
+def load_or_exit(root: Path) -> LoadedConfig:
+    """The workspace's configuration, its warnings printed; on errors every issue is
+    printed as ``file:line:col: key: message`` and the command exits with 2."""
+    try:
+        loaded = load(root)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        click.echo(f"phasegate: {len(exc.issues)} configuration error(s)", err=True)
+        sys.exit(2)
+    print_warnings(loaded.warnings)
+    return loaded

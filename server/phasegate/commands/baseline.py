@@ -35,10 +35,9 @@ import click
 
 from phasegate.baseline import DEFAULT_BASELINE
 from phasegate.cache import gc_paused
-from phasegate.commands._state import check_state, print_warnings
+from phasegate.commands._state import check_state, load_or_exit
 from phasegate.commands.validate import ValidationSetupError, run_validation
 from phasegate.config import Config
-from phasegate.config_loader import ConfigError, load
 from phasegate.model import GateResult
 
 EXIT_WRITTEN = 0
@@ -169,14 +168,7 @@ def _baseline(
 
     root = directory.resolve()
     check_state(root, prefix="phasegate: ")
-    try:
-        loaded = load(root)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        click.echo(f"phasegate: {len(exc.issues)} configuration error(s)", err=True)
-        sys.exit(EXIT_ERROR)
-    print_warnings(loaded.warnings)
+    loaded = load_or_exit(root)
     config = whole_code(loaded.config)
     target = baseline_path(root, loaded.config, output)
     try:

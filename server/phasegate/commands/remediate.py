@@ -18,8 +18,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from phasegate.commands._state import check_state, print_warnings
-from phasegate.config_loader import ConfigError, load
+from phasegate.commands._state import check_state, load_or_exit
 from phasegate.remediate import RemediationError, RemediationResult, remediate
 from phasegate.store import InvalidSessionId, SessionStore, validate_new_session_id
 from phasegate.workspace import Workspace
@@ -114,14 +113,7 @@ def command(
         except InvalidSessionId as exc:
             click.echo(f"phasegate: {exc}", err=True)
             sys.exit(EXIT_ERROR)
-    try:
-        loaded = load(root)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        click.echo(f"phasegate: {len(exc.issues)} configuration error(s)", err=True)
-        sys.exit(EXIT_ERROR)
-    print_warnings(loaded.warnings)
+    loaded = load_or_exit(root)
     config = loaded.config
     console = Console(highlight=False, stderr=fmt == "json")
     try:

@@ -30,9 +30,8 @@ import click
 from phasegate.cache import ResultCache, gc_paused
 from phasegate.checks.base import UnknownCheck
 from phasegate.commands._newcode_output import new_code_json, new_code_summary
-from phasegate.commands._state import check_state, print_warnings
+from phasegate.commands._state import check_state, load_or_exit
 from phasegate.config import Config
-from phasegate.config_loader import ConfigError, load
 from phasegate.model import GateResult
 from phasegate.newcode import NewCodeError, resolve_new_code
 from phasegate.runner import GateRunner
@@ -212,14 +211,7 @@ def _validate(
         pretty = sys.stdout.isatty()
     root = directory.resolve()
     check_state(root, prefix="phasegate: ")
-    try:
-        loaded = load(root)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        click.echo(f"phasegate: {len(exc.issues)} configuration error(s)", err=True)
-        sys.exit(EXIT_ERROR)
-    print_warnings(loaded.warnings)
+    loaded = load_or_exit(root)
     try:
         if all_code and (since is not None or baseline is not None):
             raise ValidationSetupError("--all-code cannot be combined with --since or --baseline")
