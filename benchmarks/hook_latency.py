@@ -15,6 +15,9 @@ in 50 with an unused import; tests, requirements and design documents, a README 
 * ``warm-same`` — the same content again (an agent re-writing a file unchanged);
 * ``non-input`` — an edit of a file no check that runs after an edit reads (a JSON
   file), index made;
+* ``resident`` — ``warm-edit`` while ``phasegate watch`` keeps the workspace live: the
+  hook asks it on the workspace's local socket (as it asks a running language server)
+  instead of importing the engine and reading the result cache;
 * ``session`` — ``warm-edit`` with an active session that judges new code since the
   commit it started from (git diffs included).
 
@@ -316,6 +319,7 @@ def bench_size(size: int, runs: int, base: Path) -> dict[str, Any]:
     results["warm-same"] = measure(runs, lambda: write_event(root, target), root)
     results["non-input"] = measure(runs, lambda: write_event(root, "data.json"), root)
     results["imports_ms"] = import_profile(root, edit())
+    results["resident"] = measure_resident(runs, edit, root)
 
     from phasegate.model import PhaseState, SessionState
     from phasegate.store import SessionStore
@@ -333,6 +337,39 @@ def bench_size(size: int, runs: int, base: Path) -> dict[str, Any]:
     store.set_active("bench")
     results["session"] = measure(runs, edit, root)
     return results
+
+
+def measure_resident(runs: int, before: Callable[[], bytes], root: Path) -> dict[str, Any]:
+    """``before``/call while ``phasegate watch`` answers on the workspace's socket."""
+    from phasegate import localsock
+
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "phasegate", "watch", str(root), "--phase", "implementation"],
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while localsock.ask(root.resolve(), {"op": "ping"}) is None:
+            if watch.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("phasegate watch did not start answering")
+            time.sleep(0.2)
+        before_count = localsock.ask(root.resolve(), {"op": "ping"}) or {}
+        out = measure(runs, before, root)
+        after_count = localsock.ask(root.resolve(), {"op": "ping"}) or {}
+        out["answered_by_watch"] = int(after_count.get("answered", 0)) - int(
+            before_count.get("answered", 0)
+        )
+        return out
+    finally:
+        watch.terminate()
+        try:
+            watch.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            watch.wait()
 
 
 def floors(base: Path) -> dict[str, float]:
@@ -378,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         f"python -c pass: {report['python_startup_ms']} ms; "
         f"phasegate --version: {report['phasegate_version_ms']} ms (wall, median)"
     )
-    states = ("cold", "warm-edit", "warm-same", "non-input", "session")
+    states = ("cold", "warm-edit", "warm-same", "non-input", "resident", "session")
     for r in report["sizes"]:
         print(
             f"\n{r['files']} files (generated in {r['generate_s']} s; "
@@ -391,6 +428,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {s:<10} {m['wall_p50_ms']:>7.0f}ms {m['wall_p90_ms']:>7.0f}ms "
                 f"{m['cpu_p50_ms']:>7.0f}ms {m['cpu_p90_ms']:>7.0f}ms"
                 + ("" if m["answered"] else "  (no answer)")
+                + (
+                    f"  ({m['answered_by_watch']} of {args.runs} answered by watch)"
+                    if "answered_by_watch" in m
+                    else ""
+                )
             )
         imports = ", ".join(f"{k} {v} ms" for k, v in r["imports_ms"].items())
         print(f"  imports (cumulative, -X importtime, warm-edit): {imports}")

@@ -35,7 +35,7 @@ import traceback
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from phasegate.cache import ResultCache
 from phasegate.checks.base import UnknownCheck
@@ -156,20 +156,24 @@ def findings_for_files(
     fast_only: bool = True,
     config: Config | None = None,
     checks: Collection[str] | None = None,
+    cache: ResultCache | None = None,
 ) -> FileFindings:
     """The findings ``paths`` (absolute, or relative to ``root``) have now, per check
     whose inputs match them (see the module). Paths outside the workspace, ignored,
     missing or matched by no check are left out. Writes only the result cache.
     ``config``: the workspace's, when the caller loaded it already; ``checks``: only
     these checks (``phase:ID`` keys, as :func:`check_specs` names them), so that no other
-    check is even imported. Raises :class:`QueryError` when the configuration is
-    invalid."""
+    check is even imported; ``cache``: a result cache the caller keeps (and writes), else
+    the workspace's is read and written. Raises :class:`QueryError` when the
+    configuration is invalid."""
     root = Path(root).resolve()
     if config is None:
         config = _load_config(root)
     workspace = Workspace(root)
     rels = _relative_files(workspace, paths)
-    cache = ResultCache(root / STATE_DIR / "cache")
+    owned = cache is None
+    if cache is None:
+        cache = ResultCache(root / STATE_DIR / "cache")
     runner = GateRunner(workspace, config, trusted=trusted, cache=cache)
     matched = _checks_for(runner, rels, checks)
     answer = FileFindings(
@@ -220,8 +224,36 @@ def findings_for_files(
             rule = getattr(rc.cls, "new_code_rule", "lines")
             result.findings = new_code.classify(rc.phase, rc.config.id, result.findings, rule)[0]
         answer.results.append(result)
-    cache.flush()
+    if owned:
+        cache.flush()
     return answer
+
+
+def plain_findings(found: FileFindings) -> dict[str, Any]:
+    """The answer of :func:`findings_for_files` as JSON-ready data: ``items`` (one per
+    finding: path, 1-based line/col/end_line, code, message, severity label,
+    baseline state, and ``blocking`` when it is new and of a severity that fails its
+    gate), the asked ``files``, ``new_code`` and ``new_code_note``."""
+    items = [
+        {
+            "path": f.path,
+            "line": f.range.start.line + 1,
+            "col": f.range.start.character + 1,
+            "end_line": f.range.end.line + 1,
+            "code": f.code,
+            "message": f.message,
+            "severity": f.severity.label,
+            "state": f.baseline_state,
+            "blocking": f.baseline_state == "new" and f.severity in found.blocking,
+        }
+        for _result, f in found.findings()
+    ]
+    return {
+        "items": items,
+        "files": found.paths,
+        "new_code": found.new_code,
+        "new_code_note": found.new_code_note,
+    }
 
 
 def _one_line(exc: BaseException) -> str:
@@ -524,6 +556,12 @@ def _cached_findings(root: Path, config: Config, trusted: bool) -> int | None:
 
 
 # -- shared ------------------------------------------------------------------------------------
+def load_config(root: Path) -> Config:
+    """The workspace's configuration; :class:`QueryError` with the first problem (and how
+    many more) when it is invalid."""
+    return _load_config(root)
+
+
 def _load_config(root: Path) -> Config:
     try:
         return load(root).config

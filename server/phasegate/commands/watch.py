@@ -366,6 +366,7 @@ class _Watch:
         )
         try:
             kind = await watcher.start()  # first: a change made while validating is seen
+            await core.serve_local()  # the agent hook asks here rather than alone
             core.verify()
             header = {"workspace": str(eng.root), "watcher": kind}
             initial = True

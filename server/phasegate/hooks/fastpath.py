@@ -24,13 +24,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from phasegate.hooks.state import hooks_dir, read_json, write_json
+from phasegate.localsock import code_stamp
 
 INDEX_FILE = "checks.json"
 MEMO_FILE = "memo.json"
@@ -58,29 +58,10 @@ def _bytes(path: Path) -> bytes:
         return b"-"
 
 
-def code_stamp() -> str:
-    """Size and modification time of every module of phasegate, and of the
-    site-packages folders on ``sys.path`` (installing or upgrading a package, a check
-    plugin among them, changes its folder). Not the folder the hook runs in."""
-    package = Path(__file__).resolve().parent.parent
-    h = hashlib.sha1()
-    for folder, dirs, names in os.walk(package):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(names):
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                h.update(f"{path}={_stat_sig(path)}\n".encode())
-    for entry in sorted(set(sys.path)):
-        # installed packages, whatever folder the hook was started from
-        if entry.rstrip("/\\").endswith(("site-packages", "dist-packages")):
-            h.update(f"{entry}={_stat_sig(entry)}\n".encode())
-    return h.hexdigest()
-
-
-def index_key(root: Path) -> str:
+def index_key(root: Path, stamp: str | None = None) -> str:
     """What the check index depends on: phasegate's code and installed packages, the
     configuration files and the workspace's ``.gitignore``."""
-    h = hashlib.sha1(code_stamp().encode())
+    h = hashlib.sha1((stamp or code_stamp()).encode())
     for name in ("phasegate.toml", "pyproject.toml", ".gitignore"):
         h.update(name.encode() + b"\0" + _bytes(root / name) + b"\0")
     return h.hexdigest()

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from phasegate import localsock
 from phasegate.hooks import fastpath, protocol, render, state
 from phasegate.hooks.protocol import Agent, HookEvent
 from phasegate.hooks.render import Item
@@ -42,7 +43,7 @@ from phasegate.hooks.shell import is_git_commit
 
 if TYPE_CHECKING:
     from phasegate.config import Config
-    from phasegate.query import FileFindings, GateNow
+    from phasegate.query import GateNow
 
 Mode = Literal["session", "validate"]
 DEFAULT_MAX_BLOCKS = 3
@@ -218,7 +219,8 @@ def after_edit(ev: HookEvent, root: Path, opts: Options) -> Outcome:
             wanted.append((path, rel))
     if not wanted:
         return Outcome(None, root)
-    key = fastpath.index_key(root)
+    stamp = localsock.code_stamp()
+    key = fastpath.index_key(root, stamp)
     index = fastpath.load_index(root, key)
     memo: str | None = None
     if index is not None:
@@ -234,7 +236,13 @@ def after_edit(ev: HookEvent, root: Path, opts: Options) -> Outcome:
             hit = fastpath.memo_get(root, wanted[0][1], memo) if memo else None
             if hit is not None:
                 return Outcome(_edit_answer(ev, root, hit, opts), root)
-    from phasegate.query import findings_for_files
+        checks = sorted({c.key for _p, rel in wanted for c in index.fast_checks(rel)})
+        resident = _ask_resident(root, [rel for _p, rel in wanted], checks, opts, stamp)
+        if resident is not None:
+            if memo is not None:
+                fastpath.memo_put(root, wanted[0][1], memo, resident)
+            return Outcome(_edit_answer(ev, root, resident, opts), root, _new_code_note(resident))
+    from phasegate.query import findings_for_files, plain_findings
 
     config = _load_config(root, key)
     found = findings_for_files(
@@ -251,31 +259,28 @@ def after_edit(ev: HookEvent, root: Path, opts: Options) -> Outcome:
         index = fastpath.load_index(root, key)
         if index is not None and len(wanted) == 1:
             memo = fastpath.memo_key(root, wanted[0][1], index, trusted=opts.trusted)
-    answer = _edit_findings(found)
+    answer = plain_findings(found)
     if memo is not None:
         fastpath.memo_put(root, wanted[0][1], memo, answer)
-    note = f"new code not judged: {found.new_code_note}" if found.new_code_note else None
-    return Outcome(_edit_answer(ev, root, answer, opts), root, note)
+    return Outcome(_edit_answer(ev, root, answer, opts), root, _new_code_note(answer))
 
 
-def _edit_findings(found: FileFindings) -> dict[str, Any]:
-    """The answer about the edited files as plain data (what the memo keeps)."""
-    items = [
-        Item(
-            path=f.path,
-            line=f.range.start.line + 1,
-            col=f.range.start.character + 1,
-            end_line=f.range.end.line + 1,
-            code=f.code,
-            message=f.message,
-            severity=f.severity.label,
-            state=f.baseline_state,
-            touched=False,
-            blocking=f.baseline_state == "new" and f.severity in found.blocking,
-        )
-        for _result, f in found.findings()
-    ]
-    return {"items": items, "files": found.paths, "new_code": found.new_code}
+def _new_code_note(answer: dict[str, Any]) -> str | None:
+    note = answer.get("new_code_note")
+    return f"new code not judged: {note}" if isinstance(note, str) and note else None
+
+
+def _ask_resident(
+    root: Path, rels: list[str], checks: list[str], opts: Options, stamp: str
+) -> dict[str, Any] | None:
+    """The findings of ``rels`` from the process that keeps the workspace live (the
+    language server, ``phasegate watch``), when one listens and runs the same code with
+    the same trust; else None (the engine is imported and answers here)."""
+    request = {"op": "findings", "paths": rels, "checks": checks, "trusted": opts.trusted}
+    answer = localsock.ask(root, request, stamp=stamp)
+    if answer is None or not isinstance(answer.get("items"), list):
+        return None
+    return answer
 
 
 def _mark_touched(ev: HookEvent, root: Path, items: list[Item]) -> None:

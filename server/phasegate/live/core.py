@@ -14,6 +14,8 @@ does what every live face needs the same way:
   keeps the last good configuration, a new one re-runs every check;
 * :meth:`LiveCore.adopt_new_code` follows a session executor (which shares the runner)
   that set a new-code reference of its own;
+* :meth:`LiveCore.serve_local` answers the agent hook on the workspace's local socket
+  (:mod:`phasegate.live.endpoint`);
 * :meth:`LiveCore.close` stops the checks and writes the result cache.
 
 All of it runs on one asyncio event loop; the checks run in the scheduler's worker
@@ -30,6 +32,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from phasegate.live.endpoint import Endpoint
 from phasegate.live.engine import Engine
 from phasegate.live.options import LiveOptions
 from phasegate.live.scheduler import Progress, Scheduler, WorkItem
@@ -73,6 +76,7 @@ class LiveCore:
         self.select: Callable[[ResolvedCheck], bool] | None = None
         self._reload_lock: asyncio.Lock | None = None  # one configuration reload at a time
         self._tasks: set[asyncio.Task[None]] = set()
+        self.endpoint: Endpoint | None = None
 
     def open(self, root: Path, options: LiveOptions | None = None) -> Engine:
         """Build the engine of the workspace at ``root`` (nothing is read yet)."""
@@ -289,9 +293,29 @@ class LiveCore:
             self.scheduler.submit({k: WorkItem(k, "full") for k in eng.live.checks}, "config")
             self.listener.status_changed()
 
+    # -- answering short-lived processes ---------------------------------------------------
+    async def serve_local(self) -> Path | None:
+        """Answer the agent hook on the workspace's local socket
+        (:mod:`phasegate.live.endpoint`) while this core is open. Returns the socket's
+        path, or None when it cannot listen (another live process answers, no Unix
+        sockets): the hook then answers alone, as without a live process."""
+        eng = self.engine
+        if eng is None or self.endpoint is not None:
+            return None
+        self.endpoint = Endpoint(eng)
+        path = await self.endpoint.start()
+        if path is None:
+            self.endpoint.close()
+            self.endpoint = None
+        return path
+
     # -- closing --------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop every check (their programs are killed) and write the result cache."""
+        """Stop every check (their programs are killed), stop answering on the local
+        socket, and write the result cache."""
+        endpoint, self.endpoint = self.endpoint, None
+        if endpoint is not None:
+            endpoint.close()
         self.scheduler.close()
         eng = self.engine
         if eng is not None:

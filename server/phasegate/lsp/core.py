@@ -283,7 +283,11 @@ class PhasegateServer(LanguageServer):
             self._set_loaded()
         self.push_status()
         kind = await self.watcher.start()
-        self.log(f"phasegate {__version__}: diagnostics {self.diagnostics.mode}, watching: {kind}")
+        sock = await self.core.serve_local()  # the agent hook asks here rather than alone
+        self.log(
+            f"phasegate {__version__}: diagnostics {self.diagnostics.mode}, watching: {kind}"
+            + (f", answering agent hooks on {sock}" if sock is not None else "")
+        )
 
     def _set_loaded(self) -> None:
         self.ready = True
