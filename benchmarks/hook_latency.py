@@ -17,7 +17,11 @@ in 50 with an unused import; tests, requirements and design documents, a README 
   file), index made;
 * ``resident`` — ``warm-edit`` while ``phasegate watch`` keeps the workspace live: the
   hook asks it on the workspace's local socket (as it asks a running language server)
-  instead of importing the engine and reading the result cache;
+  instead of importing the engine and reading the result cache. Edits come back to
+  back, so the watch is usually still re-validating the previous one (its checks
+  compete for the two cores);
+* ``resident-idle`` — the same, but each edit waits until the watch is idle (an agent's
+  edits seconds apart);
 * ``session`` — ``warm-edit`` with an active session that judges new code since the
   commit it started from (git diffs included).
 
@@ -319,7 +323,7 @@ def bench_size(size: int, runs: int, base: Path) -> dict[str, Any]:
     results["warm-same"] = measure(runs, lambda: write_event(root, target), root)
     results["non-input"] = measure(runs, lambda: write_event(root, "data.json"), root)
     results["imports_ms"] = import_profile(root, edit())
-    results["resident"] = measure_resident(runs, edit, root)
+    results["resident"], results["resident-idle"] = measure_resident(runs, edit, root)
 
     from phasegate.model import PhaseState, SessionState
     from phasegate.store import SessionStore
@@ -339,8 +343,11 @@ def bench_size(size: int, runs: int, base: Path) -> dict[str, Any]:
     return results
 
 
-def measure_resident(runs: int, before: Callable[[], bytes], root: Path) -> dict[str, Any]:
-    """``before``/call while ``phasegate watch`` answers on the workspace's socket."""
+def measure_resident(
+    runs: int, before: Callable[[], bytes], root: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``before``/call while ``phasegate watch`` answers on the workspace's socket: edits
+    back to back, then each after the watch is idle."""
     from phasegate import localsock
 
     watch = subprocess.Popen(
@@ -356,13 +363,22 @@ def measure_resident(runs: int, before: Callable[[], bytes], root: Path) -> dict
             if watch.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("phasegate watch did not start answering")
             time.sleep(0.2)
-        before_count = localsock.ask(root.resolve(), {"op": "ping"}) or {}
-        out = measure(runs, before, root)
-        after_count = localsock.ask(root.resolve(), {"op": "ping"}) or {}
-        out["answered_by_watch"] = int(after_count.get("answered", 0)) - int(
-            before_count.get("answered", 0)
-        )
-        return out
+
+        def answered() -> int:
+            return int((localsock.ask(root.resolve(), {"op": "ping"}) or {}).get("answered", 0))
+
+        def when_idle() -> bytes:
+            while (localsock.ask(root.resolve(), {"op": "ping"}) or {}).get("busy"):
+                time.sleep(0.05)
+            return before()
+
+        out = []
+        for prepare in (before, when_idle):
+            count = answered()
+            m = measure(runs, prepare, root)
+            m["answered_by_watch"] = answered() - count
+            out.append(m)
+        return out[0], out[1]
     finally:
         watch.terminate()
         try:
@@ -415,17 +431,17 @@ def main(argv: list[str] | None = None) -> int:
         f"python -c pass: {report['python_startup_ms']} ms; "
         f"phasegate --version: {report['phasegate_version_ms']} ms (wall, median)"
     )
-    states = ("cold", "warm-edit", "warm-same", "non-input", "resident", "session")
+    states = ("cold", "warm-edit", "warm-same", "non-input", "resident", "resident-idle", "session")
     for r in report["sizes"]:
         print(
             f"\n{r['files']} files (generated in {r['generate_s']} s; "
             f"validate --phase implementation {r['validate_warmup_s']} s)"
         )
-        print(f"  {'state':<10} {'wall p50':>9} {'wall p90':>9} {'cpu p50':>9} {'cpu p90':>9}")
+        print(f"  {'state':<13} {'wall p50':>9} {'wall p90':>9} {'cpu p50':>9} {'cpu p90':>9}")
         for s in states:
             m = r[s]
             print(
-                f"  {s:<10} {m['wall_p50_ms']:>7.0f}ms {m['wall_p90_ms']:>7.0f}ms "
+                f"  {s:<13} {m['wall_p50_ms']:>7.0f}ms {m['wall_p90_ms']:>7.0f}ms "
                 f"{m['cpu_p50_ms']:>7.0f}ms {m['cpu_p90_ms']:>7.0f}ms"
                 + ("" if m["answered"] else "  (no answer)")
                 + (

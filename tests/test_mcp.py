@@ -450,3 +450,50 @@ def test_without_the_sdk_it_exits_2(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "install phasegate[mcp]" in res.stderr
     assert res.stdout == ""
+
+
+async def test_the_running_server_answers_the_agent_hook(tmp_path: Path) -> None:
+    """An agent runs `phasegate mcp` for its whole session: while it runs, the hook's
+    PostToolUse is answered by it on the workspace's local socket, and equals what the
+    hook computes alone."""
+    from phasegate import localsock
+
+    if not localsock.supported():
+        pytest.skip("no Unix sockets")
+    root = _copy_example(tmp_path).resolve()
+    target = root / "taskboard" / "service.py"
+    event = {
+        "session_id": "s",
+        "cwd": str(root),
+        "hook_event_name": "PostToolUse",
+        "tool_name": "Write",
+        "tool_input": {"file_path": str(target), "content": ""},
+    }
+
+    def hook() -> str:
+        res = subprocess.run(
+            [sys.executable, "-m", "phasegate", "hook", "--agent", "claude"],
+            input=json.dumps(event),
+            capture_output=True,
+            text=True,
+            cwd=root,
+            env={k: v for k, v in os.environ.items() if not k.endswith("_PROJECT_DIR")},
+            timeout=300,
+        )
+        assert res.returncode == 0 and res.stderr == "", res.stderr
+        return res.stdout
+
+    hook()  # the hook's own index of the checks
+    with target.open("a") as fh:
+        fh.write("\n\ndef pending() -> None:\n    raise NotImplementedError\n")
+    async with connect(root) as session:
+        await call(session, "gate_status")
+        ping = localsock.ask(root, {"op": "ping"})
+        assert ping is not None
+        through_server = hook()
+        after = localsock.ask(root, {"op": "ping"})
+        assert after is not None and after["answered"] == ping["answered"] + 1
+    assert localsock.ask(root, {"op": "ping"}) is None  # the socket went with the server
+    assert "IMPL-STUB" in through_server and "pending" in through_server
+    (root / ".phasegate" / "hooks" / "memo.json").unlink(missing_ok=True)
+    assert hook() == through_server

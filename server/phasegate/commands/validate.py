@@ -63,8 +63,10 @@ def run_validation(
     since: str | None = None,
     baseline: str | Path | None = None,
     all_code: bool = False,
+    cache: ResultCache | None = None,
 ) -> list[GateResult]:
-    """Score the exit gate of every phase (or of ``phase``). Writes only the result cache.
+    """Score the exit gate of every phase (or of ``phase``). Writes only the result cache
+    (``cache``: one a live process keeps in memory; else the workspace's on disk).
 
     New-code mode (:mod:`phasegate.newcode`) when ``since`` or ``baseline`` is given, or
     the configuration's ``[new_code]`` asks for it, unless ``all_code``."""
@@ -79,7 +81,8 @@ def run_validation(
             new_code = resolve_new_code(workspace, config, since=since, baseline=baseline)
         except NewCodeError as exc:
             raise ValidationSetupError(str(exc)) from None
-    cache = ResultCache(workspace.root / STATE_DIR / "cache")
+    if cache is None:
+        cache = ResultCache(workspace.root / STATE_DIR / "cache")
     runner = GateRunner(workspace, config, trusted=trusted, cache=cache, new_code=new_code)
     if new_code is not None:
         new_code.auto_refresh = False  # read just now, and nothing changes the files

@@ -302,7 +302,7 @@ class LiveCore:
         eng = self.engine
         if eng is None or self.endpoint is not None:
             return None
-        self.endpoint = Endpoint(eng)
+        self.endpoint = Endpoint(eng, busy=lambda: self.busy)
         path = await self.endpoint.start()
         if path is None:
             self.endpoint.close()

@@ -8,8 +8,8 @@ its engine already imported and its result cache in memory.
 
 Requests (one JSON line each, see :mod:`phasegate.localsock`):
 
-* ``{"op": "ping"}`` — ``{"pid", "root", "trusted", "answered"}`` (``findings``
-  requests answered so far);
+* ``{"op": "ping"}`` — ``{"pid", "root", "trusted", "answered", "busy"}``
+  (``findings`` requests answered so far; whether the live process is checking);
 * ``{"op": "findings", "paths": [...], "checks": [...] | null, "trusted": bool}`` —
   :func:`phasegate.query.findings_for_files` over the live engine's result cache, as
   :func:`phasegate.query.plain_findings`: exactly what the asker would compute alone.
@@ -31,6 +31,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,8 +55,9 @@ class Refused(Exception):
 class Endpoint:
     """The socket of one live workspace."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, busy: Callable[[], bool] | None = None) -> None:
         self.engine = engine
+        self._busy = busy  # whether the live process is checking (said by ping)
         self.path: Path | None = None
         self.answered = 0  # requests answered (for tests and statistics)
         self._server: asyncio.AbstractServer | None = None
@@ -138,6 +140,7 @@ class Endpoint:
                 "root": str(eng.root),
                 "trusted": eng.trusted,
                 "answered": self.answered,
+                "busy": bool(self._busy()) if self._busy is not None else None,
             }
         if op == "findings":
             return self._findings(doc)

@@ -43,6 +43,7 @@ from phasegate.model import CheckResult, Event, GateResult, PhaseStatus, Session
 from phasegate.statedir import StateDirError, check_state_dir
 
 if TYPE_CHECKING:
+    from phasegate.cache import ResultCache
     from phasegate.executor import Executor
     from phasegate.recheck import Recheck
     from phasegate.runner import GateRunner, ResolvedCheck
@@ -141,8 +142,10 @@ def validate_phase(
     since: str | None = None,
     baseline: str | None = None,
     all_code: bool = False,
+    cache: ResultCache | None = None,
 ) -> GateResult:
-    """One phase's exit gate, exactly as ``phasegate validate --phase PHASE`` scores it."""
+    """One phase's exit gate, exactly as ``phasegate validate --phase PHASE`` scores it
+    (``cache``: the live core's result cache, kept in memory)."""
     from phasegate.commands.validate import ValidationSetupError, run_validation
 
     try:
@@ -155,6 +158,7 @@ def validate_phase(
             since=since,
             baseline=baseline_path(root, baseline),
             all_code=all_code,
+            cache=cache,
         )
     except ValidationSetupError as exc:
         raise ToolFailure(str(exc)) from None

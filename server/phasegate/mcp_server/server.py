@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
@@ -30,6 +30,9 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from phasegate import __version__
+from phasegate.cache import ResultCache
+from phasegate.live.core import LiveCore
+from phasegate.live.options import LiveOptions
 from phasegate.mcp_server import answers
 from phasegate.mcp_server.answers import ToolFailure
 from phasegate.mcp_server.models import (
@@ -101,14 +104,70 @@ class Progress:
             log.debug("progress notification not sent", exc_info=True)
 
 
+class _Quiet:
+    """What the live core says, for the log only: an MCP client asks, it is not told."""
+
+    def show(self, paths: set[str]) -> None:
+        pass
+
+    def status_changed(self) -> None:
+        pass
+
+    def message(self, text: str, level: str) -> None:
+        log.info("%s", text)
+
+    def files_changed(self, paths: set[str]) -> None:
+        pass
+
+    def results_reset(self) -> None:
+        pass
+
+
 class Workbench:
-    """The workspace, its trust and the one-at-a-time lock of the tools that run work."""
+    """The workspace, its trust, the one-at-a-time lock of the tools that run work, and
+    the live core the server keeps while it runs: its engine (the result cache in memory,
+    shared by every tool call) and the workspace's local socket, where the agent's hooks
+    ask for the findings of an edited file instead of starting the engine themselves."""
 
     def __init__(self, root: Path, *, trusted: bool) -> None:
         self.root = root
         self.trusted = trusted
         self._lock = anyio.Lock()
         self._running: str | None = None
+        self.core: LiveCore | None = None
+
+    @asynccontextmanager
+    async def lifespan(self, _server: object) -> AsyncIterator[None]:
+        """While the server runs: the live core is open (see the class)."""
+        await self.open_live()
+        try:
+            yield None
+        finally:
+            self.close_live()
+
+    async def open_live(self) -> None:
+        if self.core is not None:
+            return
+        try:
+            core = LiveCore(_Quiet(), LiveOptions(trusted=self.trusted))
+            core.open(self.root)
+            await core.load()
+            await core.serve_local()
+        except Exception:  # the tools work without it, each reading the cache from disk
+            log.warning("the live core could not be opened", exc_info=True)
+            return
+        self.core = core
+
+    def close_live(self) -> None:
+        core, self.core = self.core, None
+        if core is not None:
+            core.close()  # stops answering on the socket, writes the result cache
+
+    @property
+    def cache(self) -> ResultCache | None:
+        """The live core's result cache (None when it is not open)."""
+        eng = self.core.engine if self.core is not None else None
+        return eng.cache if eng is not None else None
 
     async def exclusive(self, name: str, progress: Progress, work: Callable[[], Awaitable[T]]) -> T:
         if self._lock.locked():
@@ -162,6 +221,7 @@ class Workbench:
                     since=since,
                     baseline=baseline,
                     all_code=all_code,
+                    cache=self.cache,
                 )
             )
             gates.append(gate)
@@ -215,6 +275,7 @@ def build_server(root: Path, *, trusted: bool) -> MCPServer[Any]:
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
+        lifespan=bench.lifespan,
     )
 
     @server.tool(annotations=_READ_ONLY, structured_output=True)
