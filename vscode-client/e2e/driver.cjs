@@ -652,9 +652,29 @@ async function scenarioSmoke(ui) {
   );
 }
 
+/**
+ * Before the first session the extension offers a coding agent found on PATH (a modal
+ * dialog); this flow goes on without it. Nothing to answer when no agent is installed.
+ */
+async function declineAgentOffer(ui) {
+  const dialog = ui.page.locator(".monaco-dialog-box", { hasText: "can do the code phases' work" });
+  const input = ui.page.locator(".quick-input-widget", { hasText: "Start Session (1/2)" });
+  await waitFor(
+    "the coding-agent offer or the requirement input box",
+    async () =>
+      (await dialog.isVisible().catch(() => false)) || (await input.isVisible().catch(() => false)),
+    60000,
+    200,
+  );
+  if (await dialog.isVisible().catch(() => false)) {
+    await dialog.locator(".monaco-button", { hasText: "Continue without" }).first().click();
+  }
+}
+
 /** Start Session from the palette; wait for its documents and checkpoint in `folder`. */
 async function startSession(ui, folder) {
   await ui.runCommand("PhaseGate: Start Session");
+  await declineAgentOffer(ui);
   await ui.quickInput(REQUIREMENT);
   await ui.quickInput(SESSION_ID);
   await waitFor(

@@ -15,6 +15,7 @@ import { showReport } from "./report";
 import type { PhaseStatusBar } from "./statusBar";
 import {
   type PhaseInfo,
+  parseAgentOffer,
   parseSessionList,
   phaseDescription,
   validateSessionId,
@@ -175,6 +176,9 @@ export class Commands {
     if (!manager) {
       return;
     }
+    if (!(await this.offerAgent(manager))) {
+      return;
+    }
     const requirement = await vscode.window.showInputBox({
       title: "PhaseGate: Start Session (1/2)",
       prompt: "What should be built? The requirement drives every phase.",
@@ -203,6 +207,57 @@ export class Commands {
     if (result !== undefined) {
       await this.revealView();
     }
+  }
+
+  /**
+   * Before the workspace's first session: when a coding agent's CLI is installed and the
+   * code phases still run the scaffold persona (which cannot implement code), offer the
+   * agent for them. False when the user cancelled starting the session.
+   */
+  private async offerAgent(manager: ServerManager): Promise<boolean> {
+    const client = await manager.ensureStarted();
+    if (!client) {
+      return false;
+    }
+    let offer;
+    try {
+      offer = parseAgentOffer(await manager.execute(client, "phasegate.agentOffer", undefined));
+    } catch (err) {
+      this.servers.output.appendLine(`agent offer unavailable: ${errorMessage(err)}`);
+      return true;
+    }
+    if (!offer) {
+      return true;
+    }
+    const use = `Use ${offer.title}`;
+    const without = "Continue without";
+    const choice = await vscode.window.showInformationMessage(
+      `PhaseGate: ${offer.title} can do the code phases' work`,
+      { modal: true, detail: offer.message },
+      use,
+      without,
+    );
+    if (choice === undefined) {
+      return false;
+    }
+    if (choice === without) {
+      return true;
+    }
+    try {
+      await manager.execute(client, "phasegate.useAgent", {
+        agent: offer.name,
+        personas: offer.personas,
+      });
+    } catch (err) {
+      this.reportError("Use coding agent", err);
+      return false;
+    }
+    void vscode.window.showInformationMessage(
+      `PhaseGate: ${offer.personas.join(", ")} now run ${offer.title}` +
+        (offer.path ? ` (${offer.path})` : "") +
+        "; the old configuration is kept as <file>.phasegate-backup.",
+    );
+    return true;
   }
 
   async resumeSession(): Promise<void> {

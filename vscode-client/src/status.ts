@@ -252,6 +252,37 @@ export function parseSessionList(raw: unknown): SessionListEntry[] {
   }));
 }
 
+/** The server's offer of an installed coding agent (phasegate.agentOffer). */
+export interface AgentOffer {
+  name: string;
+  title: string;
+  path: string | null;
+  personas: string[];
+  message: string;
+}
+
+/** `{"offer": {...} | null}` -> the offer, or null when there is none (or it is malformed). */
+export function parseAgentOffer(raw: unknown): AgentOffer | null {
+  if (!isObject(raw) || !isObject(raw.offer)) {
+    return null;
+  }
+  const offer = raw.offer;
+  const agent = isObject(offer.agent) ? offer.agent : null;
+  const personas = Array.isArray(offer.personas)
+    ? offer.personas.filter((p): p is string => typeof p === "string")
+    : [];
+  if (!agent || typeof agent.name !== "string" || agent.name === "" || personas.length === 0) {
+    return null;
+  }
+  return {
+    name: agent.name,
+    title: typeof agent.title === "string" && agent.title !== "" ? agent.title : agent.name,
+    path: typeof agent.path === "string" ? agent.path : null,
+    personas,
+    message: str(offer.message),
+  };
+}
+
 export function formatScore(v: number | null): string {
   return v === null ? "–" : v.toFixed(2);
 }

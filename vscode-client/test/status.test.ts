@@ -5,6 +5,7 @@ import { pipInstallLine, shellQuote } from "../src/shell";
 import {
   currentPhase,
   findingCount,
+  parseAgentOffer,
   parseSessionList,
   parseStatus,
   phaseDescription,
@@ -146,4 +147,27 @@ test("pip install line quotes paths and splits the spec", () => {
     pipInstallLine("C:\\Program Files\\Python\\python.exe", "phasegate", "win32"),
     '& "C:\\Program Files\\Python\\python.exe" -m pip install phasegate',
   );
+});
+
+test("parseAgentOffer reads the server's offer and refuses malformed ones", () => {
+  const offer = parseAgentOffer({
+    offer: {
+      agent: { name: "claude", title: "Claude Code", path: "/usr/bin/claude" },
+      personas: ["backend_developer", "qa_engineer"],
+      agents: ["claude"],
+      message: "Claude Code (claude) is installed.",
+    },
+    reason: null,
+  });
+  assert.deepEqual(offer, {
+    name: "claude",
+    title: "Claude Code",
+    path: "/usr/bin/claude",
+    personas: ["backend_developer", "qa_engineer"],
+    message: "Claude Code (claude) is installed.",
+  });
+  assert.equal(parseAgentOffer({ offer: null, reason: "no coding agent on PATH" }), null);
+  assert.equal(parseAgentOffer({ offer: { agent: { name: "claude" }, personas: [] } }), null);
+  assert.equal(parseAgentOffer({ offer: { agent: 3, personas: ["x"] } }), null);
+  assert.equal(parseAgentOffer("nope"), null);
 });

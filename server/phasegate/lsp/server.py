@@ -10,6 +10,7 @@ module                   feature
 ``watch``                client file watcher (dynamic registration), else the engine's
 ``commands``             ``workspace/executeCommand`` (docs/lsp-protocol.md)
 ``sessions``             long commands: executor, progress, cancellation
+``agents``               the first session's offer of an installed coding agent
 ``progress``             work-done progress
 ``code_actions``         apply fix / fix all / rework
 ``hover``/``definition`` requirement traceability (``traceability``)
@@ -29,7 +30,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from phasegate.lsp import code_actions, commands, definition, hover
+from phasegate.lsp import agents, code_actions, commands, definition, hover
 from phasegate.lsp.core import STATS_REQUEST, PhasegateServer
 from phasegate.lsp.diagnostics import rel_for
 
@@ -77,6 +78,7 @@ def create_server() -> PhasegateServer:
     server = PhasegateServer()
     _register_lifecycle(server)
     commands.register(server)
+    agents.register(server)
     code_actions.register(server)
     hover.register(server)
     definition.register(server)
