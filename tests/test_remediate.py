@@ -428,3 +428,23 @@ def test_a_session_locked_elsewhere_is_refused_unless_its_store_is_shared(tmp_pa
         assert result.passed and owner.holds_lock("busy")  # the owner keeps its lock
     finally:
         owner.unlock_all()
+
+
+def test_the_reason_a_gate_fails_names_what_failed_it() -> None:
+    from phasegate.model import GateResult
+    from phasegate.remediate import gate_reason
+
+    def gate(**kw: object) -> GateResult:
+        base: dict[str, object] = {"phase": "p", "score": 0.94, "threshold": 0.8, "passed": False}
+        return GateResult.model_validate({**base, **kw})
+
+    assert gate_reason(gate(passed=True)) == "0.94 >= 0.80"
+    assert gate_reason(gate(score=0.5)) == "0.50 < 0.80"
+    assert (
+        gate_reason(gate(blocking_failed=["TEST-PYTEST"]))
+        == "0.94 >= 0.80, but blocking TEST-PYTEST failed"
+    )
+    assert gate_reason(gate(held=["IMPL-LINT"])) == (
+        "0.94 >= 0.80, but new blocking findings in IMPL-LINT"
+    )
+    assert "no check could be judged" in gate_reason(gate())

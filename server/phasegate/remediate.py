@@ -67,6 +67,23 @@ from phasegate.workspace import Workspace
 LABEL_PREFIX = "remediation"
 
 
+def gate_reason(gate: GateResult) -> str:
+    """Why a gate passes or fails, in a few words: its score against its threshold, and
+    when the score is not the reason, the blocking checks that failed or the checks held
+    by new blocking findings."""
+    score = f"{gate.score:.2f}"
+    threshold = f"{gate.threshold:.2f}"
+    if gate.passed:
+        return f"{score} >= {threshold}"
+    if gate.score < gate.threshold:
+        return f"{score} < {threshold}"
+    if gate.blocking_failed:
+        return f"{score} >= {threshold}, but blocking {', '.join(gate.blocking_failed)} failed"
+    if gate.held:
+        return f"{score} >= {threshold}, but new blocking findings in {', '.join(gate.held)}"
+    return f"{score} >= {threshold}, but no check could be judged (skipped or could not run)"
+
+
 class RemediationError(Exception):
     """Remediation cannot start or undo cannot proceed; the message says why."""
 
@@ -232,9 +249,9 @@ class Remediation:
         self._gate_event(pc.name, 0, gate)
         out = PhaseRemediation(pc.name, "passed", gate, gate)
         if gate.passed:
-            self.on_progress(f"{pc.name}: passes ({gate.score:.2f} >= {gate.threshold:.2f})")
+            self.on_progress(f"{pc.name}: passes ({gate_reason(gate)})")
             return out
-        self.on_progress(f"{pc.name}: fails ({gate.score:.2f} < {gate.threshold:.2f})")
+        self.on_progress(f"{pc.name}: fails ({gate_reason(gate)})")
         self._emit("phase_started", pc.name)
         best: float | None = gate.score
         k = 0
@@ -278,9 +295,7 @@ class Remediation:
             )
             best = gate.score if best is None else max(best, gate.score)
             verdict = "passes" if gate.passed else "fails"
-            self.on_progress(
-                f"{pc.name}: iteration {k}: {verdict} ({gate.score:.2f} vs {gate.threshold:.2f})"
-            )
+            self.on_progress(f"{pc.name}: iteration {k}: {verdict} ({gate_reason(gate)})")
             if decision is Decision.COMPLETED:
                 self._emit("phase_completed", pc.name, iteration=k, score=gate.score)
                 out.status = "completed"
