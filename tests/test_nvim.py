@@ -58,3 +58,26 @@ def test_neovim_applies_a_fix_and_the_diagnostic_goes_away(
         assert expect in text
     else:
         assert "import os" not in text
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_the_neovim_plugin_starts_the_server_per_project(tmp_path: Path, trusted: bool) -> None:
+    """editors/nvim: setup(), a Python buffer of a project gets phasegate's diagnostics,
+    :PhasegateStatus answers, :checkhealth phasegate reports the command, the version and
+    the project's trust."""
+    root = make_workspace(tmp_path / "ws")
+    plugin = Path(__file__).resolve().parents[1] / "editors" / "nvim"
+    env = {"PG_PLUGIN": str(plugin), "PG_TRUST": "1" if trusted else "0"}
+    report = run_nvim("drive_plugin.lua", root / "app.py", root, env, tmp_path)
+    assert "RESULT ok" in report, report
+    assert "diagnostic IMPL-LINT" in report
+    assert f"root {root.resolve()}" in report
+    assert f"trusted {str(trusted).lower()}" in report
+    assert "status phasegate: requirements " in report
+    health = "\n".join(line for line in report.splitlines() if line.startswith("health "))
+    assert "command: " in health and "version: phasegate" in health
+    if trusted:
+        assert "trusted: tests, coverage" in health
+    else:
+        assert "not trusted: only the in-process checks run" in health
+    assert "is running for this root" in health
