@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Start a session: drive a requirement through the phases."),
     "resume": ("resume", "Resume a session where it stopped."),
     "validate": ("validate", "Run the gates on a workspace without changing it."),
+    "merge": ("merge", "Merge the shards of `validate --shard I/N` into one verdict."),
     "watch": ("watch", "Validate, then again at every change, printing what changed."),
     "baseline": ("baseline", "Record every finding as a baseline to judge new code against."),
     "approve": ("approve", "List or approve the changes GATE-INTEGRITY flags."),

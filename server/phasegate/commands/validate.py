@@ -11,6 +11,10 @@ than a gate that runs without its cache, so a broken workspace is seen, not pape
 Exit status: 0 every gate passed, 1 a gate failed, 2 configuration error, bad usage or
 a state folder that cannot be used.
 
+``--shard I/N`` runs a deterministic share of the work and writes it (``--format json``
+or ``sarif``) for ``phasegate merge``, which gives the verdict (:mod:`phasegate.shards`):
+the shard exits 0 once its share ran, whatever it found.
+
 ``--format gitlab`` writes a GitLab Code Quality report and ``--format junit`` JUnit XML
 (:mod:`phasegate.formats`). JSON, SARIF, GitLab and JUnit output are indented on a
 terminal and compact otherwise (``--pretty`` / ``--compact`` decide); JSON and SARIF
@@ -23,7 +27,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -36,6 +40,9 @@ from phasegate.model import GateResult
 from phasegate.newcode import NewCodeError, resolve_new_code
 from phasegate.runner import GateRunner
 from phasegate.workspace import STATE_DIR, Workspace
+
+if TYPE_CHECKING:
+    from phasegate.shards import Shard, ShardRun
 
 EXIT_PASSED = 0
 EXIT_FAILED = 1
@@ -70,6 +77,64 @@ def run_validation(
 
     New-code mode (:mod:`phasegate.newcode`) when ``since`` or ``baseline`` is given, or
     the configuration's ``[new_code]`` asks for it, unless ``all_code``."""
+    runner, threshold, selected = _prepare(
+        root,
+        config,
+        phase=phase,
+        iteration=iteration,
+        trusted=trusted,
+        since=since,
+        baseline=baseline,
+        all_code=all_code,
+        cache=cache,
+    )
+    return [runner.evaluate(name, threshold) for name in selected]
+
+
+def run_shard_validation(
+    root: Path,
+    config: Config,
+    shard: Shard,
+    *,
+    phase: str | None = None,
+    iteration: int | None = None,
+    trusted: bool = True,
+    since: str | None = None,
+    baseline: str | Path | None = None,
+    all_code: bool = False,
+) -> ShardRun:
+    """Shard ``shard`` of :func:`run_validation` (see :mod:`phasegate.shards`): its
+    cache keeps the other shards' files."""
+    from phasegate.shards import ShardCache, run_shard
+
+    runner, threshold, selected = _prepare(
+        root,
+        config,
+        phase=phase,
+        iteration=iteration,
+        trusted=trusted,
+        since=since,
+        baseline=baseline,
+        all_code=all_code,
+        cache=ShardCache(Path(root).resolve() / STATE_DIR / "cache"),
+    )
+    return run_shard(runner, selected, threshold, shard)
+
+
+def _prepare(
+    root: Path,
+    config: Config,
+    *,
+    phase: str | None,
+    iteration: int | None,
+    trusted: bool,
+    since: str | None,
+    baseline: str | Path | None,
+    all_code: bool,
+    cache: ResultCache | None,
+) -> tuple[GateRunner, float, list[str]]:
+    """The runner, the threshold and the phases of a validation, every check resolved
+    (a setup error runs nothing)."""
     names = [p.name for p in config.phases]
     if phase is not None and phase not in names:
         known = ", ".join(names) or "none"
@@ -95,7 +160,7 @@ def run_validation(
         raise ValidationSetupError(str(exc)) from None
     except ValueError as exc:  # check options rejected by the check's Options model
         raise ValidationSetupError(f"invalid check options: {exc}") from None
-    return [runner.evaluate(name, threshold) for name in selected]
+    return runner, threshold, selected
 
 
 def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
@@ -162,6 +227,13 @@ def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
     help="Indent JSON, SARIF, GitLab and JUnit output, or not. Default: indented on a "
     "terminal, compact otherwise.",
 )
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Run shard I of N: a deterministic share of the files and of the project "
+    "checks, written (--format json or sarif) for `phasegate merge`, which gives the "
+    "verdict. Exits 0 once the share ran.",
+)
 def command(
     directory: Path,
     phase: str | None,
@@ -172,6 +244,7 @@ def command(
     baseline: Path | None,
     all_code: bool,
     pretty: bool | None,
+    shard: str | None,
 ) -> None:
     """Run the gates on DIRECTORY (default: .) without changing it.
 
@@ -181,7 +254,23 @@ def command(
     # A short-lived run that makes many acyclic objects (findings): the cyclic garbage
     # collector's repeated scans would cost more than the work itself.
     with gc_paused():
-        _validate(directory, phase, fmt, iteration, untrusted, pretty, since, baseline, all_code)
+        if shard is not None:
+            _validate_shard(
+                directory,
+                shard,
+                phase,
+                fmt,
+                iteration,
+                untrusted,
+                pretty,
+                since,
+                baseline,
+                all_code,
+            )
+        else:
+            _validate(
+                directory, phase, fmt, iteration, untrusted, pretty, since, baseline, all_code
+            )
 
 
 def _write_stdout(data: bytes) -> None:
@@ -195,6 +284,69 @@ def _write_stdout(data: bytes) -> None:
         buffer.write(data)
         buffer.write(b"\n")
     stream.flush()
+
+
+def _validate_shard(
+    directory: Path,
+    shard_text: str,
+    phase: str | None,
+    fmt: str,
+    iteration: int | None,
+    untrusted: bool,
+    pretty: bool | None,
+    since: str | None,
+    baseline: Path | None,
+    all_code: bool,
+) -> None:
+    """``validate --shard I/N``: run the share, write it for ``phasegate merge``."""
+    from phasegate.commands._output import dump_json
+    from phasegate.shards import Shard, ShardError, shard_json, shard_sarif
+
+    if pretty is None:
+        pretty = sys.stdout.isatty()
+    root = directory.resolve()
+    try:
+        shard = Shard.parse(shard_text)
+    except ShardError as exc:
+        click.echo(f"phasegate: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if fmt not in ("json", "sarif"):
+        click.echo(
+            "phasegate: --shard writes a part of a run for `phasegate merge`: "
+            "use --format json or --format sarif",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    check_state(root, prefix="phasegate: ")
+    loaded = load_or_exit(root)
+    try:
+        if all_code and (since is not None or baseline is not None):
+            raise ValidationSetupError("--all-code cannot be combined with --since or --baseline")
+        run = run_shard_validation(
+            root,
+            loaded.config,
+            shard,
+            phase=phase,
+            iteration=iteration,
+            trusted=not untrusted,
+            since=since,
+            baseline=Path.cwd() / baseline if baseline is not None else None,
+            all_code=all_code,
+        )
+        if fmt == "sarif":
+            try:
+                document = shard_sarif(root, run)
+            except ImportError as exc:
+                raise ValidationSetupError(f"SARIF output is not available: {exc}") from None
+        else:
+            document = shard_json(root, run)
+    except ValidationSetupError as exc:
+        click.echo(f"phasegate: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    _write_stdout(dump_json(document, pretty=pretty))
+    from phasegate.cli import finish
+
+    finish(EXIT_PASSED)
 
 
 def _validate(
