@@ -388,3 +388,25 @@ def test_junit_collection_error_points_at_the_bad_line(tmp_path: Path) -> None:
     (case,) = parse_junit(xml, ws)
     assert case.outcome == "error" and case.file == "tests/test_bad.py"
     assert failure_location(ws, case) == ("tests/test_bad.py", 2)
+
+
+def test_coverage_below_target_is_shown_on_the_least_covered_file(tmp_path: Path) -> None:
+    """Not on an empty ``__init__.py`` that happens to sort first."""
+    root = tmp_path / "ws"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "core.py").write_text("\n".join(f"x{i} = {i}" for i in range(10)) + "\n")
+    (root / "pkg" / "util.py").write_text("a = 1\nb = 2\n")
+    runner = make_runner(root, ["TEST-COVERAGE"])
+    (rc,) = runner.checks("testing")
+    data = {
+        "files": {
+            "pkg/__init__.py": {"executed_lines": [], "missing_lines": []},
+            "pkg/core.py": {"executed_lines": [1, 2], "missing_lines": list(range(3, 11))},
+            "pkg/util.py": {"executed_lines": [1], "missing_lines": [2]},
+        }
+    }
+    opts = rc.check.Options()
+    outcome = rc.check.evaluate(rc.ctx, opts, data)  # type: ignore[attr-defined]
+    below = [f for f in outcome.findings if "below the target" in f.message]
+    assert [f.path for f in below] == ["pkg/core.py"]

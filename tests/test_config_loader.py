@@ -569,3 +569,22 @@ def test_invalid_persona_name(tmp_path: Path) -> None:
     issue = one_issue(tmp_path)
     assert (issue.key, issue.line) == ('personas."../evil"', 3)
     assert "invalid persona name" in issue.message
+
+
+def test_every_kind_of_error_shows_in_one_pass(tmp_path: Path) -> None:
+    """A file with a schema error and unknown check kinds/options gets all of them at
+    once, not one kind of error per fix."""
+    write(
+        tmp_path,
+        "phasegate.toml",
+        'thresholds = [2.0]\nbogus = 1\n\n[[phases]]\nname = "x"\n\n'
+        '[[phases.checks]]\nid = "NOPE-1"\n\n'
+        '[[phases.checks]]\nid = "IMPL-LINT"\noptions = { nope = 1 }\n',
+    )
+    found = [(i.line, i.key) for i in issues_of(tmp_path)]
+    assert found == [
+        (1, "thresholds"),
+        (2, "bogus"),
+        (8, "phases[0].checks[0].id"),
+        (12, "phases[0].checks[1].options.nope"),
+    ]

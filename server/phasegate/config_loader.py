@@ -49,13 +49,21 @@ import json
 import re
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from phasegate.config import DEFAULT_ROLES, ID_PATTERN, VACUOUS_GATE, Config, default_personas
+from phasegate.config import (
+    DEFAULT_ROLES,
+    ID_PATTERN,
+    VACUOUS_GATE,
+    CheckConfig,
+    Config,
+    default_personas,
+)
 from phasegate.toml_locate import KeyPath, PathPart, TOMLDecodeError, key_positions, locate
 from phasegate.toml_locate import toml_loads as _toml_loads
 
@@ -428,20 +436,7 @@ class _Validator:
                 for group in ("checks", "entry_checks"):
                     for j, cc in enumerate(getattr(phase, group)):
                         loc: KeyPath = ("phases", i, group, j)
-                        cls = checks.get(cc.kind_name)
-                        if cls is None:
-                            field = "kind" if cc.kind is not None else "id"
-                            hint = "" if cc.kind is not None else " (`kind` defaults to the id)"
-                            self.add(
-                                (*loc, field),
-                                f"unknown check kind {cc.kind_name!r}{hint}"
-                                f"{_suggest(cc.kind_name, checks)}; known: {_known(checks)}",
-                            )
-                        else:
-                            try:
-                                cls.Options.model_validate(cc.options)
-                            except ValidationError as exc:
-                                self.pydantic_errors(exc, cls.Options, (*loc, "options"))
+                        self._check_kind(loc, cc, checks)
                         if cc.owner is not None and cc.owner not in known_personas:
                             self.add(
                                 (*loc, "owner"),
@@ -466,6 +461,47 @@ class _Validator:
                 pcls.Options.model_validate(pc.options)
             except ValidationError as exc:
                 self.pydantic_errors(exc, pcls.Options, ("personas", name, "options"))
+
+    def _check_kind(self, loc: KeyPath, cc: CheckConfig, checks: Mapping[str, Any]) -> None:
+        """A configured check names a known kind, and its options are that kind's."""
+        cls = checks.get(cc.kind_name)
+        if cls is None:
+            field = "kind" if cc.kind is not None else "id"
+            hint = "" if cc.kind is not None else " (`kind` defaults to the id)"
+            self.add(
+                (*loc, field),
+                f"unknown check kind {cc.kind_name!r}{hint}"
+                f"{_suggest(cc.kind_name, checks)}; known: {_known(checks)}",
+            )
+            return
+        try:
+            cls.Options.model_validate(cc.options)
+        except ValidationError as exc:
+            self.pydantic_errors(exc, cls.Options, (*loc, "options"))
+
+    def raw_checks(self, data: dict[str, Any]) -> None:
+        """When the file as a whole is invalid: still judge every check entry that is
+        valid on its own (its kind and its options), so that every error shows in one
+        pass instead of one kind of error per fix."""
+        from phasegate.checks.base import registered_checks
+
+        phases = data.get("phases")
+        if not isinstance(phases, list):
+            return
+        checks = registered_checks()
+        for i, phase in enumerate(phases):
+            if not isinstance(phase, dict):
+                continue
+            for group in ("checks", "entry_checks"):
+                entries = phase.get(group)
+                if not isinstance(entries, list):
+                    continue
+                for j, raw in enumerate(entries):
+                    try:
+                        cc = CheckConfig.model_validate(raw)
+                    except ValidationError:
+                        continue  # reported with the rest of the file
+                    self._check_kind(("phases", i, group, j), cc, checks)
 
     # -- entry point ---------------------------------------------------------------------
     def validate(self, data: Any) -> Config:
@@ -499,6 +535,7 @@ class _Validator:
                     for i in self.issues[len(before) :]
                     if "appears twice" not in i.message and "must be unique" not in i.message
                 ]
+            self.raw_checks(data)
             raise ConfigError(self._sorted()) from None
         if self.issues:
             raise ConfigError(self._sorted())

@@ -143,7 +143,7 @@ def sections_outcome(
                 continue
             heading = f"{'#' * level} {spec.name}"
             fix = Fix(
-                title=f"Add a '{spec.name}' section", edits=[end_insertion(path, text, heading)]
+                title=f"Add the '{spec.name}' section", edits=[end_insertion(path, text, heading)]
             )
             findings.append(
                 ctx.finding(

@@ -261,7 +261,7 @@ def _sections_outcome(ctx: CheckContext, specs: Sequence[DesignSectionSpec]) -> 
                 continue
             heading = f"{'#' * level} {spec.name}"
             fix = Fix(
-                title=f"Add a '{spec.name}' section", edits=[end_insertion(path, text, heading)]
+                title=f"Add the '{spec.name}' section", edits=[end_insertion(path, text, heading)]
             )
             also = f", or {' or '.join(spec.files)} next to it" if spec.files else ""
             findings.append(

@@ -212,7 +212,10 @@ class Coverage(SuiteCheck):
                 )
             )
         if not passed:
-            anchor = changed[0] if changed else (sorted(per_file)[0] if per_file else None)
+            # on the file with the most uncovered lines (never an empty __init__.py
+            # that happens to sort first)
+            pool = changed or sorted(per_file)
+            anchor = min(pool, key=lambda p: (-len(per_file[p][1]), p)) if pool else None
             if anchor is None:
                 anchor, missing_file = tests_anchor(ctx)
             else:
