@@ -286,3 +286,37 @@ def test_the_report_shows_regressed_like_status(completed: tuple[Path, Path]) ->
     assert "completed earlier and fails now" in html
     assert not marker.exists(), "the report ran the command check"
     assert checkpoint_bytes(root) == before
+
+
+def test_a_session_judged_on_new_code_is_rechecked_on_new_code(tmp_path: Path) -> None:
+    """A session started in a git repository judges code new since its start: a stub
+    committed before it is inherited and never fails the gate. Right after the session
+    completes, `status` must judge the same way (not the whole code), so the phase is
+    completed, not regressed."""
+    import os
+    import subprocess
+
+    root = tmp_path / "ws"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "old.py").write_text(
+        "def legacy(x: int) -> int:\n    raise NotImplementedError\n", encoding="utf-8"
+    )
+    (root / "phasegate.toml").write_text(
+        'thresholds = [0.99]\n\n[[phases]]\nname = "implementation"\n'
+        'personas = ["backend_developer"]\n\n'
+        '[[phases.checks]]\nid = "IMPL-SYNTAX"\n[[phases.checks]]\nid = "IMPL-STUB"\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+    res = invoke("run", "-r", "Keep the legacy code", "--session", "s1", "-w", str(root))
+    assert res.exit_code == 0, res.output
+    doc = status_json(root)
+    assert doc["exit_code"] == 0, doc
+    assert [g["status"] for g in doc["gates"]] == ["completed"]
+    # the whole code would fail it: validate --all-code still sees the stub
+    whole = invoke("validate", str(root), "--format", "json")
+    assert whole.exit_code == 1 and "IMPL-STUB" in whole.stdout

@@ -67,9 +67,14 @@ def recheck_completed(root: Path, state: SessionState, config: Config | None) ->
     from phasegate.workspace import STATE_DIR, Workspace
 
     cache = ResultCache(root / STATE_DIR / "cache")
-    runner = GateRunner(Workspace(root), config, cache=cache)
+    workspace = Workspace(root)
+    runner = GateRunner(workspace, config, cache=cache)
     names = {pc.name for pc in config.phases}
     rechecks: dict[str, Recheck] = {}
+    # judged as the session judged it: new code since its start (or as configured)
+    problem = _session_new_code(runner, config, state)
+    if problem is not None:
+        return {ps.name: Recheck("unknown", None, [], problem) for ps in done}
     for ps in done:
         if ps.name not in names:
             continue  # the phase left the configuration: nothing to compare with
@@ -93,7 +98,7 @@ def recheck_completed(root: Path, state: SessionState, config: Config | None) ->
         for rc in rcs:
             outcome = cached_outcome(runner, rc)
             if outcome is not None:
-                r = result_of(rc, outcome, cached=True)
+                r = runner.judged(rc, outcome, result_of(rc, outcome, cached=True))
                 known.append(r)
                 optimistic.append(r)
                 shown.append(r)
@@ -119,6 +124,28 @@ def recheck_completed(root: Path, state: SessionState, config: Config | None) ->
         elif changed:
             rechecks[ps.name] = Recheck("unknown", None, changed, f"{CHANGED}: {_few(changed)}")
     return rechecks
+
+
+def _session_new_code(runner: GateRunner, config: Config, state: SessionState) -> str | None:
+    """Set the new-code reference the session's gates were judged against on ``runner``
+    (the configuration's ``[new_code]``, else the commit the session started from), as
+    the executor does; a reference that cannot be used now (git gone) returns why the
+    phases cannot be told (None when set, or when the whole code is judged)."""
+    from phasegate.newcode import NewCodeError, resolve_new_code
+
+    since = None if config.new_code.enabled else state.new_code_since
+    if since is None and not config.new_code.enabled:
+        return None
+    try:
+        nc = resolve_new_code(runner.workspace, config, since=since)
+    except NewCodeError as exc:
+        return f"cannot tell whether it still passes: new code cannot be judged ({exc})"
+    if nc is not None:
+        nc.auto_refresh = False  # read just now; nothing runs meanwhile
+        if since is not None and nc.changes is not None:
+            nc.changes.ref = "the session's start"
+    runner.set_new_code(nc)
+    return None
 
 
 def _few(ids: list[str], shown: int = 3) -> str:
