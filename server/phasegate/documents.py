@@ -29,11 +29,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from markdown_it import MarkdownIt
-
 from phasegate.checks._placeholders import DEFAULT_SCANNER
 
 if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
     from phasegate.config import Config
     from phasegate.workspace import Workspace
 
@@ -325,16 +325,28 @@ class Outline:
         return spans
 
 
-# Block structure only: the outline reads the raw content of inline tokens, never their
-# parsed children, so inline parsing (a good part of the cost) is switched off.
-_MD = MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
+_MD: MarkdownIt | None = None
 _MD_LOCK = threading.Lock()
+
+
+def _markdown() -> MarkdownIt:
+    """The parser, made at the first outline: importing markdown-it costs start-up time
+    to commands that load the document checks without reading a document (``status``).
+    Block structure only: the outline reads the raw content of inline tokens, never their
+    parsed children, so inline parsing (a good part of the cost) is switched off. Called
+    with ``_MD_LOCK`` held."""
+    global _MD
+    if _MD is None:
+        from markdown_it import MarkdownIt
+
+        _MD = MarkdownIt("commonmark").enable("table").disable(["inline", "text_join"])
+    return _MD
 
 
 def _parse_outline(text: str) -> Outline:
     lines = split_lines(text)
     with _MD_LOCK:
-        tokens = _MD.parse(text)
+        tokens = _markdown().parse(text)
     raw_headings: list[tuple[int, str, int, int]] = []
     blocks: list[Block] = []
     code: set[int] = set()

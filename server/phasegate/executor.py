@@ -34,7 +34,6 @@ from collections.abc import Callable
 from typing import Any
 
 from phasegate import progressive
-from phasegate.backups import BackupRecorder
 from phasegate.cache import ResultCache
 from phasegate.changes import head_commit
 from phasegate.config import Config, PhaseConfig
@@ -51,7 +50,6 @@ from phasegate.model import (
     SessionStatus,
 )
 from phasegate.newcode import NewCodeError, resolve_new_code
-from phasegate.persona_runner import phase_artifacts, run_persona
 from phasegate.progressive import Decision
 from phasegate.rework import owners_of_failed
 from phasegate.runner import GateRunner
@@ -982,6 +980,11 @@ class Executor:
             reason=reason,
             feedback_count=len(feedback),
         )
+        # imported with the first persona: a session whose gates pass on what is on disk
+        # runs none, and none is needed before the session exists
+        from phasegate.backups import BackupRecorder
+        from phasegate.persona_runner import phase_artifacts, run_persona
+
         label = _LABEL_RE.sub("_", f"{pc.name}-it{k}-{name}")[:100]
         backups = BackupRecorder(self.store.session_dir(st.id) / "backups", self.workspace, label)
         return await run_persona(

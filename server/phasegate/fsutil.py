@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 
@@ -64,6 +63,8 @@ def atomic_write_bytes(
     ``fsync_dir``: also flush the folder after the replace, so the new entry itself
     survives a power loss (session checkpoints).
     """
+    import tempfile  # here: tempfile (shutil, random...) costs every command's start-up
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -9,25 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import time
-from enum import Enum, IntEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
-
-
-class Severity(IntEnum):
-    """Finding severity, numbered as LSP's ``DiagnosticSeverity``."""
-
-    ERROR = 1
-    WARNING = 2
-    INFO = 3
-    HINT = 4
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
+# the enumerations and the schema version need no pydantic: they live apart, re-exported
+from phasegate.model_plain import SCHEMA_VERSION as SCHEMA_VERSION
+from phasegate.model_plain import PhaseStatus as PhaseStatus
+from phasegate.model_plain import SessionStatus as SessionStatus
+from phasegate.model_plain import Severity as Severity
 
 
 class Position(BaseModel):
@@ -240,22 +230,6 @@ class GateResult(BaseModel):
         return [f for c in self.checks for f in c.findings]
 
 
-class PhaseStatus(str, Enum):
-    PENDING = "pending"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    STALLED = "stalled"  # no longer improving by min_improvement: waits for a person
-    BLOCKED = "blocked"  # iteration limits hit, or entry gate not met: waits for a person
-    REGRESSED = "regressed"  # was completed, its gate fails again
-
-
-class SessionStatus(str, Enum):
-    RUNNING = "running"
-    WAITING = "waiting"  # a phase is stalled/blocked/regressed: a person must act
-    COMPLETED = "completed"
-    STOPPED = "stopped"  # stopped by the user or interrupted
-
-
 class PersonaRun(BaseModel):
     persona: str
     reason: str  # "iteration 1: all personas" / "rework: owner of REQ-IDS, REQ-PLACEHOLDER"
@@ -348,6 +322,9 @@ EventKind = Literal[
     "checks_ran",
     "remediation_backup",
     "remediation",  # a step of `phasegate remediate` (data["step"] says which)
+    # a coding agent's stop was refused too many times in a row while the gate failed:
+    # the agent was let stop and the work waits for a person (phasegate hook)
+    "agent_waiting",
 ]
 
 

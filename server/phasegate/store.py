@@ -42,28 +42,21 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from phasegate import locks, statedir
 from phasegate.fsutil import atomic_write_bytes, fsync_directory
-from phasegate.model import (
-    SCHEMA_VERSION,
-    Event,
-    IterationRecord,
-    PersonaRun,
-    PhaseState,
-    PhaseStatus,
-    SessionState,
-    SessionStatus,
-)
+from phasegate.model_plain import SCHEMA_VERSION, PhaseStatus, SessionStatus
 from phasegate.workspace import STATE_DIR
+
+# The models (pydantic) are imported where a checkpoint or an event is parsed: listing
+# the sessions reads only each checkpoint's summary and needs neither.
+if TYPE_CHECKING:
+    from phasegate.model import Event, IterationRecord, PhaseState, SessionState
 
 SESSION_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CHECKPOINT = "checkpoint.json"
@@ -159,12 +152,16 @@ def validate_new_session_id(s: str) -> str:
 def new_session_id(now: float | None = None) -> str:
     """A fresh id such as ``s-20261124-231500-ab12``."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    import secrets  # here: listing the sessions needs no random numbers
+
     return f"s-{stamp}-{secrets.token_hex(2)}"
 
 
 # -- the previous checkpoint --------------------------------------------------------------
 def _keep_previous(current: Path, prev: Path) -> None:
     """Make ``prev`` a copy of ``current`` atomically (hard link, else a byte copy)."""
+    import secrets
+
     tmp = prev.with_name(f".{prev.name}.{secrets.token_hex(4)}.tmp")
     try:
         os.link(current, tmp)
@@ -383,13 +380,16 @@ class SessionStore:
             _keep_previous(cp, d / CHECKPOINT_PREV)
         atomic_write_bytes(cp, data, fsync_dir=True)
 
-    def _parse(self, session_id: str, raw: bytes) -> SessionState:
+    def _current_schema(self, session_id: str, raw: bytes) -> dict[str, Any]:
+        """The checkpoint ``raw`` as a JSON object of the current schema (migrated from an
+        older one); raises :class:`_Unreadable` or :class:`CheckpointTooNew`."""
         try:
-            data = json.loads(raw.decode("utf-8"))
+            parsed = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise _Unreadable(f"not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
+        if not isinstance(parsed, dict):
             raise _Unreadable("not a JSON object")
+        data: dict[str, Any] = parsed
         version = data.get("schema_version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise _Unreadable("no integer schema_version")
@@ -406,6 +406,14 @@ class SessionStore:
             data = migrate(data)
             version += 1
             data["schema_version"] = version
+        return data
+
+    def _parse(self, session_id: str, raw: bytes) -> SessionState:
+        from pydantic import ValidationError
+
+        from phasegate.model import SessionState
+
+        data = self._current_schema(session_id, raw)
         try:
             state = SessionState.model_validate(data)
         except ValidationError as exc:
@@ -469,6 +477,8 @@ class SessionStore:
                 self.unlock(session_id)
 
     def _recover_locked(self, d: Path, session_id: str, cause: str) -> SessionState:
+        from phasegate.model import Event
+
         cp = d / CHECKPOINT
         moved: Path | None = None
         if cp.exists():
@@ -555,6 +565,8 @@ class SessionStore:
         return list(self.iter_events(session_id))
 
     def iter_events(self, session_id: str) -> Iterator[Event]:
+        from phasegate.model import Event
+
         try:
             path = self.checked_session_dir(session_id, EVENTS) / EVENTS
             raw = path.read_bytes()
@@ -571,7 +583,10 @@ class SessionStore:
     # -- listing -------------------------------------------------------------------------
     def list(self) -> list[SessionInfo]:
         """Every session in the workspace, most recently updated first (none when
-        ``.phasegate`` or ``sessions`` is a link or not a folder)."""
+        ``.phasegate`` or ``sessions`` is a link or not a folder). Each checkpoint's
+        summary is read as JSON (:meth:`_summary`), without building the session's
+        state, so listing needs no pydantic; one whose summary cannot be read is listed
+        ``unreadable``."""
         out: list[SessionInfo] = []
         if statedir.problem(self.state_dir, "dir") or statedir.problem(self.sessions_dir, "dir"):
             return out  # a link or a file: nothing is read through it
@@ -601,8 +616,8 @@ class SessionStore:
             cp = d / CHECKPOINT
             if not cp.exists() and not (d / CHECKPOINT_PREV).exists():
                 continue
-            state = self.peek(d.name)
-            if state is None:
+            info = self._summary(d.name, active)
+            if info is None:
                 mtime = cp.stat().st_mtime if cp.exists() else 0.0
                 out.append(
                     SessionInfo(
@@ -617,19 +632,54 @@ class SessionStore:
                     )
                 )
                 continue
-            out.append(
-                SessionInfo(
-                    id=state.id,
-                    requirement=state.requirement,
-                    status=state.status.value,
-                    current_phase=state.current_phase,
-                    created_at=state.created_at,
-                    updated_at=state.updated_at,
-                    active=state.id == active,
-                )
-            )
+            out.append(info)
         out.sort(key=lambda s: s.updated_at, reverse=True)
         return out
+
+    def _summary(self, session_id: str, active: str | None) -> SessionInfo | None:
+        """What :meth:`list` shows of a session, read from its checkpoint without the
+        models (pydantic): None when the checkpoint is unreadable as far as these fields
+        tell — a link or a folder in its place, not a JSON object, no integer
+        ``schema_version`` or a newer one, another session's id, or a listed field
+        missing or of the wrong type. The rest of the checkpoint is validated when the
+        session is opened (:meth:`load`, which recovers an invalid one)."""
+        try:
+            self.checked_session_dir(session_id, CHECKPOINT)
+            data = self._current_schema(session_id, self.checkpoint_path(session_id).read_bytes())
+        except (OSError, _Unreadable, StoreError):
+            return None
+        now = time.time()  # the models' default for a missing time
+        sid = data.get("id")
+        requirement = data.get("requirement")
+        status = data.get("status", SessionStatus.RUNNING.value)
+        phase = data.get("current_phase")
+        if sid != session_id or not isinstance(requirement, str):
+            return None
+        if status not in {s.value for s in SessionStatus}:
+            return None
+        if phase is not None and not isinstance(phase, str):
+            return None
+        try:
+            created_at = _seconds(data.get("created_at", now))
+            updated_at = _seconds(data.get("updated_at", now))
+        except (TypeError, ValueError):
+            return None
+        return SessionInfo(
+            id=session_id,
+            requirement=requirement,
+            status=status,
+            current_phase=phase,
+            created_at=created_at,
+            updated_at=updated_at,
+            active=session_id == active,
+        )
+
+
+def _seconds(value: Any) -> float:
+    """A time of the checkpoint as the models read it: a number, or a string of one."""
+    if not isinstance(value, (int, float, str)):
+        raise TypeError(f"not a time: {value!r}")
+    return float(value)
 
 
 # -- rebuilding a state from the journal ------------------------------------------------------
@@ -643,6 +693,8 @@ def state_from_events(events: list[Event]) -> SessionState | None:
     ``session_finished|session_stopped`` (status). Gate findings are not in the journal:
     a rebuilt state has no ``last_gate`` until its gates run again.
     """
+    from phasegate.model import IterationRecord, PersonaRun, PhaseState, SessionState
+
     state: SessionState | None = None
     for ev in events:
         d = ev.data
@@ -706,6 +758,8 @@ def state_from_events(events: list[Event]) -> SessionState | None:
 
 
 def _phase_of(state: SessionState, name: str | None) -> PhaseState | None:
+    from phasegate.model import PhaseState
+
     if name is None:
         return None
     try:

@@ -11,33 +11,32 @@ or not a folder...); 130 interrupted by Ctrl-C (a checkpoint was written first,
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.status import Status
-from rich.table import Table
 
-from phasegate.commands._output import gates_to_json, render_findings
 from phasegate.commands._state import check_state as check_state  # for the commands
 from phasegate.commands._state import print_warnings
-from phasegate.config import Config
-from phasegate.config_loader import ConfigError, load, load_config
-from phasegate.executor import Executor, ExecutorError
-from phasegate.model import Event, GateResult, PhaseStatus, SessionState, SessionStatus
-from phasegate.proc import kill_leftovers
-from phasegate.recheck import Recheck, shown_status
-from phasegate.statedir import StateDirError, check_state_dir
-from phasegate.store import CheckpointRecovered, SessionInfo, SessionStore, StoreError
-from phasegate.workspace import Workspace
+from phasegate.model_plain import PhaseStatus, SessionStatus
+
+# Imports stay light: ``status`` and ``sessions`` must start fast (see
+# tests/test_startup_imports.py). The executor, and asyncio with it, is imported by
+# :func:`execute` only, rich when text is rendered, the models (pydantic) by whatever
+# reads a state; the enumerations come from ``model_plain``, which needs no pydantic.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
+
+    from phasegate.config import Config
+    from phasegate.executor import Executor
+    from phasegate.model import Event, GateResult, SessionState
+    from phasegate.recheck import Recheck
+    from phasegate.store import SessionInfo
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -95,6 +94,8 @@ untrusted_option = click.option(
 
 def load_workspace_config(root: Path) -> Config:
     """The workspace's configuration (built-in defaults when it has none)."""
+    from phasegate.config_loader import load_config
+
     return load_config(root)
 
 
@@ -138,6 +139,8 @@ class Progress:
             self._status.update(text)
 
     def on_event(self, ev: Event) -> None:
+        from rich.markup import escape
+
         d = ev.data
         ph = escape(ev.phase or "")
         k = ev.kind
@@ -205,6 +208,8 @@ def _run_with_signals(
     """Run ``action`` on a fresh event loop. First Ctrl-C: stop after the current step;
     second Ctrl-C or SIGTERM: cancel now (the executor still writes a checkpoint).
     Returns None when the run was cancelled."""
+    import asyncio
+    import signal
 
     async def main() -> SessionState:
         loop = asyncio.get_running_loop()
@@ -256,6 +261,15 @@ def execute(
     """Check the state folder, load the workspace, run ``action`` (start or resume) and
     print the outcome. ``trusted=False`` runs no persona or check that runs workspace
     code. Returns the exit code."""
+    from rich.console import Console
+
+    from phasegate.config_loader import ConfigError, load
+    from phasegate.executor import Executor, ExecutorError
+    from phasegate.proc import kill_leftovers
+    from phasegate.statedir import StateDirError, check_state_dir
+    from phasegate.store import CheckpointRecovered, SessionStore, StoreError
+    from phasegate.workspace import Workspace
+
     root = workspace.resolve()
     err = Console(stderr=True, highlight=False)
     try:
@@ -324,6 +338,12 @@ def render_session(
     """The phase table, the failing checks' findings and a summary line. ``rechecks``
     (``status`` only) override the recorded gate and status of completed phases that
     fail now, and add a note to those the cache cannot tell about."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from phasegate.commands._output import render_findings
+    from phasegate.recheck import shown_status
+
     titles = _titles(config)
     rechecks = rechecks or {}
     gates = {**gates, **{n: r.gate for n, r in rechecks.items() if r.gate is not None}}
@@ -376,6 +396,8 @@ def render_session(
 
 
 def summary_line(state: SessionState, rechecks: dict[str, Recheck] | None = None) -> str:
+    from rich.markup import escape
+
     st = state.status
     rechecks = rechecks or {}
     regressed = [n for n, r in rechecks.items() if r.status == "regressed"]
@@ -415,6 +437,9 @@ def session_to_json(
     ``status`` (the status shown: ``regressed`` for a completed phase that fails now),
     ``recorded_status`` (the checkpoint's) and ``changed`` (the checks whose inputs
     changed since the cache last saw them, for completed phases; ``status`` only)."""
+    from phasegate.commands._output import gates_to_json
+    from phasegate.recheck import shown_status
+
     rechecks = rechecks or {}
     gates = {**gates, **{n: r.gate for n, r in rechecks.items() if r.gate is not None}}
     session = state.model_dump(mode="json", exclude={"phases": {"__all__": {"last_gate"}}})
@@ -444,10 +469,15 @@ def emit(
     if fmt == "json":
         click.echo(json.dumps(session_to_json(state, gates, root, rechecks), indent=2))
     else:
+        from rich.console import Console
+
         render_session(Console(highlight=False), state, gates, root, config, rechecks)
 
 
 def render_sessions(console: Console, infos: list[SessionInfo]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
     if not infos:
         console.print("no sessions; start one with `phasegate run --requirement TEXT`")
         return

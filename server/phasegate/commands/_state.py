@@ -6,11 +6,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from phasegate.config_loader import ConfigError, ConfigIssue, LoadedConfig, load
 from phasegate.statedir import StateDirError, check_state_dir
+
+if TYPE_CHECKING:  # the configuration (pydantic) is loaded by the commands that use it
+    from phasegate.config_loader import ConfigIssue, LoadedConfig
 
 EXIT_ERROR = 2
 
@@ -34,6 +37,8 @@ def print_warnings(warnings: Iterable[ConfigIssue]) -> None:
 def load_or_exit(root: Path) -> LoadedConfig:
     """The workspace's configuration, its warnings printed; on errors every issue is
     printed as ``file:line:col: key: message`` and the command exits with 2."""
+    from phasegate.config_loader import ConfigError, load
+
     try:
         loaded = load(root)
     except ConfigError as exc:

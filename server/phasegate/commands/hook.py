@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +138,8 @@ def command(
             where, what, origin = exc.root, str(exc), exc.__cause__ or exc
         else:
             where, what, origin = _safe_fallback(opts), f"{type(exc).__name__}: {exc}", exc
+        import traceback
+
         tb = traceback.extract_tb(origin.__traceback__)
         at = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
         state.log(where, f"error: {what}{at}")

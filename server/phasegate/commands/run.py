@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from phasegate.commands import _session_output as out
-from phasegate.store import InvalidSessionId, validate_new_session_id
 
 
 @click.command("run")
@@ -35,11 +34,15 @@ def command(
     configuration or state error, 130 when interrupted (the checkpoint is saved).
     """
     if session_id is not None:
+        from phasegate.store import InvalidSessionId, validate_new_session_id
+
         try:
             validate_new_session_id(session_id)
         except InvalidSessionId as exc:
             sys.exit(out.error(str(exc)))
-    sys.exit(
+    from phasegate.cli import finish  # exit at once, output flushed: no interpreter teardown
+
+    finish(
         out.execute(
             workspace,
             fmt,

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from phasegate.commands import _session_output as out
-from phasegate.config import Config
-from phasegate.config_loader import ConfigError
-from phasegate.recheck import recheck_completed
-from phasegate.store import CheckpointRecovered, SessionStore, StoreError
+
+if TYPE_CHECKING:
+    from phasegate.config import Config
 
 
 @click.command("status")
@@ -34,6 +34,11 @@ def command(session_id: str | None, workspace: Path, fmt: str) -> None:
     it is not (yet) completed or a phase regressed, 2 when there is no session or its
     checkpoint cannot be read.
     """
+    # imported here: `phasegate status --help` needs none of it
+    from phasegate.config_loader import ConfigError
+    from phasegate.recheck import recheck_completed
+    from phasegate.store import CheckpointRecovered, SessionStore, StoreError
+
     root = workspace.resolve()
     out.check_state(root, session_id)
     store = SessionStore(root)
@@ -57,4 +62,6 @@ def command(session_id: str | None, workspace: Path, fmt: str) -> None:
     out.emit(state, gates, root, fmt, config, rechecks)
     regressed = any(r.status == "regressed" for r in rechecks.values())
     completed = state.status.value == "completed" and not regressed
-    sys.exit(out.EXIT_OK if completed else out.EXIT_FAILED)
+    from phasegate.cli import finish  # exit at once, output flushed: no interpreter teardown
+
+    finish(out.EXIT_OK if completed else out.EXIT_FAILED)

@@ -26,8 +26,6 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-
 from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.deployment.layout import MANIFESTS, dir_of, project_dirs
@@ -115,6 +113,8 @@ def _is_markdown(path: str) -> bool:
 def headings(path: str, text: str) -> list[tuple[int, str]]:
     """(0-based line, text) of the document's headings."""
     if _is_markdown(path):
+        from markdown_it import MarkdownIt  # here: loading the check needs no parser
+
         md = MarkdownIt("commonmark")
         tokens = md.parse(text)
         out: list[tuple[int, str]] = []
@@ -145,6 +145,8 @@ def code_blocks(path: str, text: str) -> list[tuple[str, str]]:
     """(language or "", content) of the document's code blocks: fenced and indented
     blocks in Markdown; literal blocks (after ``::``) and code directives otherwise."""
     if _is_markdown(path):
+        from markdown_it import MarkdownIt
+
         return [
             (tok.info.strip().split(" ")[0].lower() if tok.type == "fence" else "", tok.content)
             for tok in MarkdownIt("commonmark").parse(text)
