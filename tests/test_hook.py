@@ -282,6 +282,11 @@ def test_stop_hook_active_after_the_cap_is_allowed_and_waits_for_a_person(ws: Pa
     assert "waits for a person" in out["systemMessage"]
     waiting = json.loads((ws / ".phasegate" / "hooks" / "waiting.json").read_text())
     assert waiting["session"] == "s-test" and waiting["gates"] == ["implementation"]
+    # the session's own journal says so too (status, the report and the editor read it)
+    (event,) = [e for e in SessionStore(ws).read_events("s-test") if e.kind == "agent_waiting"]
+    assert event.phase == "implementation" and event.data["agent"] == "claude"
+    assert event.data["gates"] == ["implementation"] and event.data["blocks"] == 3
+    assert "IMPL-STUB" in event.data["reason"]
     assert any("refused (3/3)" in line for line in log_lines(ws))
     # a new stop (not a continuation) is judged afresh
     assert answer(run_hook(ws, stop_event(ws, active=False)))["decision"] == "block"  # type: ignore[index]

@@ -12,8 +12,8 @@
   ``max_blocks`` times in a row per agent session: a stop that is not a continuation of
   a refused one (``stop_hook_active`` false) starts the count again; once the cap is
   reached the stop is allowed, the user is told, and when a phasegate session is active
-  the hook records that the work waits for a person (``.phasegate/hooks/waiting.json``;
-  the session journal has no event for it).
+  the hook records that the work waits for a person (``.phasegate/hooks/waiting.json``,
+  and an ``agent_waiting`` event in the session's journal).
 * **Before a shell command** (``PreToolUse`` on Bash, Cursor's
   ``beforeShellExecution``), with ``gate_commits``: a ``git commit`` is refused while
   the gate fails. Any other command gets no answer (never an "allow": that would skip
@@ -27,6 +27,7 @@ needs it (:mod:`phasegate.hooks.fastpath` answers the rest).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -434,19 +435,18 @@ def at_stop(ev: HookEvent, root: Path, opts: Options) -> Outcome:
             "stop now, and the work waits for a person."
         )
         if gate.session is not None:
-            state.write_waiting(
-                root,
-                {
-                    "session": gate.session,
-                    "phase": gate.phase,
-                    "gates": [g.phase for g in gate.gates if not g.passed],
-                    "agent": ev.agent,
-                    "agent_session": ev.session_id[:200],
-                    "blocks": blocks,
-                    "at": time.time(),
-                    "reason": reason,
-                },
-            )
+            record = {
+                "session": gate.session,
+                "phase": gate.phase,
+                "gates": [g.phase for g in gate.gates if not g.passed],
+                "agent": ev.agent,
+                "agent_session": ev.session_id[:200],
+                "blocks": blocks,
+                "at": time.time(),
+                "reason": reason,
+            }
+            state.write_waiting(root, record)
+            _journal_waiting(root, gate.session, gate.phase, record)
             message += f" Session {gate.session} waits for a person: `phasegate status`."
         return Outcome(protocol.stop_allowed_answer(ev.agent, message), root, message)
     blocks += 1
@@ -457,6 +457,19 @@ def at_stop(ev: HookEvent, root: Path, opts: Options) -> Outcome:
     )
     note = f"{ev.name}: refused ({blocks}/{opts.max_blocks}): {failing}"
     return Outcome(protocol.stop_block_answer(ev.agent, reason), root, note)
+
+
+def _journal_waiting(root: Path, session: str, phase: str | None, record: dict[str, Any]) -> None:
+    """Record in the session's journal that the agent was let stop while the gate failed:
+    ``status``, the report and the editor show that the work waits for a person."""
+    from phasegate.model import Event
+    from phasegate.store import SessionStore, StoreError
+
+    data = {k: v for k, v in record.items() if k not in ("session", "phase", "at")}
+    with contextlib.suppress(StoreError, OSError):  # waiting.json says it too
+        SessionStore(root).append_event(
+            session, Event(kind="agent_waiting", session=session, phase=phase, data=data)
+        )
 
 
 # -- before a shell command --------------------------------------------------------------------

@@ -94,6 +94,16 @@ class Persona(ABC):
     async def run(self, task: PersonaTask, ctx: PersonaContext) -> PersonaResult:
         """Do the work. Must not raise for ordinary failures: return ok=False, error=..."""
 
+    def describe(self) -> str:
+        """What running it does, in a few words, for a person about to choose it (an
+        editor's "Rework with <persona> — <this>")."""
+        return f"runs the {self.kind} persona"
+
+    def can_act_on(self, finding: Finding) -> bool:
+        """Whether reworking ``finding`` with this persona can change anything (False: do
+        not offer it for that finding)."""
+        return True
+
 
 class UnknownPersona(LookupError):
     pass

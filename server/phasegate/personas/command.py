@@ -15,7 +15,6 @@ their previous state is recorded in the backups, so ``phasegate undo`` can resto
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import tempfile
@@ -23,7 +22,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from phasegate.backups import BackupError, BackupRecorder, SnapshotStore
 from phasegate.personas.base import Persona, PersonaContext, PersonaResult, PersonaTask
 from phasegate.personas.prompt import build_prompt, write_task_files
 from phasegate.proc import run_tool
@@ -61,19 +59,37 @@ def tail(text: str, limit: int = TAIL_CHARS) -> str:
     return text if len(text) <= limit else "…" + text[-limit:]
 
 
+def _short_arg(arg: str) -> str:
+    """An argument as a title shows it: a path by its name, long text cut."""
+    if "/" in arg and not arg.startswith("{"):
+        arg = arg.rsplit("/", 1)[-1] or arg
+    return arg if len(arg) <= 24 else arg[:23] + "…"
+
+
 class CommandPersona(Persona):
     kind = "command"
     runs_workspace_code = True
     Options = CommandOptions
+
+    def describe(self) -> str:
+        opts = self.options
+        assert isinstance(opts, CommandOptions)
+        shown = [_short_arg(a) for a in opts.command[:2]]
+        more = " …" if len(opts.command) > 2 else ""
+        return f"runs `{' '.join(shown)}{more}`"
 
     async def run(self, task: PersonaTask, ctx: PersonaContext) -> PersonaResult:
         if not ctx.trusted:
             return PersonaResult(
                 ok=False, error="untrusted workspace: the command persona runs programs"
             )
+        import asyncio  # here, as the backups below: loading the configuration needs neither
+
         return await asyncio.to_thread(self._run_sync, task, ctx)
 
     def _run_sync(self, task: PersonaTask, ctx: PersonaContext) -> PersonaResult:
+        from phasegate.backups import BackupError, BackupRecorder, SnapshotStore
+
         opts = self.options
         assert isinstance(opts, CommandOptions)
         ws = ctx.workspace

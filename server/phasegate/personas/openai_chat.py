@@ -114,6 +114,11 @@ class OpenAIPersona(Persona):
     runs_workspace_code = True  # it sends workspace files to a service the workspace names
     Options = OpenAIOptions
 
+    def describe(self) -> str:
+        opts = self.options
+        model = opts.model if isinstance(opts, OpenAIOptions) else "?"
+        return f"asks the model {model}"
+
     async def run(self, task: PersonaTask, ctx: PersonaContext) -> PersonaResult:
         if not ctx.trusted:
             return PersonaResult(

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.checks._documents import creation_target
 from phasegate.documents import id_prefixes, load_requirement_docs
+from phasegate.model import Finding
 from phasegate.personas.base import Persona, PersonaContext, PersonaResult, PersonaTask
 from phasegate.workspace import PathOutsideWorkspace
 
@@ -298,12 +299,26 @@ class ScaffoldOptions(BaseModel):
     )
 
 
+# Checks whose findings (on existing files) the scaffold persona can act on.
+SCAFFOLD_ACTS_ON = frozenset({"DEP-README", "TEST-TRACE"})
+
+
 class ScaffoldPersona(Persona):
     """Writes the phase's skeleton document when it does not exist yet."""
 
     kind: ClassVar[str] = "scaffold"
     runs_workspace_code: ClassVar[bool] = False
     Options: ClassVar[type[BaseModel]] = ScaffoldOptions
+
+    def describe(self) -> str:
+        return "scaffold: writes templates, never rewrites a file"
+
+    def can_act_on(self, finding: Finding) -> bool:
+        # It never overwrites a file: a missing file is its to write; besides, it appends
+        # the install and usage sections a README lacks, and writes a test module for a
+        # requirement no test mentions. Anything else (a stub, a placeholder, a failing
+        # test) needs a person or an agent.
+        return finding.missing_file or finding.code in SCAFFOLD_ACTS_ON
 
     async def run(self, task: PersonaTask, ctx: PersonaContext) -> PersonaResult:
         try:

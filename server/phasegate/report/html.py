@@ -139,7 +139,14 @@ def _timeline_chart(data: ReportData) -> Markup:
         for e in data.timeline
         if e.phase
         and e.kind
-        in ("phase_started", "phase_completed", "phase_stalled", "phase_blocked", "phase_regressed")
+        in (
+            "phase_started",
+            "phase_completed",
+            "phase_stalled",
+            "phase_blocked",
+            "phase_regressed",
+            "agent_waiting",
+        )
     ]
     return _svg(
         timeline_chart("Session timeline: iterations per phase over time", lanes, spans, marks)

@@ -299,6 +299,13 @@ def summarise(ev: Event) -> str:
     if k in ("phase_completed", "phase_stalled", "phase_blocked", "phase_regressed"):
         msg = d.get("message")
         return k.removeprefix("phase_") + (f": {msg}" if msg else "")
+    if k == "agent_waiting":
+        gates = ", ".join(str(g) for g in d.get("gates") or []) or "a"
+        return (
+            f"the coding agent ({d.get('agent', '?')}) was let stop after "
+            f"{d.get('blocks', '?')} refused stops while the {gates} gate failed: "
+            "waiting for a person"
+        )
     if k == "checks_ran":
         checks = d.get("checks")
         ran = len(checks) if isinstance(checks, list) else d.get("count", "?")
