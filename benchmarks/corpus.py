@@ -13,7 +13,11 @@ wrote. ``materialize`` turns one into a workspace folder ``DEST/<name>``:
   or the commit is absent (on CI, say) the project is skipped with a printed reason.
 
 Optional keys: ``subdir`` keeps only that folder of the source; ``copy = {"src" = "dst"}``
-makes a workspace of ONLY those files, each placed at its destination path.
+makes a workspace of ONLY those files, each placed at its destination path; ``npm = true``
+installs the JavaScript dependencies as the project pins them (``npm ci --ignore-scripts``
+in every folder with a ``package-lock.json``), so its own eslint, tsc and test runner
+judge it (without npm, or when an install fails, the reason is printed and the
+JavaScript checks report that the dependencies are not installed).
 
 Idempotent: a marker ``DEST/.corpus-markers/<name>.json`` records the source and its
 version or commit; a project whose marker matches is not fetched again.
@@ -83,6 +87,7 @@ _KEYS = frozenset(
         "kinds",
         "why",
         "copy",
+        "npm",
     }
 )
 
@@ -110,6 +115,7 @@ class Project:
     subdir: str | None = None
     trusted: bool = True
     copy: tuple[tuple[str, str], ...] = field(default=())
+    npm: bool = False
 
     def identity(self) -> dict[str, Any]:
         """What the marker records: everything that decides the workspace's content."""
@@ -122,6 +128,8 @@ class Project:
             ident["subdir"] = self.subdir
         if self.copy:
             ident["copy"] = [list(pair) for pair in self.copy]
+        if self.npm:
+            ident["npm"] = True
         return ident
 
 
@@ -173,6 +181,9 @@ def _project(entry: Mapping[str, Any], index: int) -> Project:
     trusted = entry.get("trusted", True)
     if not isinstance(trusted, bool):
         raise ManifestError(f"{where}: 'trusted' must be true or false")
+    npm = entry.get("npm", False)
+    if not isinstance(npm, bool):
+        raise ManifestError(f"{where}: 'npm' must be true or false")
     package = _str(entry, "package", where, required=source == "pypi")
     version = _str(entry, "version", where, required=source == "pypi")
     repo = _str(entry, "repo", where, required=source == "github")
@@ -214,6 +225,7 @@ def _project(entry: Mapping[str, Any], index: int) -> Project:
         subdir=subdir,
         trusted=trusted,
         copy=tuple(pairs),
+        npm=npm,
     )
 
 
@@ -554,6 +566,46 @@ def _select(project: Project, source: Path, scratch: Path) -> Path | None:
     return source
 
 
+NPM_TIMEOUT = 900
+
+
+def _npm_install(project: Project, workspace: Path) -> None:
+    """``npm ci --ignore-scripts`` in every folder of ``workspace`` with a
+    ``package-lock.json`` (no install script of a dependency runs); where the lock file is
+    out of step with package.json (``npm ci`` refuses), ``npm install --ignore-scripts``,
+    which keeps what the lock file still pins. Failures printed."""
+    npm = shutil.which("npm")
+    locks = sorted(p for p in workspace.rglob("package-lock.json") if "node_modules" not in p.parts)
+    if locks and npm is None:
+        print(f"{project.name}: npm not available here: JavaScript dependencies not installed")
+        return
+    for lock in locks:
+        where = lock.parent.relative_to(workspace).as_posix()
+        failure = ""
+        for command in ("ci", "install"):
+            try:
+                result = subprocess.run(
+                    [npm or "npm", command, "--ignore-scripts", "--no-audit", "--no-fund"],
+                    cwd=lock.parent,
+                    capture_output=True,
+                    text=True,
+                    timeout=NPM_TIMEOUT,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                failure = f"npm {command} timed out after {NPM_TIMEOUT} s"
+                break
+            if result.returncode == 0:
+                failure = ""
+                break
+            tail = "\n".join(result.stderr.strip().splitlines()[-5:])
+            failure = f"npm {command} failed (exit {result.returncode}):\n{tail}"
+            if command == "ci":
+                print(f"{project.name}: npm ci in {where} refused, trying npm install")
+        if failure:
+            print(f"{project.name}: in {where}: {failure}")
+
+
 # --------------------------------------------------------------------------- materialise
 
 
@@ -599,6 +651,8 @@ def materialize(project: Project, dest_root: Path) -> Path | None:
         chosen = _select(project, source, scratch)
         if chosen is None:
             return None
+        if project.npm:
+            _npm_install(project, chosen)
         marker = _marker(dest_root, project.name)
         marker.unlink(missing_ok=True)
         if workspace.is_symlink() or workspace.is_file():

@@ -256,12 +256,21 @@ def default_phases() -> list[PhaseConfig]:
                 _c("IMPL-STUB"),
                 _c("IMPL-LINT"),
                 _c("IMPL-TYPES", enabled=False),
+                _c("IMPL-JSLINT"),
+                _c("IMPL-TSC"),
             ],
         ),
         PhaseConfig(
             name="testing",
             personas=["qa_engineer"],
-            checks=[_c("TEST-EXISTS"), _c("TEST-PYTEST"), _c("TEST-COVERAGE"), _c("TEST-TRACE")],
+            checks=[
+                _c("TEST-EXISTS"),
+                _c("TEST-PYTEST"),
+                _c("TEST-COVERAGE"),
+                _c("TEST-TRACE"),
+                _c("TEST-JSTESTS"),
+                _c("TEST-JSCOVERAGE"),
+            ],
         ),
         PhaseConfig(
             name="deployment",

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.checks.base import CheckContext, CheckOutcome
+from phasegate.checks.testing.exists import no_python_tests_reason
 from phasegate.checks.testing.pytest_run import (
     SuiteCheck,
     _rel,
@@ -138,7 +139,8 @@ class Coverage(SuiteCheck):
     def run(self, ctx: CheckContext) -> CheckOutcome:
         opts = ctx.options
         assert isinstance(opts, CoverageOptions)
-        reason = no_python_reason(ctx.workspace)
+        ws = ctx.workspace
+        reason = no_python_reason(ws) or no_python_tests_reason(ws, ctx.config.artifacts.tests)
         if reason is not None:
             return CheckOutcome(score=1.0, not_applicable=reason)
         run = run_suite(ctx, coverage=True)

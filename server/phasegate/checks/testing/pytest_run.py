@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import tail
-from phasegate.checks.testing.exists import defines_tests
+from phasegate.checks.testing.exists import defines_tests, no_python_tests_reason
 from phasegate.interpreter import InterpreterNotFound, find_interpreter, probe
 from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
@@ -527,7 +527,8 @@ class PytestRun(SuiteCheck):
         "The workspace's interpreter runs its pytest suite; each failing test is a finding "
         "at its file and line. Score: share of tests that pass. A suite that could not "
         "run or timed out leaves the result unknown (never a pass). Not applicable in a "
-        "workspace whose sources are all in languages other than Python."
+        "workspace whose sources are all in languages other than Python, or mostly in "
+        "another language with no Python test and tests in other languages."
     )
     default_weight = 2.0
     default_blocking = True
@@ -537,7 +538,8 @@ class PytestRun(SuiteCheck):
     def run(self, ctx: CheckContext) -> CheckOutcome:
         opts = ctx.options
         assert isinstance(opts, PytestOptions)
-        reason = no_python_reason(ctx.workspace)
+        ws = ctx.workspace
+        reason = no_python_reason(ws) or no_python_tests_reason(ws, ctx.config.artifacts.tests)
         if reason is not None:
             return CheckOutcome(score=1.0, not_applicable=reason)
         run = run_suite(ctx, coverage=False)
