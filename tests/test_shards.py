@@ -597,10 +597,14 @@ def test_plan_balances_project_checks_and_keeps_the_suite_together(tmp_path: Pat
         assert by_id["TEST-PYTEST"].owner == by_id["TEST-COVERAGE"].owner
         whole = [p for p in planned if p.mode == "whole"]
         assert all(1 <= p.owner <= count for p in whole)
+        assert by_id["TEST-JSTESTS"].owner == by_id["TEST-JSCOVERAGE"].owner
         if count > 1:
-            # the test suite, the most costly, has a shard to itself
+            # the two test suites, the most costly, are on different shards
             suite = by_id["TEST-PYTEST"].owner
+            assert by_id["TEST-JSTESTS"].owner != suite
             assert KNOWN_COSTS["TEST-PYTEST"] > KNOWN_COSTS["IMPL-LINT"]
+        if count > 2:
+            # and the Python suite has a shard to itself
             assert [p.rc.config.id for p in whole if p.owner == suite] == [
                 "TEST-PYTEST",
                 "TEST-COVERAGE",

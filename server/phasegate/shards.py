@@ -20,7 +20,8 @@ configuration and the workspace's files):
   (:data:`KNOWN_COSTS`: the test suite, a type checker, ``command`` checks, lint; 1
   for the in-process rest), the most costly first, each to the shard with the least
   so far (lowest index on a tie). Checks that share one run of the workspace's test
-  suite (TEST-PYTEST and TEST-COVERAGE) go to the same shard, so it runs once.
+  suite (TEST-PYTEST and TEST-COVERAGE; TEST-JSTESTS and TEST-JSCOVERAGE) go to the same
+  shard, so it runs once.
 
 **What a shard writes** (:func:`run_shard`): a payload (``format: "phasegate-shard"``)
 with which shard of how many it is, phasegate's version, a fingerprint of the
@@ -80,7 +81,11 @@ MAX_SHARDS = 1000
 KNOWN_COSTS: dict[str, float] = {
     "TEST-PYTEST": 100.0,
     "TEST-COVERAGE": 100.0,
+    "TEST-JSTESTS": 100.0,
+    "TEST-JSCOVERAGE": 100.0,
     "IMPL-TYPES": 60.0,
+    "IMPL-TSC": 60.0,
+    "IMPL-JSLINT": 10.0,
     "command": 30.0,
     "IMPL-LINT": 10.0,
     "GATE-INTEGRITY": 5.0,
@@ -184,9 +189,15 @@ def _runs_whole(rc: ResolvedCheck) -> bool:
 
 
 def _group(rc: ResolvedCheck) -> str:
-    """Checks of one group run on one shard: those sharing a run of the test suite."""
+    """Checks of one group run on one shard: those sharing a run of a test suite (the
+    Python one: TEST-PYTEST and TEST-COVERAGE; the JavaScript one: TEST-JSTESTS and
+    TEST-JSCOVERAGE)."""
+    from phasegate.checks.testing.js_coverage import JsCoverage
+    from phasegate.checks.testing.js_tests import JsTests
     from phasegate.checks.testing.pytest_run import SuiteCheck
 
+    if issubclass(rc.cls, (JsTests, JsCoverage)):
+        return "js-test-suite"
     return "test-suite" if issubclass(rc.cls, SuiteCheck) else rc.key
 
 
