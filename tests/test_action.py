@@ -319,6 +319,33 @@ def test_step_new_code_in_a_sub_folder(tmp_path: Path) -> None:
     assert [r["ruleId"] for r in new] == ["IMPL-STUB"]
 
 
+def test_step_below_the_project_root(tmp_path: Path) -> None:
+    """A working directory inside the project (below its phasegate.toml): validate judges
+    the project, and the SARIF paths are still from the repository's top."""
+    repo = tmp_path / "repo"
+    ws = repo / "apps" / "taskboard"
+    shutil.copytree(EXAMPLE, ws, ignore=shutil.ignore_patterns(".phasegate", "__pycache__"))
+    env = _git_env(tmp_path)
+    subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True, timeout=60)
+    step = Step(
+        tmp_path / "step",
+        ws / "taskboard",
+        PHASEGATE_PHASES="implementation",
+        GITHUB_WORKSPACE=str(repo),
+    )
+    assert step.code in (0, 1), step
+    assert f"phasegate: workspace {ws.resolve()} (found phasegate.toml)" in step.proc.stderr
+    run = step.sarif()["runs"][0]
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.resolve().as_uri() + "/"
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    }
+    assert "apps/taskboard/taskboard/service.py" in uris, uris
+    assert all(u.startswith("apps/taskboard/") for u in uris), uris
+    assert not any(u.startswith("apps/taskboard/taskboard/taskboard/") for u in uris)
+    assert not (ws / "taskboard" / ".phasegate").exists()
+
+
 def test_step_errors(taskboard: Path, tmp_path: Path) -> None:
     unknown = Step(tmp_path / "unknown", taskboard, PHASEGATE_PHASES="nope")
     assert unknown.code == 2, unknown

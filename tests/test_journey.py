@@ -1,23 +1,45 @@
-"""The whole journey of a new user, from an empty folder to a completed session.
+"""The whole journey of a new user, from an empty folder to a completed session: the
+tutorial (``docs/tutorial.md``), executed.
 
-The real CLI (``python -m phasegate``) runs on an empty folder with the built-in default
-pipeline (no ``phasegate.toml``); the workspace's tests run with a real interpreter that
-has pytest and coverage. The scaffold personas write each phase's starting artifacts;
-"a person" (this test) completes each document, the code and the tests by hand, and
-``phasegate resume`` moves the session on, one phase at a time. At every step the test
-checks the exit code, exactly which files phasegate created, that it changed no file
-that already existed (in particular none the person wrote), and what ``status`` says.
+The tutorial is the source. Its blocks marked ``<!-- journey: KIND ARG -->`` are, in the
+order they appear:
+
+* ``run NAME``: a ``console`` block; each ``$`` line is run (``phasegate ...`` as
+  ``python -m phasegate ...``, ``echo $?``, and the first ``mkdir DIR && cd DIR``), and
+  the lines after it are what it printed;
+* ``write PATH``: a file the reader writes by hand; the test writes exactly that block;
+* ``show PATH``: a file as phasegate wrote it at that point;
+* ``report KEY``: a part of ``phasegate report --format json --output -``.
+
+The test executes the ``run`` and ``write`` blocks and compares the ``run``, ``show`` and
+``report`` blocks with what the real run printed or wrote; when they differ it fails with
+a diff naming the block. ``PHASEGATE_WRITE_TUTORIAL=1`` (or
+``python tests/test_journey.py --write``) rewrites them from the run instead.
+
+The commands run with standard output on a terminal 100 columns wide (a pseudo-terminal,
+so the tables are drawn as a reader sees them) and standard error on a pipe; the output
+shown is standard error then standard output (run and resume print their progress on
+standard error and the table at the end on standard output). :func:`normalise` makes the
+output the same on every machine: escape sequences are removed, the temporary folder the
+test runs in is shown as ``/home/you`` and durations as ``0.0s``; nothing is shortened.
+
+Between the blocks the test checks what the tutorial tells the reader: the exit codes,
+exactly which files phasegate created, that it changed no file that already existed (in
+particular none the person wrote), and what ``status`` says.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,39 +47,166 @@ from phasegate.config import Config
 from phasegate.runner import GateRunner
 from phasegate.workspace import Workspace
 
+REPO = Path(__file__).resolve().parents[1]
+TUTORIAL_PATH = REPO / "docs" / "tutorial.md"
+WRITE_ENV = "PHASEGATE_WRITE_TUTORIAL"
+COLUMNS = 100
+HOME = "/home/you"  # the folder the reader starts in, as the tutorial shows it
+
 REQUIREMENT = "Create a task management system with users and due dates"
 PHASES = ["requirements", "design", "implementation", "testing", "deployment"]
 WAITING = {"stalled", "blocked"}
 IGNORED_PARTS = {".phasegate", "__pycache__"}
 
 
+# -- the tutorial ------------------------------------------------------------------------
+
+_MARKER = re.compile(r"^<!-- journey: (run|write|show|report) (\S+) -->$")
+_FENCE = re.compile(r"^(`{3,})([\w-]*)$")
+
+
+@dataclass
+class Block:
+    """A fenced block of the tutorial under a ``<!-- journey: KIND ARG -->`` line."""
+
+    kind: str
+    arg: str
+    line: int  # 1-based line of the marker
+    fence: str
+    lang: str
+    start: int  # 0-based index of the first line of the body
+    end: int  # 0-based index of the closing fence
+    body: str  # the lines between the fences, each ending with a newline
+
+    @property
+    def label(self) -> str:
+        return f"<!-- journey: {self.kind} {self.arg} --> (docs/tutorial.md:{self.line})"
+
+
+def parse_tutorial(text: str) -> list[Block]:
+    """The marked blocks, in order. A marker must be followed by a fenced block."""
+    lines = text.splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        m = _MARKER.match(line)
+        if m is None:
+            assert not line.startswith("<!-- journey:"), f"docs/tutorial.md:{i + 1}: {line}"
+            continue
+        fence = _FENCE.match(lines[i + 1]) if i + 1 < len(lines) else None
+        assert fence, f"docs/tutorial.md:{i + 1}: a journey marker must precede a ``` block"
+        end = next((j for j in range(i + 2, len(lines)) if lines[j] == fence.group(1)), None)
+        assert end is not None, f"docs/tutorial.md:{i + 2}: the block is not closed"
+        body = "".join(f"{b}\n" for b in lines[i + 2 : end])
+        blocks.append(Block(m[1], m[2], i + 1, fence[1], fence[2], i + 2, end, body))
+    return blocks
+
+
+def tutorial_file(path: str) -> str:
+    """The content of the file the tutorial tells the reader to write at ``path``."""
+    (block,) = (
+        b
+        for b in parse_tutorial(TUTORIAL_PATH.read_text(encoding="utf-8"))
+        if (b.kind, b.arg) == ("write", path)
+    )
+    return block.body
+
+
 # -- the terminal ------------------------------------------------------------------------
 
 
-def pg(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m phasegate ARGS`` as typed in a terminal. ``python3`` on PATH (what
-    phasegate runs the workspace's tests with, as it has no ``.venv``) is this
-    interpreter's, which has pytest and coverage."""
-    env = dict(os.environ)
+def _env() -> dict[str, str]:
+    """The environment of a command: ``python3`` on PATH (what phasegate runs the
+    workspace's tests with, as it has no ``.venv``) is this interpreter's, which has
+    pytest and coverage; nothing that changes how rich draws."""
+    drop = {"PYTHONPATH", "COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE"}
+    drop |= {"TTY_INTERACTIVE", "PHASEGATE_PROGRESS", "TERM"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["COLUMNS"] = "200"
-    env.pop("PYTHONPATH", None)
+    return env
+
+
+def pg(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m phasegate ARGS`` with its output on pipes (for the test's own look)."""
     return subprocess.run(
         [sys.executable, "-m", "phasegate", *args],
-        cwd=ws.parent,
+        cwd=ws,
         capture_output=True,
         text=True,
         timeout=300,
-        env=env,
+        env=_env(),
     )
 
 
+def in_terminal(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m phasegate ARGS`` as typed in a terminal ``COLUMNS`` wide: standard
+    output is a pseudo-terminal of that size, standard error a pipe."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    env = {**_env(), "TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "NO_COLOR": "1"}
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, COLUMNS, 0, 0))
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "phasegate", *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        os.close(slave)
+    out = bytearray()
+
+    def pump() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                return
+            if not data:
+                return
+            out.extend(data)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+        reader.join(timeout=30)
+        os.close(master)
+    return subprocess.CompletedProcess(
+        args, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    )
+
+
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)")
+_DURATION = re.compile(r"\b(done in|after) \d+(\.\d+)?s\b")
+
+
+def normalise(text: str, home: Path) -> str:
+    """What a command printed, the same on every machine: no escape sequences (styles),
+    ``\\n`` line ends, no trailing spaces, the folder the test runs in shown as
+    ``/home/you`` and the durations of persona runs as ``0.0s``. Nothing else in these
+    outputs varies between runs; a block that came to show something that does (a date,
+    a version) would fail on the next run, and this is where its rule goes."""
+    text = _ESCAPES.sub("", text).replace("\r\n", "\n")
+    for folder in sorted({str(home.resolve()), str(home)}, key=len, reverse=True):
+        text = text.replace(folder, HOME)
+    text = _DURATION.sub(r"\1 0.0s", text)
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
 def output(res: subprocess.CompletedProcess[str]) -> str:
-    return res.stdout + res.stderr
+    return res.stderr + res.stdout
 
 
 def status(ws: Path) -> tuple[int, dict[str, Any]]:
-    res = pg(ws, "status", "--workspace", str(ws), "--format", "json")
+    res = pg(ws, "status", "--format", "json")
     return res.returncode, json.loads(res.stdout)
 
 
@@ -88,290 +237,151 @@ def snapshot(ws: Path) -> dict[str, str]:
     return out
 
 
-class Person:
-    """Writes files by hand and remembers their hashes."""
+@dataclass
+class Journey:
+    """The tutorial's blocks, taken in order: each call names the block it expects next,
+    so the tutorial and the journey cannot disagree on the order of the steps."""
 
-    def __init__(self, ws: Path) -> None:
-        self.ws = ws
-        self.wrote: dict[str, str] = {}
+    home: Path
+    blocks: list[Block] = field(default_factory=list)
+    ws: Path | None = None
+    wrote: dict[str, str] = field(default_factory=dict)  # the person's files -> sha256
+    generated: dict[int, str] = field(default_factory=dict)  # block index -> real body
+    taken: int = 0
 
-    def write(self, rel: str, text: str) -> None:
-        path = self.ws / rel
+    def __post_init__(self) -> None:
+        self.text = TUTORIAL_PATH.read_text(encoding="utf-8")
+        self.blocks = parse_tutorial(self.text)
+
+    @property
+    def folder(self) -> Path:
+        assert self.ws is not None, "the tutorial runs a command before `mkdir DIR && cd DIR`"
+        return self.ws
+
+    def _take(self, kind: str, arg: str) -> Block:
+        assert self.taken < len(self.blocks), f"the tutorial has no more blocks: {kind} {arg}"
+        block = self.blocks[self.taken]
+        assert (block.kind, block.arg) == (kind, arg), (
+            f"the tutorial's next block is {block.label}; the journey expects "
+            f"<!-- journey: {kind} {arg} -->"
+        )
+        self.taken += 1
+        return block
+
+    def write(self, rel: str) -> str:
+        """The person writes the file the tutorial shows at ``rel``."""
+        text = self._take("write", rel).body
+        path = self.folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         self.wrote[rel] = hashlib.sha256(text.encode()).hexdigest()
-
-    def edit(self, rel: str, change: Callable[[str], str]) -> str:
-        text = change((self.ws / rel).read_text(encoding="utf-8"))
-        self.write(rel, text)
         return text
 
+    def show(self, rel: str) -> str:
+        """The tutorial shows ``rel`` as phasegate wrote it."""
+        text = (self.folder / rel).read_text(encoding="utf-8")
+        self.generated[self.taken] = text if text.endswith("\n") else text + "\n"
+        self._take("show", rel)
+        return text
 
-def step(
-    ws: Path, person: Person, *args: str, created: set[str], rc: int
-) -> subprocess.CompletedProcess[str]:
-    """Run phasegate; check its exit code, that it created exactly ``created``, and that
-    it changed no file that existed before (none of the person's, none of its own)."""
-    before = snapshot(ws)
-    res = pg(ws, *args)
-    after = snapshot(ws)
-    assert res.returncode == rc, output(res)
-    assert set(after) - set(before) == created, output(res)
-    assert not set(before) - set(after), "files disappeared"
-    changed = {p for p in before if before[p] != after[p]}
-    assert not changed, f"phasegate changed existing files: {changed}"
-    for rel, digest in person.wrote.items():
-        assert after[rel] == digest, f"{rel}, written by a person, was changed"
-    return res
+    def report(self, key: str, value: Any) -> None:
+        """The tutorial shows ``value``, a part of the report, as JSON."""
+        self.generated[self.taken] = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+        self._take("report", key)
 
+    def run(
+        self, name: str, *, created: set[str], rc: int
+    ) -> list[subprocess.CompletedProcess[str]]:
+        """Run the block's commands; check that each phasegate command exits with ``rc``,
+        that they created exactly ``created``, and that they changed no file that existed
+        before (none of the person's, none of phasegate's own)."""
+        index = self.taken
+        block = self._take("run", name)
+        commands = [line[2:] for line in block.body.splitlines() if line.startswith("$ ")]
+        assert commands, f"{block.label} runs no command"
+        before = snapshot(self.ws) if self.ws else {}
+        shown: list[str] = []
+        results: list[subprocess.CompletedProcess[str]] = []
+        last = 0
+        for command in commands:
+            shown.append(f"$ {command}\n")
+            words = shlex.split(command, comments=True)
+            if words[:1] == ["phasegate"]:
+                res = in_terminal(words[1:], self.folder)
+                assert res.returncode == rc, f"{block.label}: $ {command}\n{output(res)}"
+                results.append(res)
+                last = res.returncode
+                shown.append(normalise(output(res), self.home))
+            elif words == ["echo", "$?"]:
+                shown.append(f"{last}\n")
+            elif len(words) == 5 and words[0] == "mkdir" and words[2:4] == ["&&", "cd"]:
+                assert self.ws is None and words[1] == words[4], command
+                self.ws = self.home / words[1]
+                self.ws.mkdir()
+            else:
+                raise AssertionError(f"{block.label}: the journey cannot run `{command}`")
+        self.generated[index] = "".join(shown)
+        after = snapshot(self.folder)
+        assert set(after) - set(before) == created, "".join(shown)
+        assert not set(before) - set(after), "files disappeared"
+        changed = {p for p in before if before[p] != after[p]}
+        assert not changed, f"phasegate changed existing files: {changed}"
+        for rel, digest in self.wrote.items():
+            assert after[rel] == digest, f"{rel}, written by a person, was changed"
+        return results
 
-def fill_todos(text: str, answers: dict[str, str]) -> str:
-    """Replace each placeholder line with the answer for the heading it sits under
-    (headings are matched by prefix); every answer must be used, no TODO may remain."""
-    heading = ""
-    used: set[str] = set()
-    out = []
-    for line in text.splitlines():
-        if line.startswith("#"):
-            heading = line.lstrip("#").strip()
-        if "TODO" in line:
-            key = next(k for k in answers if heading.startswith(k))
-            used.add(key)
-            line = answers[key]
-        out.append(line)
-    assert used == set(answers), set(answers) - used
-    filled = "\n".join(out) + "\n"
-    assert "TODO" not in filled
-    return filled
-
-
-# -- what the person writes --------------------------------------------------------------
-
-REQ_002 = """\
-### REQ-002: Tasks with due dates
-
-A user adds tasks, each with a title and a due date, and lists the tasks that are overdue.
-
-Acceptance criteria:
-
-- Given a registered user, when they add a task with a due date, then it is listed for them.
-- Given tasks with due dates, when the user lists them, then they are ordered by due date.
-- Given a date, when the user asks for overdue tasks, then only open tasks due before it
-  are listed.
-"""
-
-
-def complete_requirements(text: str) -> str:
-    text = re.sub(r"^# Requirements: .*$", "# Requirements: Task board", text, count=1, flags=re.M)
-    text = re.sub(r"^### REQ-001: .*$", "### REQ-001: Users", text, count=1, flags=re.M)
-    text = re.sub(
-        r"(### REQ-001: Users\n\n).*?\n",
-        r"\1A user registers with a unique name and can be looked up by that name.\n",
-        text,
-        count=1,
-    )
-    text = fill_todos(
-        text,
-        {
-            "REQ-001": "- Given a new name, when a user registers, then the user can be looked"
-            " up by name.\n- Given a name already taken, when a user registers with it, then"
-            " registration is refused.",
-            "Non-functional": "- Listing 1000 tasks takes under 100 ms.\n"
-            "- Nothing is stored outside the process.",
-        },
-    )
-    return text.replace(
-        "## Non-functional requirements", REQ_002 + "\n## Non-functional requirements"
-    )
-
-
-DESIGN_ANSWERS = {
-    "Design": "An in-memory task manager: a user registry and the users' tasks, as a small"
-    " Python API.",
-    "Architecture": "One Python package; callers use its classes directly, and all state lives"
-    " in the objects the caller creates.",
-    "Components": "Two modules, one per requirement.",
-    "REQ-001": "`taskboard.req_001.Users` registers users and refuses a name already taken.",
-    "REQ-002": "`taskboard.req_002.Tasks` adds tasks, lists them by due date and finds the"
-    " overdue ones.",
-    "Data model": "A user is a name; a task has an owner, a title, a due date and a done flag.",
-    "Interfaces": "`Users.register(name)`, `Users.lookup(name)`, `Tasks.add_task(owner, title,"
-    " due)`, `Tasks.tasks_for(owner)`, `Tasks.overdue(owner, today)`; a blank, taken or"
-    " unknown name raises `ValueError`.",
-    "Risks": "Names come from callers: blank names are refused, so no anonymous user exists.",
-}
-
-USERS_PY = '''\
-"""REQ-001: Users, a registry of users by unique name."""
-
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class User:
-    """A registered user."""
-
-    name: str
-
-
-@dataclass
-class Users:
-    """The users of the system, by name."""
-
-    _by_name: dict[str, User] = field(default_factory=dict)
-
-    def register(self, name: str) -> User:
-        """Register ``name``; a blank or taken name raises ``ValueError``."""
-        name = name.strip()
-        if not name:
-            raise ValueError("a user needs a name")
-        if name in self._by_name:
-            raise ValueError(f"the name {name!r} is taken")
-        user = User(name)
-        self._by_name[name] = user
-        return user
-
-    def lookup(self, name: str) -> User:
-        """The user called ``name``; an unknown name raises ``ValueError``."""
-        try:
-            return self._by_name[name]
-        except KeyError:
-            raise ValueError(f"no user called {name!r}") from None
-'''
-
-TASKS_PY = '''\
-"""REQ-002: Tasks with due dates, each user's tasks ordered by due date."""
-
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from datetime import date
-
-from taskboard.req_001 import Users
-
-
-@dataclass
-class Task:
-    """A task of one user."""
-
-    owner: str
-    title: str
-    due: date
-    done: bool = False
-
-
-@dataclass
-class Tasks:
-    """The tasks of the registered users."""
-
-    users: Users
-    _tasks: list[Task] = field(default_factory=list)
-
-    def add_task(self, owner: str, title: str, due: date) -> Task:
-        """Add a task for a registered ``owner``; a blank title raises ``ValueError``."""
-        self.users.lookup(owner)
-        if not title.strip():
-            raise ValueError("a task needs a title")
-        task = Task(owner, title.strip(), due)
-        self._tasks.append(task)
-        return task
-
-    def tasks_for(self, owner: str) -> list[Task]:
-        """The tasks of ``owner``, the earliest due first."""
-        return sorted((t for t in self._tasks if t.owner == owner), key=lambda t: t.due)
-
-    def overdue(self, owner: str, today: date) -> list[Task]:
-        """The open tasks of ``owner`` due before ``today``."""
-        return [t for t in self.tasks_for(owner) if not t.done and t.due < today]
-'''
-
-TEST_USERS_PY = '''\
-"""Tests for REQ-001: Users."""
-
-import pytest
-
-from taskboard.req_001 import User, Users
-
-
-@pytest.mark.req("REQ-001")
-def test_a_registered_user_can_be_looked_up() -> None:
-    users = Users()
-    assert users.register(" ada ") == User("ada")
-    assert users.lookup("ada") == User("ada")
-
-
-@pytest.mark.req("REQ-001")
-def test_a_taken_blank_or_unknown_name_is_refused() -> None:
-    users = Users()
-    users.register("ada")
-    with pytest.raises(ValueError, match="taken"):
-        users.register("ada")
-    with pytest.raises(ValueError, match="needs a name"):
-        users.register("   ")
-    with pytest.raises(ValueError, match="no user"):
-        users.lookup("bob")
-'''
-
-TEST_TASKS_PY = '''\
-"""Tests for REQ-002: Tasks with due dates."""
-
-from datetime import date
-
-import pytest
-
-from taskboard.req_001 import Users
-from taskboard.req_002 import Tasks
-
-
-@pytest.fixture
-def tasks() -> Tasks:
-    users = Users()
-    users.register("ada")
-    users.register("bob")
-    return Tasks(users)
-
-
-@pytest.mark.req("REQ-002")
-def test_tasks_are_listed_by_due_date(tasks: Tasks) -> None:
-    tasks.add_task("ada", "write report", date(2025, 3, 2))
-    tasks.add_task("ada", "book train", date(2025, 3, 1))
-    tasks.add_task("bob", "not ada's", date(2025, 1, 1))
-    assert [t.title for t in tasks.tasks_for("ada")] == ["book train", "write report"]
-
-
-@pytest.mark.req("REQ-002")
-def test_overdue_lists_only_open_tasks_due_before_the_date(tasks: Tasks) -> None:
-    late = tasks.add_task("ada", "late", date(2025, 1, 1))
-    tasks.add_task("ada", "done", date(2025, 1, 2)).done = True
-    tasks.add_task("ada", "later", date(2025, 6, 1))
-    assert tasks.overdue("ada", date(2025, 2, 1)) == [late]
-
-
-@pytest.mark.req("REQ-002")
-def test_a_task_needs_a_registered_owner_and_a_title(tasks: Tasks) -> None:
-    with pytest.raises(ValueError, match="no user"):
-        tasks.add_task("eve", "x", date(2025, 1, 1))
-    with pytest.raises(ValueError, match="title"):
-        tasks.add_task("ada", " ", date(2025, 1, 1))
-'''
+    def finish(self) -> None:
+        """Every marked block was taken; the tutorial shows what the run printed and
+        wrote, or (PHASEGATE_WRITE_TUTORIAL=1) is rewritten from it."""
+        assert self.taken == len(self.blocks), (
+            f"the journey ended before {self.blocks[self.taken].label}"
+        )
+        lines = self.text.splitlines(keepends=True)
+        drifts = []
+        for index in sorted(self.generated, reverse=True):
+            block = self.blocks[index]
+            real = self.generated[index]
+            if real == block.body:
+                continue
+            fence = block.fence
+            while re.search(rf"^{fence}", real, re.M):  # content with ``` needs more
+                fence += "`"
+            diff = difflib.unified_diff(
+                block.body.splitlines(keepends=True),
+                real.splitlines(keepends=True),
+                f"{block.label}: the tutorial",
+                "the real run",
+            )
+            drifts.append("".join(diff))
+            lines[block.start - 1 : block.end + 1] = [
+                f"{fence}{block.lang}\n",
+                real,
+                f"{fence}\n",
+            ]
+        if os.environ.get(WRITE_ENV) == "1":
+            if drifts:
+                TUTORIAL_PATH.write_text("".join(lines), encoding="utf-8")
+            return
+        assert not drifts, (
+            "docs/tutorial.md differs from the real run (PHASEGATE_WRITE_TUTORIAL=1 or "
+            "`python tests/test_journey.py --write` rewrites it):\n" + "\n".join(reversed(drifts))
+        )
 
 
 # -- the journey -------------------------------------------------------------------------
 
 
 def test_empty_folder_to_completed_session(tmp_path: Path) -> None:
-    ws = tmp_path / "taskboard"
-    ws.mkdir()
-    person = Person(ws)
-    w = ("--workspace", str(ws))
+    j = Journey(tmp_path)
+
+    # 0. an empty folder
+    j.run("setup", created=set(), rc=0)
+    ws = j.folder
+    assert ws.name == "taskboard" and not any(ws.iterdir())
 
     # 1. run: the requirements scaffold, whose placeholders fail the gate
-    res = step(
-        ws, person, "run", "--requirement", REQUIREMENT, *w, created={"docs/requirements.md"}, rc=1
-    )
-    reqs = (ws / "docs/requirements.md").read_text()
+    (res,) = j.run("start", created={"docs/requirements.md"}, rc=1)
+    reqs = j.show("docs/requirements.md")
     assert re.search(r"^### REQ-001: ", reqs, re.M), reqs
     found = re.findall(r"docs/requirements\.md:(\d+):(\d+): REQ-PLACEHOLDER", output(res))
     assert found, output(res)
@@ -388,14 +398,15 @@ def test_empty_folder_to_completed_session(tmp_path: Path) -> None:
     assert files_written_by_personas(st, "requirements") == {"docs/requirements.md"}
 
     # 2. a person completes the requirements (same document, same id, one more id)
-    person.edit("docs/requirements.md", complete_requirements)
-    step(ws, person, "resume", *w, created={"docs/design.md"}, rc=1)
+    text = j.write("docs/requirements.md")
+    assert "TODO" not in text and "### REQ-001:" in text and "### REQ-002:" in text
+    j.run("requirements-done", created={"docs/design.md"}, rc=1)
+    design = j.show("docs/design.md")
     rc, st = status(ws)
     phases = phase_statuses(st)
     assert phases["requirements"] == "completed"
     assert phases["design"] in WAITING and st["session"]["current_phase"] == "design"
     assert all(phases[p] == "pending" for p in PHASES[2:])
-    design = (ws / "docs/design.md").read_text()
     for rid in ("REQ-001", "REQ-002"):  # a subsection per requirement id
         assert re.search(rf"^#{{2,4}} {rid}\b", design, re.M), design
     for section in ("Architecture", "Components", "Data model", "Interfaces", "Risks"):
@@ -407,9 +418,10 @@ def test_empty_folder_to_completed_session(tmp_path: Path) -> None:
 
     # 3. a person completes the design: the implementation scaffold writes a package of
     # stubs, one module per requirement, which IMPL-STUB rejects
-    person.edit("docs/design.md", lambda t: fill_todos(t, DESIGN_ANSWERS))
+    assert "TODO" not in j.write("docs/design.md")
     package = {"taskboard/__init__.py", "taskboard/req_001.py", "taskboard/req_002.py"}
-    res = step(ws, person, "resume", *w, created=package, rc=1)
+    (res,) = j.run("design-done", created=package, rc=1)
+    j.show("taskboard/req_001.py")
     rc, st = status(ws)
     phases = phase_statuses(st)
     assert phases["design"] == "completed"
@@ -423,10 +435,11 @@ def test_empty_folder_to_completed_session(tmp_path: Path) -> None:
     assert files_written_by_personas(st, "implementation") == package
 
     # 4. a person writes the code: the testing scaffold writes a failing test per id
-    person.write("taskboard/req_001.py", USERS_PY)
-    person.write("taskboard/req_002.py", TASKS_PY)
+    j.write("taskboard/req_001.py")
+    j.write("taskboard/req_002.py")
     scaffold_tests = {"conftest.py", "tests/test_req_001.py", "tests/test_req_002.py"}
-    res = step(ws, person, "resume", *w, created=scaffold_tests, rc=1)
+    (res,) = j.run("implementation-done", created=scaffold_tests, rc=1)
+    j.show("tests/test_req_001.py")
     rc, st = status(ws)
     phases = phase_statuses(st)
     assert phases["implementation"] == "completed"
@@ -442,8 +455,8 @@ def test_empty_folder_to_completed_session(tmp_path: Path) -> None:
 
     # 5. a person writes real tests: Testing passes (tests pass, coverage >= 80%, every id
     # tested) and the deployment scaffold completes the last phase
-    person.write("tests/test_req_001.py", TEST_USERS_PY)
-    person.write("tests/test_req_002.py", TEST_TASKS_PY)
+    j.write("tests/test_req_001.py")
+    j.write("tests/test_req_002.py")
     shipped = {
         "pyproject.toml",
         "Dockerfile",
@@ -452,7 +465,7 @@ def test_empty_folder_to_completed_session(tmp_path: Path) -> None:
         "CHANGELOG.md",
         "README.md",
     }
-    res = step(ws, person, "resume", *w, created=shipped, rc=0)
+    (res,) = j.run("testing-done", created=shipped, rc=0)
     assert "completed" in output(res)
     dockerfile = (ws / "Dockerfile").read_text()
     assert "USER " in dockerfile and ":latest" not in dockerfile
@@ -466,8 +479,9 @@ def test_empty_folder_to_completed_session(tmp_path: Path) -> None:
     assert set(gate_checks(st, "deployment").values()) == {True}
     assert files_written_by_personas(st, "deployment") == shipped
 
-    # the report's numbers are the checkpoint's
-    rep = pg(ws, "report", *w, "--format", "json", "--output", "-")
+    # 6. status and the report, whose numbers are the checkpoint's
+    j.run("report", created=set(), rc=0)
+    rep = pg(ws, "report", "--format", "json", "--output", "-")
     assert rep.returncode == 0, output(rep)
     report = json.loads(rep.stdout)
     session = st["session"]
@@ -494,6 +508,10 @@ def test_empty_folder_to_completed_session(tmp_path: Path) -> None:
     assert trace["REQ-002"]["code"] == ["taskboard/req_002.py"]
     for row in trace.values():  # designed, implemented and tested, with no gap
         assert row["design"] and row["tests"] and not row["gaps"], row
+    j.report("totals", report["totals"])
+    j.report("traceability:REQ-001", trace["REQ-001"])
+
+    j.finish()
 
 
 # -- the implementation gate's two calibrations the journey depends on ------------------
@@ -523,7 +541,17 @@ def test_implementation_gate_needs_code_that_is_more_than_stubs(tmp_path: Path) 
     assert checks["IMPL-SYNTAX"] == 1.0 and checks["IMPL-STUB"] == 0.0  # __init__ not counted
     assert not passed and score < config.threshold(1)
 
-    (pkg / "req_users.py").write_text(USERS_PY)
-    (pkg / "req_tasks.py").write_text(TASKS_PY.replace("taskboard.req_001", "taskboard.req_users"))
+    (pkg / "req_users.py").write_text(tutorial_file("taskboard/req_001.py"))
+    tasks = tutorial_file("taskboard/req_002.py")
+    (pkg / "req_tasks.py").write_text(tasks.replace("taskboard.req_001", "taskboard.req_users"))
     score, passed, checks = gate()
     assert passed and score == 1.0, checks
+
+
+if __name__ == "__main__":  # python tests/test_journey.py --write: rewrite the tutorial
+    import pytest
+
+    if sys.argv[1:] != ["--write"]:
+        sys.exit("usage: python tests/test_journey.py --write")
+    os.environ[WRITE_ENV] = "1"
+    sys.exit(pytest.main([__file__, "-q", "-k", "test_empty_folder_to_completed_session"]))

@@ -3,17 +3,18 @@
 went, and decide the step's outcome.
 
 It runs ``phasegate validate --format sarif`` in the current folder (the action's
-``working-directory``) with the interpreter running this script (the one phasegate is
-installed in), once, or once per phase when ``phases`` names several (``validate``
-takes one ``--phase``; the logs are merged into one SARIF run). The SARIF log carries
+``working-directory``; phasegate judges the project root it finds from there) with
+the interpreter running this script (the one phasegate is installed in), once, or once
+per phase when ``phases`` names several (``validate`` takes one ``--phase``; the logs
+are merged into one SARIF run). The SARIF log carries
 everything the summary needs: each gate's score, threshold and verdict
 (``runs[0].properties.gates``), each check's status
 (``invocations[0].properties.checks``), each finding's ``baselineState`` in new-code
 mode. Then it
 
 * writes the log to ``sarif-file`` (for ``github/codeql-action/upload-sarif``), its
-  paths made relative to the repository's top when the working directory is below it
-  (code scanning resolves them from there);
+  paths made relative to the repository's top when the workspace validate judged (its
+  ``%SRCROOT%``) is below it (code scanning resolves them from there);
 * appends a Markdown summary to ``$GITHUB_STEP_SUMMARY``: a table of gates (phase,
   status, score, threshold, new and unchanged findings in new-code mode, failed checks),
   the checks that could not run, and the first findings;
@@ -43,6 +44,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 SRCROOT = "%SRCROOT%"
 FAIL_ON = ("gate", "never")
@@ -169,6 +172,19 @@ def _rebase(node: Any, prefix: str) -> None:
     elif isinstance(node, list):
         for value in node:
             _rebase(value, prefix)
+
+
+def judged_workspace(log: dict[str, Any], default: Path) -> Path:
+    """The workspace validate judged, which its paths are relative to: the log's
+    ``%SRCROOT%`` (the project root phasegate found from the working directory), else
+    ``default``."""
+    try:
+        uri = log["runs"][0]["originalUriBaseIds"][SRCROOT]["uri"]
+    except (KeyError, IndexError, TypeError):
+        return default
+    if not isinstance(uri, str) or not uri.startswith("file:"):
+        return default
+    return Path(url2pathname(urlparse(uri).path)).resolve()
 
 
 def rebase_sarif(log: dict[str, Any], workspace: Path, top: Path | None) -> None:
@@ -350,7 +366,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
             return _error(env, f"phasegate wrote no SARIF log: {exc}", EXIT_ERROR)
         worst = max(worst, res.returncode)
     log = merge_sarif(logs)
-    rebase_sarif(log, cwd, repository_root(cwd, env))
+    rebase_sarif(log, judged_workspace(log, cwd), repository_root(cwd, env))
     out = sarif_path(env)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(log, ensure_ascii=False), encoding="utf-8")

@@ -4,15 +4,23 @@ Each subcommand lives in its own module under :mod:`phasegate.commands` and is i
 only when it runs, so ``phasegate --help`` stays fast. Exit codes: 0 every gate that ran
 passed, 1 a gate failed or the session waits for a person, 2 usage, config or state error.
 
+Every usage, configuration and state error is one line on standard error,
+``phasegate: error: <message>`` (:func:`error`, :func:`fail`), with exit code 2; click's
+own usage errors (an unknown option, a missing argument, a mistyped subcommand, with a
+suggestion) take the same form after the usage line. Warnings read
+``phasegate: warning: <message>``. A configuration's problems come first, one
+``file:line:col: key: message`` line each.
+
 Exit code 1 means a gate failed, so no error may end in it: a state folder refused late
 (:class:`phasegate.statedir.StateDirError`) or a file-system error no command handled
-(``OSError``) is printed as one ``error:`` line naming the path, with exit code 2, never
+(``OSError``) is printed as one such error line naming the path, with exit code 2, never
 as a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import importlib
 import os
@@ -47,9 +55,98 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+ERROR_PREFIX = "phasegate: error: "
+WARNING_PREFIX = "phasegate: warning: "
+EXIT_ERROR = 2
+
+
+def error(message: str) -> None:
+    """Print ``message`` as phasegate's error line on standard error."""
+    click.echo(f"{ERROR_PREFIX}{message}", err=True)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print ``message`` as phasegate's error line and exit (2: a usage, configuration
+    or state error)."""
+    error(message)
+    sys.exit(code)
+
+
+def warning(message: str) -> None:
+    """Print ``message`` as phasegate's warning line on standard error."""
+    click.echo(f"{WARNING_PREFIX}{message}", err=True)
+
+
+def suggest(name: str, choices: list[str]) -> str | None:
+    """The one of ``choices`` ``name`` was most likely meant to be, if any."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    prefixed = [c for c in choices if c.startswith(name)] if len(name) >= 2 else []
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+class StyledError(click.ClickException):
+    """A click error shown in phasegate's style: the usage line and where to find help
+    (usage errors), then ``phasegate: error: <message>``."""
+
+    def __init__(self, original: click.ClickException) -> None:
+        super().__init__(original.format_message())
+        self.original = original
+        # click's own class attribute, set per instance as click's errors do
+        self.exit_code = original.exit_code  # type: ignore[misc]
+
+    def show(self, file: Any = None) -> None:
+        ctx = getattr(self.original, "ctx", None)
+        color = ctx.color if ctx is not None else None
+        lines = []
+        if isinstance(self.original, click.UsageError) and ctx is not None:
+            lines += [ctx.get_usage(), f"Try '{ctx.command_path} --help' for help."]
+        lines.append(f"{ERROR_PREFIX}{self.format_message()}")
+        for line in lines:
+            click.echo(line, file=file, err=file is None, color=color)
+
+
+# click >= 8.2 shows a group's help, not an error, when it is run without arguments
+_SHOWN_AS_IS: tuple[type[Exception], ...] = tuple(
+    t
+    for t in (getattr(click.exceptions, "NoArgsIsHelpError", None),)
+    if isinstance(t, type) and issubclass(t, Exception)
+)
+
+
+def _styled(exc: click.ClickException) -> click.ClickException:
+    if isinstance(exc, (StyledError, *_SHOWN_AS_IS)):
+        return exc
+    return StyledError(exc)
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(SUBCOMMANDS)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and name not in SUBCOMMANDS and not name.startswith("-"):
+            # no command module is imported for this: the names are SUBCOMMANDS' keys
+            meant = suggest(name, sorted(SUBCOMMANDS))
+            hint = f" Did you mean {meant!r}?" if meant else ""
+            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:
+            raise _styled(exc) from exc
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         entry = SUBCOMMANDS.get(cmd_name)
@@ -63,15 +160,17 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.ClickException as exc:
+            raise _styled(exc) from exc
         except OSError as exc:
             if exc.errno == errno.EPIPE:
                 raise  # stdout closed: click's own handling
-            _fail(_os_error_message(exc))
+            fail(_os_error_message(exc))
         except Exception as exc:
             from phasegate.statedir import StateDirError
 
             if isinstance(exc, StateDirError):
-                _fail(str(exc))
+                fail(str(exc))
             raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -85,11 +184,6 @@ def _os_error_message(exc: OSError) -> str:
     if exc.filename is None:
         return f"{what}; check the workspace and its .phasegate folder and run the command again"
     return f"cannot use {exc.filename}: {what}; fix or remove it and run the command again"
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,8 +1,9 @@
 """Shared rendering of gate results for the terminal and for JSON output.
 
 * :func:`render_gates` prints a table of phases: name, status, score, threshold and the
-  checks that failed; below it, how many checks ran, came from the cache, were skipped or
-  could not run (their evidence), so a degraded run never reads like a clean one.
+  checks that failed (plain aligned lines off a terminal, never wrapped); below it, how
+  many checks ran, came from the cache, were skipped or could not run (their evidence),
+  so a degraded run never reads like a clean one.
 * :func:`render_findings` lists findings as ``path:line:col: CODE message`` (1-based line
   and column, for people), grouped by phase.
 * :func:`gates_to_json` builds the JSON document of ``phasegate validate --format json``
@@ -63,29 +64,25 @@ def render_gates(
     """A table of phases: name, status, score, threshold, failed checks.
 
     ``statuses`` maps a phase name to the status to show (``completed``, ``stalled``…);
-    phases not in it show ``passed``/``failed`` from their gate.
+    phases not in it show ``passed``/``failed`` from their gate. Off a terminal the table
+    is plain lines (see :func:`phasegate.commands._table.print_table`).
     """
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=title, show_lines=False)
-    table.add_column("Phase", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Score", justify="right")
-    table.add_column("Threshold", justify="right")
-    table.add_column("Failed checks")
+    rows = []
     for gate in gates:
         status = (statuses or {}).get(gate.phase) or gate_status(gate)
-        style = _STATUS_STYLE.get(status, "")
         failed = ", ".join(_failed_label(c) for c in gate.failed_checks) or "-"
-        table.add_row(
-            escape(gate.phase),
-            f"[{style}]{escape(status)}[/]" if style else escape(status),
-            f"{gate.score:.2f}",
-            f"{gate.threshold:.2f}",
-            escape(failed),
-        )
-    console.print(table)
+        rows.append([gate.phase, status, f"{gate.score:.2f}", f"{gate.threshold:.2f}", failed])
+    from phasegate.commands._table import print_table
+
+    print_table(
+        console,
+        ["Phase", "Status", "Score", "Threshold", "Failed checks"],
+        rows,
+        title=title,
+        right={2, 3},
+        no_wrap=2,
+        styles={1: _STATUS_STYLE},
+    )
     line = evidence_summary(gates)
     if line:
         console.print(line, highlight=False, emoji=False)

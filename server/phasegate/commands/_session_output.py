@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from phasegate import cli
 from phasegate.commands._state import check_state as check_state  # for the commands
 from phasegate.commands._state import print_warnings
+from phasegate.commands._workspace import workspace_params
 from phasegate.model_plain import PhaseStatus, SessionStatus
 
 # Imports stay light: ``status`` and ``sessions`` must start fast (see
@@ -32,10 +34,12 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
+    from phasegate.commands._progress import ToolProbe
     from phasegate.config import Config
     from phasegate.executor import Executor
-    from phasegate.model import Event, GateResult, SessionState
+    from phasegate.model import CheckResult, Event, GateResult, SessionState
     from phasegate.recheck import Recheck
+    from phasegate.runner import ResolvedCheck
     from phasegate.store import SessionInfo
 
 EXIT_OK = 0
@@ -56,14 +60,8 @@ _STATUS_STYLE = {
     "unreadable": "red",
 }
 
-workspace_option = click.option(
-    "--workspace",
-    "-w",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Workspace folder.",
-)
+# -w/--workspace DIR and the positional [DIR]: the command gets the project root
+workspace_option = workspace_params()
 format_option = click.option(
     "--format",
     "fmt",
@@ -100,7 +98,8 @@ def load_workspace_config(root: Path) -> Config:
 
 
 def error(message: str) -> int:
-    click.echo(f"error: {message}", err=True)
+    """``phasegate: error: <message>`` on stderr; returns the exit code 2."""
+    cli.error(message)
     return EXIT_ERROR
 
 
@@ -115,13 +114,21 @@ def exit_code(state: SessionState) -> int:
 # -- live progress --------------------------------------------------------------------
 @dataclass
 class Progress:
-    """Turns executor events into a live status line and a log of steps on stderr."""
+    """Turns executor events into a log of steps on stderr and, when ``live`` (stderr is
+    a terminal, see :func:`phasegate.commands._progress.progress_wanted`), a status line
+    naming what runs: the persona at work, or the check being run and its tool
+    (``implementation · IMPL-LINT (ruff)``, told by an observed gate runner)."""
 
     console: Console
+    live: bool = False
     _status: Status | None = None
+    _probe: ToolProbe | None = None
 
     def __enter__(self) -> Progress:
-        if self.console.is_terminal:
+        if self.live:
+            from phasegate.commands._progress import ToolProbe
+
+            self._probe = ToolProbe()
             self._status = self.console.status("starting…")
             self._status.start()
         return self
@@ -135,8 +142,29 @@ class Progress:
         self.console.print(text, highlight=False, soft_wrap=True)
 
     def _spin(self, text: str) -> None:
-        if self._status is not None:
-            self._status.update(text)
+        if self._status is not None and self._probe is not None:
+            from phasegate.commands._progress import DoingText
+
+            self._status.update(DoingText(text, self._probe))
+
+    # the gate runner's observer (phasegate.commands._progress.CheckObserver)
+    def planned(self, total: int | None) -> None:
+        pass
+
+    def check_started(self, rc: ResolvedCheck) -> None:
+        import threading
+
+        from rich.markup import escape
+
+        from phasegate.commands._progress import check_label
+
+        if self._probe is not None:
+            self._probe.follow(threading.get_native_id())
+        self._spin(escape(check_label(rc)))
+
+    def check_finished(self, rc: ResolvedCheck, result: CheckResult) -> None:
+        if self._probe is not None:
+            self._probe.follow(None)
 
     def on_event(self, ev: Event) -> None:
         from rich.markup import escape
@@ -263,6 +291,7 @@ def execute(
     code. Returns the exit code."""
     from rich.console import Console
 
+    from phasegate.commands._progress import progress_wanted
     from phasegate.config_loader import ConfigError, load
     from phasegate.executor import Executor, ExecutorError
     from phasegate.proc import kill_leftovers
@@ -285,7 +314,9 @@ def execute(
     try:
         loaded = load(root)
     except ConfigError as exc:
-        return error(f"invalid configuration:\n{exc}")
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        return error(f"{len(exc.issues)} configuration error(s)")
     print_warnings(loaded.warnings)
     config = loaded.config
     updates: dict[str, Any] = {}
@@ -296,14 +327,25 @@ def execute(
     if updates:
         config = config.model_copy(update=updates)
     store = SessionStore(root)
-    progress = Progress(err)
-    executor = Executor(Workspace(root), config, store, trusted=trusted, on_event=progress.on_event)
+    progress = Progress(err, live=progress_wanted())
+    workspace_ = Workspace(root)
+    runner = None
+    if progress.live:  # a runner that says which check runs, for the status line
+        from phasegate.cache import ResultCache
+        from phasegate.commands._progress import ObservedRunner
+
+        runner = ObservedRunner(
+            workspace_, config, trusted, cache=ResultCache(workspace_.state_dir / "cache")
+        )
+        runner.observer = progress
+    executor = Executor(
+        workspace_, config, store, trusted=trusted, runner=runner, on_event=progress.on_event
+    )
     try:
         with progress:
             state = _run_with_signals(executor, action, err)
     except CheckpointRecovered as exc:
-        click.echo(str(exc), err=True)
-        return EXIT_ERROR
+        return error(str(exc))
     except (StoreError, ExecutorError) as exc:
         return error(str(exc))
     finally:
@@ -339,38 +381,40 @@ def render_session(
     (``status`` only) override the recorded gate and status of completed phases that
     fail now, and add a note to those the cache cannot tell about."""
     from rich.markup import escape
-    from rich.table import Table
 
     from phasegate.commands._output import render_findings
+    from phasegate.commands._table import print_table
     from phasegate.recheck import shown_status
 
     titles = _titles(config)
     rechecks = rechecks or {}
     gates = {**gates, **{n: r.gate for n, r in rechecks.items() if r.gate is not None}}
-    table = Table(title=f"session {escape(state.id)} — {state.status.value}")
-    table.add_column("Phase", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Score", justify="right")
-    table.add_column("Threshold", justify="right")
-    table.add_column("Iterations", justify="right")
-    table.add_column("Note")
+    rows = []
     for ps in state.phases:
         gate = gates.get(ps.name)
         score = gate.score if gate else ps.last_score
         thr = gate.threshold if gate else ps.last_threshold
         recheck = rechecks.get(ps.name)
-        status = shown_status(ps.status, recheck)
-        style = _STATUS_STYLE.get(status, "")
         note = recheck.note if recheck is not None else ps.message
-        table.add_row(
-            escape(titles.get(ps.name, ps.name)),
-            f"[{style}]{status}[/]" if style else status,
-            "-" if score is None else f"{score:.2f}",
-            "-" if thr is None else f"{thr:.2f}",
-            str(ps.persona_iterations),
-            escape(note),
+        rows.append(
+            [
+                titles.get(ps.name, ps.name),
+                shown_status(ps.status, recheck),
+                "-" if score is None else f"{score:.2f}",
+                "-" if thr is None else f"{thr:.2f}",
+                str(ps.persona_iterations),
+                note,
+            ]
         )
-    console.print(table)
+    print_table(
+        console,
+        ["Phase", "Status", "Score", "Threshold", "Iterations", "Note"],
+        rows,
+        title=f"session {state.id} — {state.status.value}",
+        right={2, 3, 4},
+        no_wrap=2,
+        styles={1: _STATUS_STYLE},
+    )
     labels = {g.new_code for g in gates.values() if g.new_code}
     if labels:
         console.print(
@@ -475,31 +519,34 @@ def emit(
 
 
 def render_sessions(console: Console, infos: list[SessionInfo]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+    from phasegate.commands._table import plain_output, print_table
 
     if not infos:
         console.print("no sessions; start one with `phasegate run --requirement TEXT`")
         return
-    table = Table()
-    table.add_column("", no_wrap=True)
-    table.add_column("Session", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Phase", no_wrap=True)
-    table.add_column("Updated", no_wrap=True)
-    table.add_column("Requirement")
+    plain = plain_output(console)  # off a terminal, a requirement is never shortened
+    rows = []
     for s in infos:
-        style = _STATUS_STYLE.get(s.status, "")
-        req = s.requirement if len(s.requirement) <= 60 else s.requirement[:57] + "..."
-        table.add_row(
-            "*" if s.active else "",
-            escape(s.id),
-            f"[{style}]{s.status}[/]" if style else s.status,
-            escape(s.current_phase or "-"),
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(s.updated_at)),
-            escape(s.error or req),
+        req = s.requirement
+        if not plain and len(req) > 60:
+            req = req[:57] + "..."
+        rows.append(
+            [
+                "*" if s.active else "",
+                s.id,
+                s.status,
+                s.current_phase or "-",
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(s.updated_at)),
+                s.error or req,
+            ]
         )
-    console.print(table)
+    print_table(
+        console,
+        ["", "Session", "Status", "Phase", "Updated", "Requirement"],
+        rows,
+        no_wrap=5,
+        styles={2: _STATUS_STYLE},
+    )
 
 
 def is_waiting(status: PhaseStatus) -> bool:

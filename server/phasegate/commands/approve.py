@@ -17,7 +17,9 @@ from pathlib import Path
 import click
 
 from phasegate.approvals import ApprovalError, approve
+from phasegate.cli import fail
 from phasegate.commands._state import check_state, print_warnings
+from phasegate.commands._workspace import workspace_params
 from phasegate.config import CheckConfig
 from phasegate.config_loader import ConfigError, load
 from phasegate.model import Finding
@@ -75,13 +77,7 @@ def flagged(root: Path, since: str | None) -> list[Finding]:
 @click.option("--all", "approve_all", is_flag=True, help="Approve every change flagged now.")
 @click.option("-m", "--message", "note", default="", help="Why the change is fine.")
 @click.option("--since", metavar="REF", help="Judge changes since this git reference.")
-@click.option(
-    "--workspace",
-    "-w",
-    default=".",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Workspace folder (default: .).",
-)
+@workspace_params(positional=False)
 def command(
     ids: tuple[str, ...], approve_all: bool, note: str, since: str | None, workspace: Path
 ) -> None:
@@ -91,13 +87,12 @@ def command(
     policy wait for a person's approval; once approved, GATE-INTEGRITY leaves them out.
     Programs phasegate runs (personas, check tools) cannot approve.
     """
-    root = workspace.resolve()
-    check_state(root, prefix="phasegate: ")
+    root = workspace
+    check_state(root)
     try:
         findings = flagged(root, since)
     except ValueError as exc:
-        click.echo(f"phasegate: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc))
     if not ids and not approve_all:
         for f in findings:
             line = f.range.start.line + 1
@@ -110,14 +105,12 @@ def command(
     by_id = {f.id: f for f in findings}
     unknown = [i for i in ids if i not in by_id]
     if unknown:
-        click.echo(f"phasegate: not flagged now: {', '.join(unknown)}", err=True)
-        sys.exit(2)
+        fail(f"not flagged now: {', '.join(unknown)}")
     chosen = findings if approve_all else [by_id[i] for i in ids]
     try:
         added = approve(root, chosen, note)
     except ApprovalError as exc:
-        click.echo(f"phasegate: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc))
     for a in added:
         click.echo(f"approved: {a.path}: {a.message}")
     left = len(findings) - len(chosen)

@@ -26,16 +26,19 @@ used, or a check that could not run.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from phasegate.baseline import DEFAULT_BASELINE
 from phasegate.cache import gc_paused
+from phasegate.cli import fail, warning
+from phasegate.commands._progress import CheckProgress, progress_wanted
 from phasegate.commands._state import check_state, load_or_exit
+from phasegate.commands._workspace import workspace_params
 from phasegate.commands.validate import ValidationSetupError, run_validation
 from phasegate.config import Config
 from phasegate.model import GateResult
@@ -101,11 +104,7 @@ def _config_value(root: Path, path: Path) -> str:
 
 
 @click.command("baseline")
-@click.argument(
-    "directory",
-    default=".",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
+@workspace_params()
 @click.option(
     "-o",
     "--output",
@@ -113,7 +112,7 @@ def _config_value(root: Path, path: Path) -> str:
     metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path),
     help=f"Write the baseline here. Default: [new_code] baseline of the configuration, "
-    f"else {DEFAULT_BASELINE} in DIRECTORY.",
+    f"else {DEFAULT_BASELINE} at the workspace root.",
 )
 @click.option("--phase", "phase", metavar="NAME", help="Record only this phase's findings.")
 @click.option(
@@ -130,13 +129,14 @@ def _config_value(root: Path, path: Path) -> str:
     "and fails its gate, on code nobody changed.",
 )
 def command(
-    directory: Path,
+    workspace: Path,
     output: Path | None,
     phase: str | None,
     untrusted: bool,
     allow_unknown: bool,
 ) -> None:
-    """Record every finding of the gates on DIRECTORY (default: .) as a SARIF baseline.
+    """Record every finding of the gates on the workspace (DIR or -w DIR: the project
+    root found from there) as a SARIF baseline.
 
     Runs the gates on the whole code (never in new-code mode) and writes their findings,
     to judge new code against later: `phasegate validate --baseline FILE`, or
@@ -147,16 +147,11 @@ def command(
     --allow-unknown).
     """
     with gc_paused():
-        _baseline(directory, output, phase, untrusted, allow_unknown)
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"phasegate: {message}", err=True)
-    sys.exit(EXIT_ERROR)
+        _baseline(workspace, output, phase, untrusted, allow_unknown)
 
 
 def _baseline(
-    directory: Path,
+    root: Path,
     output: Path | None,
     phase: str | None,
     untrusted: bool,
@@ -166,15 +161,18 @@ def _baseline(
     from phasegate.fsutil import atomic_write_text
     from phasegate.sarif import gates_to_sarif
 
-    root = directory.resolve()
-    check_state(root, prefix="phasegate: ")
+    check_state(root)
     loaded = load_or_exit(root)
     config = whole_code(loaded.config)
     target = baseline_path(root, loaded.config, output)
+    progress = CheckProgress(title="recording") if progress_wanted() else None
     try:
-        gates = run_validation(root, config, phase=phase, trusted=not untrusted)
+        with progress or contextlib.nullcontext():
+            gates = run_validation(
+                root, config, phase=phase, trusted=not untrusted, observer=progress
+            )
     except ValidationSetupError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
     unknown = [
         (g.phase, c.id, c.error or "timed out")
@@ -189,15 +187,14 @@ def _baseline(
             "they run, failing their gates on code nobody changed"
         )
         if not allow_unknown:
-            _fail(
+            fail(
                 f"{len(unknown)} check(s) could not run:{listed}\n"
                 f"{consequence}. Fix them and run again, or write the baseline anyway "
                 "with --allow-unknown. Nothing was written."
             )
-        click.echo(
-            f"phasegate: warning: {len(unknown)} check(s) could not run, recorded without "
-            f"findings (--allow-unknown):{listed}\n{consequence}.",
-            err=True,
+        warning(
+            f"{len(unknown)} check(s) could not run, recorded without "
+            f"findings (--allow-unknown):{listed}\n{consequence}."
         )
     skipped = [f"{g.phase}/{c.id}" for g in gates for c in g.checks if c.skipped]
     if skipped:

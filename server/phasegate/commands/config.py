@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from phasegate.commands._state import print_warnings
+from phasegate.commands._state import config_failed, print_warnings
+from phasegate.commands._workspace import workspace_params
 from phasegate.config import Config
 from phasegate.config_loader import ConfigError, load
 from phasegate.docgen import config_to_toml
 
 
 @click.command("config")
-@click.argument(
-    "directory",
-    default=".",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
+@workspace_params()
 @click.option("--schema", is_flag=True, help="Print the JSON Schema of the configuration.")
 @click.option("--show", is_flag=True, help="Print the effective configuration (the default).")
 @click.option(
@@ -30,8 +26,9 @@ from phasegate.docgen import config_to_toml
     show_default=True,
     help="Format of --show.",
 )
-def command(directory: Path, schema: bool, show: bool, fmt: str) -> None:
-    """Show the configuration of DIRECTORY (default: .) or the JSON Schema of Config.
+def command(workspace: Path, schema: bool, show: bool, fmt: str) -> None:
+    """Show the configuration of the workspace (DIR or -w DIR: the project root found
+    from there) or the JSON Schema of Config.
 
     Exit status: 0, or 2 when the configuration has errors (printed as
     file:line:col: key: message; warnings as file:line:col: warning: key: message).
@@ -41,13 +38,11 @@ def command(directory: Path, schema: bool, show: bool, fmt: str) -> None:
     if schema:
         click.echo(json.dumps(Config.model_json_schema(), indent=2))
         return
-    root = directory.resolve()
+    root = workspace
     try:
         loaded = load(root)
     except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        sys.exit(2)
+        config_failed(exc)
     print_warnings(loaded.warnings)
     if fmt == "json":
         click.echo(json.dumps(loaded.config.model_dump(mode="json"), indent=2))

@@ -98,11 +98,15 @@ def _finish() -> None:
     "findings of a blocking severity.",
 )
 @click.option(
-    "--root",
+    "--workspace",
     "-w",
+    "--root",
+    "root",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="The workspace (default: the project folder the agent names).",
+    metavar="DIR",
+    help="The workspace (default: the project folder the agent names, and from there "
+    "the nearest folder with phasegate.toml or .phasegate up to the repository top).",
 )
 def command(
     agent: str,

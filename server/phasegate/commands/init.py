@@ -4,18 +4,24 @@ When a coding agent's CLI is on ``PATH`` (``--agent auto``, the default, takes t
 in :data:`phasegate.personas.agents.KNOWN_AGENTS`' order), the personas that rework the
 code phases run it instead of the scaffold persona; ``--agent none`` writes the defaults
 exactly.
+
+A folder given (``DIR`` or ``-w DIR``) is used as it is: ``init`` makes it a project
+root. Without one, it writes at the root the other commands find from the current
+folder (:mod:`phasegate.rootdir`): the nearest folder with a phasegate marker, else the
+repository's top, else the current folder.
 """
 
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import click
 
+from phasegate.cli import fail
 from phasegate.commands._state import check_state
+from phasegate.commands._workspace import workspace_params
 from phasegate.config import Config
 from phasegate.config_loader import CONFIG_FILE, PYPROJECT_FILE, find_config
 from phasegate.docgen import config_to_toml
@@ -44,11 +50,7 @@ def default_config_text() -> str:
 
 
 @click.command("init")
-@click.argument(
-    "directory",
-    default=".",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
+@workspace_params(explicit="exact")
 @click.option(
     "--force",
     is_flag=True,
@@ -62,34 +64,32 @@ def default_config_text() -> str:
     help="Coding agent for the code phases' personas: auto = the first on PATH "
     f"({', '.join(AGENT_NAMES)}), none = the built-in scaffold persona.",
 )
-def command(directory: Path, force: bool, agent: str) -> None:
-    """Write a commented phasegate.toml equal to the defaults in DIRECTORY (default: .).
+def command(workspace: Path, force: bool, agent: str) -> None:
+    """Write a commented phasegate.toml equal to the defaults in DIR (or -w DIR; default:
+    the project root found from the current folder, else the repository's top).
 
     The personas that rework the code (the owners of the IMPL-* and TEST-* checks) run
     the coding agent chosen by --agent; they run in a trusted workspace only.
     """
     from phasegate.personas.agent_setup import AgentSetupError, init_text
 
-    root = directory.resolve()
+    root = workspace
     target = root / CONFIG_FILE
     previous = find_config(root)
     backup: Path | None = None
     if target.exists():
         if not force:
-            click.echo(
-                f"phasegate: {target} already exists; use --force to replace it "
-                f"(the old file is kept in {STATE_DIR}/backups/)",
-                err=True,
+            fail(
+                f"{target} already exists; use --force to replace it "
+                f"(the old file is kept in {STATE_DIR}/backups/)"
             )
-            sys.exit(2)
-        check_state(root, prefix="phasegate: ")
+        check_state(root)
         backup = backup_existing(root, target)
     chosen = choose_agent(agent)
     try:
         edit = init_text(chosen)
     except AgentSetupError as exc:  # pragma: no cover - the defaults always load
-        click.echo(f"phasegate: {exc}", err=True)
-        sys.exit(2)
+        fail(str(exc))
     atomic_write_text(target, edit.text)
     click.echo(f"wrote {target}")
     if chosen is not None:

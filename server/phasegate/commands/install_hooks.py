@@ -15,11 +15,12 @@ shaped as the agent documents (named with its line; nothing written) or bad usag
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import click
 
+from phasegate.cli import fail, warning
+from phasegate.commands._workspace import workspace_params
 from phasegate.hooks.install import InstallError, apply, entries_for, plan
 from phasegate.hooks.protocol import Agent
 
@@ -44,15 +45,7 @@ NOTES = {
     required=True,
     help="Which agent's project settings to change.",
 )
-@click.option(
-    "--workspace",
-    "-w",
-    "workspace",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="The project folder.",
-)
+@workspace_params()
 @click.option(
     "--dry-run", is_flag=True, help="Show the settings file as it would be; write nothing."
 )
@@ -94,8 +87,9 @@ def command(
     max_blocks: int | None,
     program: str,
 ) -> None:
-    """Install phasegate's hooks into an agent's project settings (or take them out)."""
-    root = workspace.resolve()
+    """Install phasegate's hooks into an agent's project settings (or take them out), in
+    the workspace (DIR or -w DIR: the project root found from there)."""
+    root = workspace
     who = AGENT_NAMES[agent]
     entries = (
         None
@@ -112,8 +106,7 @@ def command(
     try:
         change = plan(root, who, entries)
     except InstallError as exc:
-        click.echo(f"phasegate: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(str(exc))
     shown = change.path.relative_to(root) if change.path.is_relative_to(root) else change.path
     if dry_run:
         state = "would change" if change.changed else "would stay as it is"
@@ -127,17 +120,15 @@ def command(
     try:
         backup = apply(change)
     except OSError as exc:
-        click.echo(f"phasegate: cannot write {change.path}: {exc.strerror or exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(f"cannot write {change.path}: {exc.strerror or exc}")
     saved = f" (previous file: {backup.name})" if backup is not None else ""
     if uninstall:
         click.echo(f"{shown}: removed {change.removed} phasegate hook(s){saved}.")
         return
     click.echo(f"{shown}: phasegate hooks {', '.join(change.events)}{saved}.")
     if program == "phasegate" and shutil.which("phasegate") is None:
-        click.echo(
-            "warning: `phasegate` is not on PATH here; if the agent does not find it either, "
-            "run install-hooks again with --program /absolute/path/to/phasegate",
-            err=True,
+        warning(
+            "`phasegate` is not on PATH here; if the agent does not find it either, "
+            "run install-hooks again with --program /absolute/path/to/phasegate"
         )
     click.echo(NOTES[who])

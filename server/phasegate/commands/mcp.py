@@ -11,23 +11,18 @@ checkpoint and the programs it started are killed.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 import click
+
+from phasegate.cli import fail
+from phasegate.commands._workspace import workspace_params
 
 EXIT_ERROR = 2
 
 
 @click.command("mcp")
-@click.option(
-    "--workspace",
-    "-w",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Workspace folder.",
-)
+@workspace_params()
 @click.option(
     "--untrusted",
     is_flag=True,
@@ -41,21 +36,17 @@ EXIT_ERROR = 2
 )
 @click.option("-v", "--verbose", count=True, help="More logging.")
 def command(workspace: Path, untrusted: bool, log_file: str | None, verbose: int) -> None:
-    """Serve the workspace's gates, findings and sessions over MCP (stdio)."""
+    """Serve the workspace's gates, findings and sessions over MCP (stdio); the
+    workspace is DIR or -w DIR (the project root found from there)."""
     from phasegate.mcp_server import SDK_REQUIREMENT, sdk_problem
 
     problem = sdk_problem()
     if problem is not None:
-        click.echo(
-            f"error: phasegate mcp needs the MCP SDK ({problem}): install phasegate[mcp] "
-            f"(pip install 'phasegate[mcp]', or pip install '{SDK_REQUIREMENT}')",
-            err=True,
+        fail(
+            f"phasegate mcp needs the MCP SDK ({problem}): install phasegate[mcp] "
+            f"(pip install 'phasegate[mcp]', or pip install '{SDK_REQUIREMENT}')"
         )
-        sys.exit(EXIT_ERROR)
-    root = workspace.expanduser().resolve()
-    if not root.is_dir():
-        click.echo(f"error: the workspace {workspace} is not a folder", err=True)
-        sys.exit(EXIT_ERROR)
+    root = workspace
     level = logging.WARNING - 10 * min(verbose, 2)
     handler: logging.Handler = (
         logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()

@@ -6,7 +6,8 @@ commit, phasegate version, threshold, trust or new-code reference; a shard given
 missing), rebuilds every gate as a single ``validate`` would and writes it in any of
 validate's formats. It runs no check and writes nothing in the workspace.
 
-The workspace's checkout (``--directory``, default ``.``) gives the configuration, which
+The workspace's checkout (``-w/--workspace``, also ``-C/--directory``; default: the
+project root found from the current folder) gives the configuration, which
 must be the one the shards ran with, and the lines SARIF fingerprints are computed from,
 as ``validate`` does: run the merge in a checkout of the commit the shards validated.
 
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NoReturn
+from typing import IO, TYPE_CHECKING
 
 import click
 
+from phasegate.cli import fail
 from phasegate.commands._state import load_or_exit
+from phasegate.commands._workspace import workspace_params
 
 if TYPE_CHECKING:
     from phasegate.config_loader import LoadedConfig
@@ -33,11 +36,6 @@ EXIT_FAILED = 1
 EXIT_ERROR = 2
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"phasegate: {message}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
 @click.command("merge")
 @click.argument(
     "files",
@@ -45,15 +43,7 @@ def _fail(message: str) -> NoReturn:
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
-@click.option(
-    "-C",
-    "--directory",
-    default=".",
-    show_default=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="The workspace's checkout: its configuration must be the shards' one; SARIF "
-    "fingerprints read its lines.",
-)
+@workspace_params(positional=False, extra_names=("-C", "--directory"))
 @click.option(
     "--format",
     "fmt",
@@ -76,13 +66,14 @@ def _fail(message: str) -> NoReturn:
 )
 def command(
     files: tuple[Path, ...],
-    directory: Path,
+    workspace: Path,
     fmt: str,
     output: Path | None,
     pretty: bool | None,
 ) -> None:
     """Merge the outputs of `validate --shard I/N` (FILES: every shard, JSON or SARIF)
-    into the verdict of one validate run.
+    into the verdict of one validate run. The workspace (-w DIR, or -C DIR) is the
+    checkout of the commit the shards validated: its configuration must be theirs.
 
     Exit status: 0 all gates passed, 1 a gate failed, 2 shards that do not make one
     whole (another split, configuration or commit, a shard missing or given twice),
@@ -91,12 +82,12 @@ def command(
     from phasegate.cache import gc_paused
 
     with gc_paused():
-        _merge(files, directory, fmt, output, pretty)
+        _merge(files, workspace, fmt, output, pretty)
 
 
 def _merge(
     files: tuple[Path, ...],
-    directory: Path,
+    root: Path,
     fmt: str,
     output: Path | None,
     pretty: bool | None,
@@ -106,7 +97,6 @@ def _merge(
     from phasegate.shards import ShardMismatch, merge_shards, read_shard
     from phasegate.workspace import Workspace
 
-    root = directory.resolve()
     loaded = load_or_exit(root)
     try:
         inputs = [read_shard(str(path), path.read_bytes()) for path in files]
@@ -121,9 +111,9 @@ def _merge(
                 "merge in a checkout of the commit the shards validated"
             )
     except ShardMismatch as exc:
-        _fail(f"cannot merge: {exc}")
+        fail(f"cannot merge: {exc}")
     except OSError as exc:
-        _fail(f"cannot read {exc.filename}: {exc.strerror or exc}")
+        fail(f"cannot read {exc.filename}: {exc.strerror or exc}")
 
     out: IO[bytes] | None = None
     try:
@@ -131,7 +121,7 @@ def _merge(
             try:
                 out = output.open("wb")
             except OSError as exc:
-                _fail(f"cannot write {output}: {exc.strerror or exc}")
+                fail(f"cannot write {output}: {exc.strerror or exc}")
         if pretty is None:
             pretty = output is None and sys.stdout.isatty()
         _write(root, gates, fmt, pretty, loaded, len(inputs), out)

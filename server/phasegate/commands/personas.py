@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from phasegate.commands._state import EXIT_ERROR, print_warnings
+from phasegate.cli import fail, warning
+from phasegate.commands._state import config_failed, print_warnings
+from phasegate.commands._workspace import workspace_params
 from phasegate.config import ID_PATTERN, Config
 from phasegate.config_loader import ConfigError, load
 from phasegate.personas.agent_setup import AgentSetupError, SetupResult, use_agent
@@ -50,11 +51,6 @@ def _persona_rows(config: Config) -> list[dict[str, Any]]:
     return rows
 
 
-def _fail(message: str) -> None:
-    click.echo(f"phasegate: {message}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
 def _written_json(result: SetupResult) -> dict[str, Any]:
     return {
         "path": str(result.path),
@@ -90,11 +86,7 @@ def _echo_result(result: SetupResult, agent: AgentCli | None) -> None:
 
 
 @click.command("personas")
-@click.argument(
-    "directory",
-    default=".",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
+@workspace_params()
 @click.option(
     "--use",
     "use",
@@ -120,14 +112,15 @@ def _echo_result(result: SetupResult, agent: AgentCli | None) -> None:
     show_default=True,
     help="Output format.",
 )
-def command(directory: Path, use: str | None, personas: tuple[str, ...], fmt: str) -> None:
-    """List the personas of DIRECTORY (default: .) and the coding-agent CLIs on PATH.
+def command(workspace: Path, use: str | None, personas: tuple[str, ...], fmt: str) -> None:
+    """List the personas of the workspace (DIR or -w DIR: the project root found from
+    there) and the coding-agent CLIs on PATH.
 
     With --use AGENT, the personas that rework the code (the owners of the IMPL-* and
     TEST-* checks) run that agent's documented non-interactive command. Exit status: 0,
     or 2 when the configuration has errors (file:line:col) or cannot be edited.
     """
-    root = directory.resolve()
+    root = workspace
     for name in personas:
         if not re.fullmatch(ID_PATTERN, name):
             raise click.BadParameter(f"{name!r} is not a persona name", param_hint="--persona")
@@ -138,27 +131,22 @@ def command(directory: Path, use: str | None, personas: tuple[str, ...], fmt: st
     if use is not None:
         agent = choose_agent(use)
         if agent is not None and agent.path is None:
-            click.echo(
-                f"phasegate: warning: {agent.name} is not on PATH; the personas will fail "
-                "with 'not found' until it is installed",
-                err=True,
+            warning(
+                f"{agent.name} is not on PATH; the personas will fail "
+                "with 'not found' until it is installed"
             )
         try:
             written = use_agent(root, agent, list(personas) or None)
         except AgentSetupError as exc:
             for issue in exc.issues:
                 click.echo(str(issue), err=True)
-            _fail(exc.message or "the configuration was not changed")
-            return
+            fail(exc.message or "the configuration was not changed")
         except OSError as exc:
-            _fail(f"cannot write the configuration: {exc}")
-            return
+            fail(f"cannot write the configuration: {exc}")
     try:
         loaded = load(root)
     except ConfigError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        sys.exit(EXIT_ERROR)
+        config_failed(exc)
     print_warnings(loaded.warnings)
     config = loaded.config
     rows = _persona_rows(config)

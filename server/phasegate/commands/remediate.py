@@ -18,7 +18,9 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from phasegate.cli import fail
 from phasegate.commands._state import check_state, load_or_exit
+from phasegate.commands._workspace import workspace_params
 from phasegate.remediate import RemediationError, RemediationResult, remediate
 from phasegate.store import InvalidSessionId, SessionStore, validate_new_session_id
 from phasegate.workspace import Workspace
@@ -73,9 +75,7 @@ def render_result(console: Console, root: Path, result: RemediationResult) -> No
 
 
 @click.command("remediate")
-@click.argument(
-    "directory", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
+@workspace_params()
 @click.option("--phase", "phase", metavar="NAME", help="Remediate only this phase.")
 @click.option(
     "--session",
@@ -97,22 +97,22 @@ def render_result(console: Console, root: Path, result: RemediationResult) -> No
     help="Treat the workspace as untrusted: run no persona or check that runs workspace code.",
 )
 def command(
-    directory: Path, phase: str | None, session_id: str | None, fmt: str, untrusted: bool
+    workspace: Path, phase: str | None, session_id: str | None, fmt: str, untrusted: bool
 ) -> None:
-    """Validate DIRECTORY (default: .), let the owners of failed checks fix them, re-validate.
+    """Validate the workspace (DIR or -w DIR: the project root found from there), let
+    the owners of failed checks fix them, re-validate.
 
     Exit status: 0 all gates pass afterwards, 1 a gate still fails, 2 configuration,
     session or usage error.
     """
-    root = directory.resolve()
-    check_state(root, session_id, prefix="phasegate: ")
+    root = workspace
+    check_state(root, session_id)
     if session_id is not None:
         try:
             if not SessionStore(root).exists(session_id):
                 validate_new_session_id(session_id)  # a new session: no id starting with -
         except InvalidSessionId as exc:
-            click.echo(f"phasegate: {exc}", err=True)
-            sys.exit(EXIT_ERROR)
+            fail(str(exc))
     loaded = load_or_exit(root)
     config = loaded.config
     console = Console(highlight=False, stderr=fmt == "json")
@@ -128,8 +128,7 @@ def command(
             )
         )
     except RemediationError as exc:
-        click.echo(f"phasegate: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(str(exc))
     if fmt == "json":
         click.echo(json.dumps(result_to_json(result), indent=2))
     else:

@@ -25,7 +25,8 @@ def command(
     untrusted: bool,
     fmt: str,
 ) -> None:
-    """Resume SESSION (default: the active session) where it stopped.
+    """Resume SESSION (default: the active session) where it stopped, in the workspace
+    DIR or -w DIR (the project root found from there; one argument is SESSION).
 
     Stalled and blocked phases are re-evaluated first: edits that make a gate pass
     complete the phase. A phase blocked by the iteration limit iterates further when

@@ -27,7 +27,9 @@ def command(stdio: bool, port: int | None, host: str, log_file: str | None, verb
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
     if verbose < 2:
-        logging.getLogger("pygls").setLevel(max(level, logging.WARNING))
+        # pygls' warnings are about the client's routine messages (a $/cancelRequest for
+        # a request already answered): noise in the editor's output unless asked for
+        logging.getLogger("pygls").setLevel(logging.WARNING if verbose else logging.ERROR)
 
     from phasegate.lsp.server import create_server
 

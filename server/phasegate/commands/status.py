@@ -45,10 +45,7 @@ def command(session_id: str | None, workspace: Path, fmt: str) -> None:
     try:
         sid = store.resolve(session_id)
         state = store.load(sid)
-    except CheckpointRecovered as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(out.EXIT_ERROR)
-    except StoreError as exc:
+    except (CheckpointRecovered, StoreError) as exc:
         sys.exit(out.error(str(exc)))
     finally:
         store.unlock_all()

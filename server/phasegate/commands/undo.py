@@ -16,7 +16,9 @@ from pathlib import Path
 
 import click
 
+from phasegate.cli import fail
 from phasegate.commands._state import check_state
+from phasegate.commands._workspace import workspace_params
 from phasegate.remediate import RemediationError, undo
 from phasegate.workspace import Workspace
 
@@ -25,9 +27,7 @@ EXIT_ERROR = 2
 
 
 @click.command("undo")
-@click.argument(
-    "directory", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
+@workspace_params()
 @click.option(
     "--session",
     "session_id",
@@ -40,15 +40,15 @@ EXIT_ERROR = 2
     help="Undo even over later edits (they are backed up first) or damaged backups "
     "(those files are left as they are).",
 )
-def command(directory: Path, session_id: str | None, force: bool) -> None:
-    """Restore the files the last remediation in DIRECTORY (default: .) changed."""
-    root = directory.resolve()
-    check_state(root, session_id, prefix="phasegate: ")
+def command(workspace: Path, session_id: str | None, force: bool) -> None:
+    """Restore the files the last remediation in the workspace (DIR or -w DIR: the
+    project root found from there) changed."""
+    root = workspace
+    check_state(root, session_id)
     try:
         result = undo(Workspace(root), session_id, force=force)
     except RemediationError as exc:
-        click.echo(f"phasegate: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(str(exc))
     how = " (interrupted: the remediation had been stopped)" if result.interrupted else ""
     click.echo(f"Undid {result.label} of session {result.session_id}{how}:")
     for c in result.restored:

@@ -15,6 +15,10 @@ a state folder that cannot be used.
 or ``sarif``) for ``phasegate merge``, which gives the verdict (:mod:`phasegate.shards`):
 the shard exits 0 once its share ran, whatever it found.
 
+On a terminal a progress line on standard error names the running check, its tool and
+how many are done (:mod:`phasegate.commands._progress`); nothing of it reaches standard
+output or a log that is not a terminal.
+
 ``--format gitlab`` writes a GitLab Code Quality report and ``--format junit`` JUnit XML
 (:mod:`phasegate.formats`). JSON, SARIF, GitLab and JUnit output are indented on a
 terminal and compact otherwise (``--pretty`` / ``--compact`` decide); JSON and SARIF
@@ -24,6 +28,7 @@ thousands of findings costs little next to the tools that found them.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from pathlib import Path
@@ -33,8 +38,16 @@ import click
 
 from phasegate.cache import ResultCache, gc_paused
 from phasegate.checks.base import UnknownCheck
+from phasegate.cli import fail
 from phasegate.commands._newcode_output import new_code_json, new_code_summary
+from phasegate.commands._progress import (
+    CheckObserver,
+    CheckProgress,
+    ObservedRunner,
+    progress_wanted,
+)
 from phasegate.commands._state import check_state, load_or_exit
+from phasegate.commands._workspace import workspace_params
 from phasegate.config import Config
 from phasegate.model import GateResult
 from phasegate.newcode import NewCodeError, resolve_new_code
@@ -71,9 +84,11 @@ def run_validation(
     baseline: str | Path | None = None,
     all_code: bool = False,
     cache: ResultCache | None = None,
+    observer: CheckObserver | None = None,
 ) -> list[GateResult]:
     """Score the exit gate of every phase (or of ``phase``). Writes only the result cache
     (``cache``: one a live process keeps in memory; else the workspace's on disk).
+    ``observer`` is told how many checks will run, and when each starts and ends.
 
     New-code mode (:mod:`phasegate.newcode`) when ``since`` or ``baseline`` is given, or
     the configuration's ``[new_code]`` asks for it, unless ``all_code``."""
@@ -87,7 +102,10 @@ def run_validation(
         baseline=baseline,
         all_code=all_code,
         cache=cache,
+        observer=observer,
     )
+    if observer is not None:
+        observer.planned(sum(len(runner.checks(name)) for name in selected))
     return [runner.evaluate(name, threshold) for name in selected]
 
 
@@ -102,6 +120,7 @@ def run_shard_validation(
     since: str | None = None,
     baseline: str | Path | None = None,
     all_code: bool = False,
+    observer: CheckObserver | None = None,
 ) -> ShardRun:
     """Shard ``shard`` of :func:`run_validation` (see :mod:`phasegate.shards`): its
     cache keeps the other shards' files."""
@@ -117,6 +136,7 @@ def run_shard_validation(
         baseline=baseline,
         all_code=all_code,
         cache=ShardCache(Path(root).resolve() / STATE_DIR / "cache"),
+        observer=observer,
     )
     return run_shard(runner, selected, threshold, shard)
 
@@ -132,6 +152,7 @@ def _prepare(
     baseline: str | Path | None,
     all_code: bool,
     cache: ResultCache | None,
+    observer: CheckObserver | None = None,
 ) -> tuple[GateRunner, float, list[str]]:
     """The runner, the threshold and the phases of a validation, every check resolved
     (a setup error runs nothing)."""
@@ -148,7 +169,10 @@ def _prepare(
             raise ValidationSetupError(str(exc)) from None
     if cache is None:
         cache = ResultCache(workspace.root / STATE_DIR / "cache")
-    runner = GateRunner(workspace, config, trusted=trusted, cache=cache, new_code=new_code)
+    runner_class = GateRunner if observer is None else ObservedRunner
+    runner = runner_class(workspace, config, trusted=trusted, cache=cache, new_code=new_code)
+    if isinstance(runner, ObservedRunner):
+        runner.observer = observer
     if new_code is not None:
         new_code.auto_refresh = False  # read just now, and nothing changes the files
     threshold = validation_threshold(config, iteration)
@@ -176,11 +200,7 @@ def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
 
 
 @click.command("validate")
-@click.argument(
-    "directory",
-    default=".",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
+@workspace_params()
 @click.option("--phase", "phase", metavar="NAME", help="Validate only this phase.")
 @click.option(
     "--format",
@@ -235,7 +255,7 @@ def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
     "verdict. Exits 0 once the share ran.",
 )
 def command(
-    directory: Path,
+    workspace: Path,
     phase: str | None,
     fmt: str,
     iteration: int | None,
@@ -246,7 +266,8 @@ def command(
     pretty: bool | None,
     shard: str | None,
 ) -> None:
-    """Run the gates on DIRECTORY (default: .) without changing it.
+    """Run the gates on the workspace (DIR or -w DIR: the project root found from
+    there; default: from the current folder) without changing it.
 
     Exit status: 0 all gates passed, 1 a gate failed, 2 configuration error, bad usage
     or a state folder that is a link or holds an entry of the wrong kind.
@@ -256,7 +277,7 @@ def command(
     with gc_paused():
         if shard is not None:
             _validate_shard(
-                directory,
+                workspace,
                 shard,
                 phase,
                 fmt,
@@ -269,7 +290,7 @@ def command(
             )
         else:
             _validate(
-                directory, phase, fmt, iteration, untrusted, pretty, since, baseline, all_code
+                workspace, phase, fmt, iteration, untrusted, pretty, since, baseline, all_code
             )
 
 
@@ -287,7 +308,7 @@ def _write_stdout(data: bytes) -> None:
 
 
 def _validate_shard(
-    directory: Path,
+    root: Path,
     shard_text: str,
     phase: str | None,
     fmt: str,
@@ -304,35 +325,34 @@ def _validate_shard(
 
     if pretty is None:
         pretty = sys.stdout.isatty()
-    root = directory.resolve()
     try:
         shard = Shard.parse(shard_text)
     except ShardError as exc:
-        click.echo(f"phasegate: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(str(exc))
     if fmt not in ("json", "sarif"):
-        click.echo(
-            "phasegate: --shard writes a part of a run for `phasegate merge`: "
-            "use --format json or --format sarif",
-            err=True,
+        fail(
+            "--shard writes a part of a run for `phasegate merge`: "
+            "use --format json or --format sarif"
         )
-        sys.exit(EXIT_ERROR)
-    check_state(root, prefix="phasegate: ")
+    check_state(root)
     loaded = load_or_exit(root)
+    progress = CheckProgress(title="validating") if progress_wanted() else None
     try:
         if all_code and (since is not None or baseline is not None):
             raise ValidationSetupError("--all-code cannot be combined with --since or --baseline")
-        run = run_shard_validation(
-            root,
-            loaded.config,
-            shard,
-            phase=phase,
-            iteration=iteration,
-            trusted=not untrusted,
-            since=since,
-            baseline=Path.cwd() / baseline if baseline is not None else None,
-            all_code=all_code,
-        )
+        with progress or contextlib.nullcontext():
+            run = run_shard_validation(
+                root,
+                loaded.config,
+                shard,
+                phase=phase,
+                iteration=iteration,
+                trusted=not untrusted,
+                since=since,
+                baseline=Path.cwd() / baseline if baseline is not None else None,
+                all_code=all_code,
+                observer=progress,
+            )
         if fmt == "sarif":
             try:
                 document = shard_sarif(root, run)
@@ -341,8 +361,7 @@ def _validate_shard(
         else:
             document = shard_json(root, run)
     except ValidationSetupError as exc:
-        click.echo(f"phasegate: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(str(exc))
     _write_stdout(dump_json(document, pretty=pretty))
     from phasegate.cli import finish
 
@@ -350,7 +369,7 @@ def _validate_shard(
 
 
 def _validate(
-    directory: Path,
+    root: Path,
     phase: str | None,
     fmt: str,
     iteration: int | None,
@@ -364,27 +383,28 @@ def _validate(
 
     if pretty is None:
         pretty = sys.stdout.isatty()
-    root = directory.resolve()
-    check_state(root, prefix="phasegate: ")
+    check_state(root)
     loaded = load_or_exit(root)
+    progress = CheckProgress(title="validating") if progress_wanted() else None
     try:
         if all_code and (since is not None or baseline is not None):
             raise ValidationSetupError("--all-code cannot be combined with --since or --baseline")
-        gates = run_validation(
-            root,
-            loaded.config,
-            phase=phase,
-            iteration=iteration,
-            trusted=not untrusted,
-            since=since,
-            baseline=Path.cwd() / baseline if baseline is not None else None,
-            all_code=all_code,
-        )
+        with progress or contextlib.nullcontext():
+            gates = run_validation(
+                root,
+                loaded.config,
+                phase=phase,
+                iteration=iteration,
+                trusted=not untrusted,
+                since=since,
+                baseline=Path.cwd() / baseline if baseline is not None else None,
+                all_code=all_code,
+                observer=progress,
+            )
         if fmt == "sarif":
             _write_stdout(dump_json(_sarif(root, gates), pretty=pretty))
     except ValidationSetupError as exc:
-        click.echo(f"phasegate: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(str(exc))
 
     from phasegate.commands._output import gates_to_json, render_findings, render_gates
 

@@ -41,7 +41,9 @@ from typing import Any
 
 import click
 
+from phasegate.cli import error
 from phasegate.commands._state import check_state
+from phasegate.commands._workspace import workspace_params
 from phasegate.live.core import Level, LiveCore
 from phasegate.live.delta import CheckState, Delta, DeltaTracker, FileDelta, GateState, Shown
 from phasegate.live.engine import ConfigProblem, Engine
@@ -342,12 +344,12 @@ class _Watch:
             for p in eng.problems:
                 where = f"{p.path}:{p.line + 1}:{p.column + 1}"
                 click.echo(f"{where}: {p.key}: {p.message}" if p.key else p.message, err=True)
-            click.echo(f"phasegate: {len(eng.config_problems)} configuration error(s)", err=True)
+            error(f"{len(eng.config_problems)} configuration error(s)")
             return EXIT_ERROR
         names = [p.name for p in eng.config.phases]
         if self.phase is not None and self.phase not in names:
             known = ", ".join(names) or "none"
-            click.echo(f"phasegate: unknown phase {self.phase!r} (phases: {known})", err=True)
+            error(f"unknown phase {self.phase!r} (phases: {known})")
             return EXIT_ERROR
         phase = self.phase
         core.select = lambda rc: not rc.entry and (phase is None or rc.phase == phase)
@@ -392,11 +394,7 @@ class _Watch:
 
 
 @click.command("watch")
-@click.argument(
-    "directory",
-    default=".",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
+@workspace_params()
 @click.option("--phase", "phase", metavar="NAME", help="Watch only this phase's gate.")
 @click.option(
     "--format",
@@ -417,14 +415,15 @@ class _Watch:
     help="Poll the files every second instead of using the system's notifications "
     "(network file systems, containers).",
 )
-def command(directory: Path, phase: str | None, fmt: str, untrusted: bool, poll: bool) -> None:
-    """Validate DIRECTORY (default: .), then again at every change; print what changed.
+def command(workspace: Path, phase: str | None, fmt: str, untrusted: bool, poll: bool) -> None:
+    """Validate the workspace (DIR or -w DIR: the project root found from there), then
+    again at every change; print what changed.
 
     Ctrl-C stops it (exit status 0). Exit status 2: configuration error at the start,
     unknown phase, or a state folder that cannot be used.
     """
-    root = directory.resolve()
-    check_state(root, prefix="phasegate: ")
+    root = workspace
+    check_state(root)
     watch = _Watch(root, phase, fmt, not untrusted, poll)
     try:
         code = asyncio.run(watch.run())
