@@ -50,3 +50,20 @@ def test_validate_full_prints_its_ratio_on_the_example() -> None:
     figures = _run("validate_full.py")
     assert figures["workspace"] == str(ROOT / "examples" / "taskboard")
     assert isinstance(figures["validate_over_tools"], float) and figures["validate_over_tools"] > 0
+
+
+@pytest.mark.slow
+def test_lsp_latency_measures_open_reopen_and_saves_with_the_ruff_anchor() -> None:
+    figures = _run("lsp_latency.py", "--sizes", "40,60", "--rounds", "1")
+    assert figures["cpus"] and len(figures["load_average_start"]) == 3
+    small, big = figures["sizes"]  # type: ignore[misc]
+    for size in (small, big):
+        server = size["phasegate"]
+        for key in ("cold_open", "reopen_warm"):
+            # the opened file is the first published: open fast, then fill in
+            assert server[key]["first_published_file"] == size["target"]
+            assert server[key]["first_from_open_ms"] > 0 and server[key]["cpu_s"] > 0
+        assert server["save_module_ms"]["n"] == 2 and server["save_module_busy_ms"]["n"] == 2
+        assert "implementation:IMPL-STUB" in server["save_module_checks"]
+        assert size["ruff_server"]["first_from_spawn_ms"] > 0
+    assert figures["ratios"]["phasegate"]["save_module_p50"] > 0  # type: ignore[index]

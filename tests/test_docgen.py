@@ -1,4 +1,5 @@
-"""Generated reference pages: docs/configuration.md and docs/checks.md."""
+"""Generated reference pages: docs/configuration.md and docs/checks.md, and their copies
+in the package with the rendered checks.html and configuration.html."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from phasegate import docgen
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.config import Config
+from phasegate.docs_links import DOCS_URL_ENV
 from phasegate.toml_locate import toml_loads
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,32 +94,86 @@ def test_package_copy_is_checked_and_written_too(tmp_path: Path) -> None:
     docs, reference = tmp_path / "docs", tmp_path / "reference"
     args = ["--docs-dir", str(docs), "--reference-dir", str(reference)]
     assert docgen.main(args) == 0
-    assert sorted(p.name for p in reference.iterdir()) == ["checks.md", "configuration.md"]
+    assert sorted(p.name for p in reference.iterdir()) == [
+        "checks.html",
+        "checks.md",
+        "configuration.html",
+        "configuration.md",
+    ]
     for name in ("checks.md", "configuration.md"):
         assert (reference / name).read_bytes() == (docs / name).read_bytes()
-    (reference / "checks.md").unlink()
-    assert docgen.main(["--check", *args]) == 1  # only the package copy is missing
-    assert docgen.main(args) == 0
-    assert docgen.main(["--check", *args]) == 0
+    for name in ("checks.md", "checks.html"):
+        (reference / name).unlink()
+        assert docgen.main(["--check", *args]) == 1  # only the package copy is missing
+        assert docgen.main(args) == 0
+        assert docgen.main(["--check", *args]) == 0
+    rendered = reference / "checks.html"
+    rendered.write_text(rendered.read_text(encoding="utf-8") + "<!-- edited -->", "utf-8")
+    assert docgen.main(["--check", *args]) == 1  # a stale rendered copy is found too
 
 
-def test_docs_url_is_the_installed_reference_with_the_check_anchor() -> None:
-    """Diagnostics link to a document that exists (offline), at the check's section."""
+def test_docs_url_is_the_installed_rendered_reference_with_the_check_anchor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a documentation site, diagnostics link to a rendered page that exists
+    (offline), at the check's section."""
     import phasegate
     from phasegate.checks.base import CHECKS_REFERENCE
 
+    monkeypatch.delenv(DOCS_URL_ENV, raising=False)
     package = Path(phasegate.__file__).resolve().parent
     assert package / "reference" / "checks.md" == CHECKS_REFERENCE
-    page = CHECKS_REFERENCE.read_text(encoding="utf-8")
-    assert page == docgen.checks_md()  # the installed copy is current
+    assert CHECKS_REFERENCE.read_text(encoding="utf-8") == docgen.checks_md()  # current
+    rendered = CHECKS_REFERENCE.with_suffix(".html")
+    page = rendered.read_text(encoding="utf-8")
+    assert page == docgen.generate_reference()["checks.html"]
     for name, cls in docgen.builtin_checks().items():
         url = cls.docs_url(name)
         base, _, anchor = url.partition("#")
-        assert base == CHECKS_REFERENCE.as_uri(), name
+        assert base == rendered.as_uri(), name
         assert Path(unquote(urlparse(base).path)).is_file()
+        assert anchor == name.lower()
         assert f'<a id="{anchor}"></a>' in page, name
     # a check of another package may point at its own documentation
     assert OwnDocsCheck.docs_url() == "https://acme.example/gates#own"
+
+
+def test_docs_url_is_the_documentation_site_when_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(DOCS_URL_ENV, "https://docs.example.org/phasegate")
+    for name, cls in docgen.builtin_checks().items():
+        assert cls.docs_url(name) == f"https://docs.example.org/phasegate/checks/#{name.lower()}"
+    assert OwnDocsCheck.docs_url() == "https://acme.example/gates#own"  # its own still
+    # only a web address names the site: anything else is ignored
+    monkeypatch.setenv(DOCS_URL_ENV, "docs.example.org")
+    assert Check.docs_url("IMPL-STUB").endswith("/reference/checks.html#impl-stub")
+
+
+def test_rendered_page_is_self_contained_and_links_between_copies() -> None:
+    pages = docgen.generate_reference()
+    checks, configuration = pages["checks.html"], pages["configuration.html"]
+    for page in (checks, configuration):
+        assert page.startswith("<!DOCTYPE html>")
+        # nothing fetched: no script, no stylesheet or image from elsewhere
+        assert "<script" not in page and "<link" not in page and "<img" not in page
+        assert "<table>" in page  # the Markdown tables are rendered
+    assert "<title>Checks reference — phasegate</title>" in checks
+    # links between the two pages stay between the rendered copies
+    assert 'href="configuration.html"' in checks and "configuration.md" not in checks
+    assert 'href="checks.html#req-ids"' in configuration
+    assert 'href="#impl-stub"' in checks  # the summary table links to each section
+    assert "<h2>IMPL-STUB" in checks
+
+
+def test_render_html_keeps_other_links_and_escapes_text() -> None:
+    page = docgen.render_html(
+        "# A <b> & c\n\n[x](other.md#y) [z](https://e.org/a.md) [w](sub/checks.md)\n",
+        frozenset({"checks"}),
+    )
+    assert "<title>A &lt;b&gt; &amp; c — phasegate</title>" in page
+    assert 'href="other.md#y"' in page and 'href="https://e.org/a.md"' in page
+    assert 'href="sub/checks.md"' in page
 
 
 def test_reference_is_package_data() -> None:

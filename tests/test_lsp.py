@@ -28,17 +28,17 @@ async def test_diagnostics_on_open(tmp_path: Path, client_name: str) -> None:
         assert d.source == "phasegate"
         assert d.code_description is not None
         assert d.code_description.href.endswith("#req-sections")
-        # the link works offline: the checks reference installed with the package
+        # the link works offline: the rendered checks reference installed with the package
         doc, _, anchor = d.code_description.href.partition("#")
         assert doc.startswith("file://")
         page = Path(unquote(urlparse(doc).path))
-        assert page.name == "checks.md" and page.parent.name == "reference"
+        assert page.name == "checks.html" and page.parent.name == "reference"
         assert f'<a id="{anchor}"></a>' in page.read_text(encoding="utf-8")
         assert d.severity == types.DiagnosticSeverity.Warning
         assert set(d.data) == {"findingId", "phase", "check", "owner", "fix"}
         assert d.data["phase"] == "requirements" and d.data["check"] == "REQ-SECTIONS"
         assert d.data["owner"] == "requirement_analyst"
-        assert d.data["fix"]["title"].startswith("Add a ")
+        assert d.data["fix"]["title"].startswith("Add the ")
         assert "IMPL-LINT" in s.codes("app.py")
         # the missing design document is shown on the README (no config file here)
         readme = s.diags("README.md")

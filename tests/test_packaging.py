@@ -260,6 +260,9 @@ def test_sdist_and_wheel_install_and_run_the_example(tmp_path: Path) -> None:
         "phasegate/py.typed",
         "phasegate/reference/checks.md",
         "phasegate/reference/configuration.md",
+        # the rendered copies diagnostics and SARIF link to (phasegate.docs_links)
+        "phasegate/reference/checks.html",
+        "phasegate/reference/configuration.html",
         "phasegate/report/templates/report.html.j2",
         "phasegate/report/templates/macros.html.j2",
         "phasegate/report/templates/report.css",
@@ -272,6 +275,7 @@ def test_sdist_and_wheel_install_and_run_the_example(tmp_path: Path) -> None:
         members = [m.split("/", 1)[1] for m in tf.getnames() if "/" in m]
     assert "LICENSE" in members and "README.md" in members
     assert "server/phasegate/report/templates/report.html.j2" in members
+    assert "server/phasegate/reference/checks.html" in members
     assert not [m for m in members if m.startswith("tests/")]
 
     venv = tmp_path / "venv"

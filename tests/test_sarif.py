@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from phasegate.config import CheckConfig, Config, PhaseConfig
+from phasegate.docs_links import DOCS_URL_ENV, check_docs_uri
 from phasegate.findings_parse import FindingMaker, parse_sarif
 from phasegate.model import CheckResult, Finding, GateResult, Range, Severity
 from phasegate.runner import GateRunner
@@ -36,8 +37,8 @@ def validate_sarif(log: dict[str, Any]) -> None:
             assert isinstance(rule["id"], str) and rule["id"]
             assert isinstance(rule["shortDescription"]["text"], str)
             assert rule["help"]["text"]
-            if "helpUri" in rule:  # optional; when present, a web address
-                assert rule["helpUri"].startswith(("https://", "http://"))
+            if "helpUri" in rule:  # optional; a web address or the installed reference
+                assert rule["helpUri"].startswith(("https://", "http://", "file:///"))
             if "defaultConfiguration" in rule:
                 assert rule["defaultConfiguration"]["level"] in LEVELS
         bases = run.get("originalUriBaseIds", {})
@@ -97,15 +98,21 @@ def gates(tmp_path: Path) -> tuple[Path, list[GateResult]]:
     return root, [runner.evaluate("implementation", 0.6), runner.evaluate("deployment", 0.6)]
 
 
-def test_real_gates_give_valid_sarif(gates: tuple[Path, list[GateResult]]) -> None:
+def test_real_gates_give_valid_sarif(
+    gates: tuple[Path, list[GateResult]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(DOCS_URL_ENV, raising=False)
     root, gs = gates
     log = gates_to_sarif(root, gs)
     validate_sarif(log)
     (run,) = log["runs"]
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     assert set(rules) == {"IMPL-LINT", "DEP-METADATA", "DEP-README", "DEP-CI"}
-    # built-in checks document themselves in a file installed with phasegate: no helpUri
-    assert "helpUri" not in rules["IMPL-LINT"] and rules["IMPL-LINT"]["help"]["text"]
+    # built-in checks link to their section of the rendered reference installed with
+    # phasegate (no documentation site configured)
+    assert rules["IMPL-LINT"]["helpUri"] == check_docs_uri("IMPL-LINT")
+    assert rules["IMPL-LINT"]["helpUri"].endswith("/reference/checks.html#impl-lint")
+    assert rules["IMPL-LINT"]["help"]["text"]
     assert rules["IMPL-LINT"]["shortDescription"]["text"] == "Lint (ruff)"
     assert len(run["results"]) == sum(len(g.findings) for g in gs)
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == root.resolve().as_uri() + "/"

@@ -217,6 +217,25 @@ def test_session_flow_in_vscode(e2e_tools: dict[str, str], vsix: Path) -> None:
         assert expected in names
 
 
+def test_every_command_ends_with_its_outcome(e2e_tools: dict[str, str], vsix: Path) -> None:
+    """Without a session the view and the status bar give each gate's verdict; Validate
+    and Start Session end with a notification of their outcome whose buttons work; a
+    persona that fails is a warning naming its reason."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    results = run_driver(e2e_tools, vsix, "outcome", media_args())
+    assert results.get("ok") is True
+    names = step_names(results)
+    for expected in (
+        "the view marks each phase passed or failed without a session",
+        "validate workspace ends with a message",
+        "start session ends with a notification of its outcome",
+        "a persona failure is a warning naming the reason",
+        "the outcome's buttons work",
+        "the view marks each phase of the session",
+    ):
+        assert expected in names
+
+
 def test_multi_root_workspace_has_a_server_per_folder(
     e2e_tools: dict[str, str], vsix: Path
 ) -> None:
@@ -232,3 +251,50 @@ def test_multi_root_workspace_has_a_server_per_folder(
         "the view follows the active editor's folder",
     ):
         assert expected in names
+
+
+def test_every_diagnostic_has_an_action(
+    e2e_tools: dict[str, str], vsix: Path, tmp_path: Path
+) -> None:
+    """A workspace where every check of the default pipeline has a finding, no session:
+    Ctrl+. on a problem of each check lists its actions; Show documentation renders the
+    check's section in a webview (also from the check id in a hover and in the Problems
+    panel), never the raw file; uncovered lines are marks in the gutter, not problems;
+    Suppress on this line clears the problem from the Problems panel and from
+    ``phasegate validate``."""
+    from test_code_actions_every_check import (
+        PYTHON_AND_DOCUMENT_IDS,
+        cli_findings,
+        every_check_workspace,
+        validate_json,
+    )
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    root = every_check_workspace(tmp_path / "workspace")
+    before = cli_findings(validate_json(root), "IMPL-STUB")
+    assert any(f["path"] == "app.py" for f in before)
+    extra = ["--workspace", str(root), "--checks", ",".join(PYTHON_AND_DOCUMENT_IDS)]
+    results = run_driver(e2e_tools, vsix, "actions", [*extra, *media_args()])
+    assert results.get("ok") is True
+    names = step_names(results)
+    for expected in (
+        "validate runs every check",
+        "Ctrl+. on a problem of every check lists its actions",
+        "uncovered lines are coverage marks, not problems",
+        "Show documentation renders the check's section",
+        "the check id in a hover opens its documentation",
+        "the check id in the Problems panel opens its documentation",
+        "Suppress on this line clears the problem",
+    ):
+        assert expected in names
+    steps = results["steps"]
+    assert isinstance(steps, list)
+    (every,) = [s for s in steps if s["name"].startswith("Ctrl+. on a problem of every check")]
+    seen = every["detail"]
+    assert sorted(seen) == sorted(PYTHON_AND_DOCUMENT_IDS)
+    for check_id, got in seen.items():
+        assert got["actions"], check_id
+    # the suppression is in the file, and the CLI no longer reports the finding
+    assert "# phasegate: ignore[IMPL-STUB]" in (root / "app.py").read_text(encoding="utf-8")
+    after = cli_findings(validate_json(root), "IMPL-STUB")
+    assert not any(f["path"] == "app.py" for f in after), after

@@ -4,17 +4,22 @@
   with every key's description as a comment (``phasegate init``, ``phasegate config
   --show``).
 * :func:`configuration_md` and :func:`checks_md` write the reference pages
-  ``docs/configuration.md`` and ``docs/checks.md``.
+  ``docs/configuration.md`` and ``docs/checks.md``; :func:`render_html` renders a page
+  as a self-contained HTML file.
 
-``python -m phasegate.docgen`` regenerates both pages, in the repository's ``docs/`` and
-in the package (``phasegate/reference/``, shipped as package data: diagnostics link to
-the installed ``checks.md``, see :meth:`phasegate.checks.base.Check.docs_url`);
-``--check`` exits 1 when any of these files differs from what would be generated.
+``python -m phasegate.docgen`` regenerates both pages, in the repository's ``docs/`` (the
+documentation site's sources, ``mkdocs.yml``) and in the package
+(``phasegate/reference/``, shipped as package data), where each page also has its
+rendered copy (``checks.html``, ``configuration.html``): diagnostics and SARIF link to the
+installed ``checks.html`` at the check's anchor when no documentation site is configured
+(:mod:`phasegate.docs_links`). ``--check`` exits 1 when any of these files differs from
+what would be generated.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import sys
@@ -26,6 +31,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from markdown_it import MarkdownIt
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -456,6 +462,12 @@ Every default below can be changed per check in the configuration (`inputs`,
 `exclude`, `owner`, `weight`, `blocking`, `timeout`, `options`; see
 [configuration](configuration.md)). Checks that run workspace code are skipped in an
 untrusted workspace.
+
+A finding of any check but GATE-INTEGRITY is silenced by a comment in its file:
+`phasegate: ignore[ID]` on its line (or alone on the line above),
+`phasegate: ignore-file[ID]` for the whole file, in the file's own comment syntax
+(`# …`, `<!-- … -->`, `// …`). A suppressed finding is gone: not listed, not counted
+(the user guide, "When a finding is wrong", says how the score follows).
 """
 
 
@@ -537,6 +549,81 @@ def checks_md(checks: dict[str, type[Check]] | None = None) -> str:
     return "\n".join(out)
 
 
+# -- rendered copies ------------------------------------------------------------------
+HTML_STYLE = """\
+:root { color-scheme: light dark; --fg: #1f2328; --bg: #ffffff; --muted: #59636e;
+  --line: #d1d9e0; --code: #f0f2f4; --link: #0969da; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9198a1; --line: #3d444d;
+    --code: #1f242c; --link: #4493f8; }
+}
+body { margin: 0; background: var(--bg); color: var(--fg);
+  font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+main { max-width: 60rem; margin: 0 auto; padding: 1.5rem 2rem 4rem; }
+a { color: var(--link); }
+h1, h2 { border-bottom: 1px solid var(--line); padding-bottom: .3em; }
+h2 { margin-top: 2.5rem; }
+p:has(> a:target) + h2 { background: var(--code); }
+code, pre { font: 85% ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  background: var(--code); border-radius: 4px; }
+code { padding: .15em .35em; }
+pre { padding: .8em 1em; overflow: auto; }
+pre code { padding: 0; background: none; }
+table { border-collapse: collapse; margin: 1em 0; display: block; overflow: auto; }
+th, td { border: 1px solid var(--line); padding: .35em .7em; text-align: left;
+  vertical-align: top; }
+footer { color: var(--muted); font-size: 85%; margin-top: 3rem; }
+"""
+
+
+def _html_href(href: str, pages: frozenset[str]) -> str:
+    """A link between rendered pages: ``checks.md#x`` -> ``checks.html#x`` when
+    ``checks`` is one of ``pages``; any other link is kept."""
+    path, sep, fragment = href.partition("#")
+    if path.endswith(".md") and "/" not in path and ":" not in path and path[:-3] in pages:
+        return f"{path[:-3]}.html{sep}{fragment}"
+    return href
+
+
+def render_html(markdown: str, pages: frozenset[str] = frozenset()) -> str:
+    """A reference page as one self-contained HTML file (style inline, no script): the
+    Markdown rendered with markdown-it-py, raw HTML kept (the checks' ``<a id>``
+    anchors), links to the other rendered ``pages`` pointed at their ``.html``."""
+    md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    tokens = md.parse(markdown)
+    for token in tokens:
+        for child in token.children or []:
+            if child.type == "link_open":
+                href = child.attrGet("href")
+                if isinstance(href, str):
+                    child.attrSet("href", _html_href(href, pages))
+    body = md.renderer.render(tokens, md.options, {})
+    title = next(
+        (line[2:].strip() for line in markdown.split("\n") if line.startswith("# ")), "phasegate"
+    )
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{html.escape(title)} — phasegate</title>",
+            f"<style>\n{HTML_STYLE}</style>",
+            "</head>",
+            "<body>",
+            "<main>",
+            body.rstrip("\n"),
+            "<footer>The copy installed with phasegate, rendered by "
+            "<code>python -m phasegate.docgen</code>.</footer>",
+            "</main>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
 # -- command line ----------------------------------------------------------------------
 def default_docs_dir() -> Path:
     """``docs/`` of the source tree this module lives in, else of the current directory."""
@@ -552,14 +639,27 @@ def default_reference_dir() -> Path:
 
 
 def generate() -> dict[str, str]:
-    """File name -> generated content."""
+    """File name -> generated content of ``docs/``."""
     return {"configuration.md": configuration_md(), "checks.md": checks_md()}
+
+
+def generate_reference(pages: dict[str, str] | None = None) -> dict[str, str]:
+    """File name -> generated content of the package's ``reference/``: the Markdown
+    pages and their rendered copies."""
+    pages = generate() if pages is None else pages
+    names = frozenset(name[:-3] for name in pages if name.endswith(".md"))
+    out = dict(pages)
+    for name, content in pages.items():
+        if name.endswith(".md"):
+            out[f"{name[:-3]}.html"] = render_html(content, names)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m phasegate.docgen",
-        description="Generate configuration.md and checks.md in docs/ and in the package.",
+        description="Generate configuration.md and checks.md in docs/, and in the package "
+        "with their rendered copies (configuration.html, checks.html).",
     )
     parser.add_argument(
         "--check", action="store_true", help="exit 1 if the files differ from the generated ones"
@@ -577,7 +677,7 @@ def main(argv: list[str] | None = None) -> int:
     stale: list[str] = []
     pages = generate()
     targets = [(docs / name, content) for name, content in pages.items()]
-    targets += [(reference / name, content) for name, content in pages.items()]
+    targets += [(reference / name, content) for name, content in generate_reference(pages).items()]
     for path, content in targets:
         try:
             current = path.read_text(encoding="utf-8")

@@ -14,6 +14,11 @@
 
 The gate rule (DESIGN.md): score = weighted mean of check scores (skipped checks left
 out); the gate passes when score >= threshold and no blocking check fails.
+
+Suppression comments (``phasegate: ignore[ID]``, :mod:`phasegate.suppress`) apply to every
+check's findings before anything else sees them: :meth:`GateRunner.resolve` instantiates
+the check through :func:`phasegate.suppress.honouring`, so the scores, the result cache
+and every face get the findings that remain.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from phasegate.config import CheckConfig, Config, PhaseConfig
 from phasegate.evidence import CommandView, How, evidence_of, how_of, workspace_commit
 from phasegate.model import CheckResult, Finding, GateResult, Severity
 from phasegate.proc import Invocation, recording
+from phasegate.suppress import honouring
 from phasegate.workspace import Workspace, matches
 
 if TYPE_CHECKING:
@@ -263,7 +269,8 @@ class GateRunner:
             phase=phase.name,
             new_code=self.new_code,
         )
-        return ResolvedCheck(phase.name, cc, cls, cls(), ctx, entry)
+        # the check's findings pass through the suppression comments (phasegate.suppress)
+        return ResolvedCheck(phase.name, cc, cls, honouring(cls)(), ctx, entry)
 
     def checks(self, phase: str, *, entry: bool = False) -> list[ResolvedCheck]:
         """The enabled checks of ``phase`` (its exit gate, or its entry checks)."""

@@ -1,10 +1,11 @@
 """Gate results as a SARIF 2.1.0 log (``phasegate validate --format sarif``, and the
 baseline file ``phasegate baseline`` writes).
 
-One run, tool driver ``phasegate``: one rule per check (id, descriptions, and ``helpUri``
-when the check's docs are on the web), one result per finding with its level, message, location (URI
-relative to ``%SRCROOT%``, 1-based region) and fix. Code-scanning services (GitHub,
-GitLab, Azure DevOps) show the results inline on pull requests.
+One run, tool driver ``phasegate``: one rule per check (id, descriptions, and ``helpUri``:
+the check's section of the documentation, :meth:`phasegate.checks.base.Check.docs_url`),
+one result per finding with its level, message, location (URI relative to ``%SRCROOT%``,
+1-based region) and fix. Code-scanning services (GitHub, GitLab, Azure DevOps) show the
+results inline on pull requests.
 
 Every result carries ``partialFingerprints``: phasegate's finding id, and the baseline
 fingerprint and context hash of :mod:`phasegate.baseline` (what a baseline is matched
@@ -87,13 +88,14 @@ def _rule(result: CheckResult) -> dict[str, Any]:
         "shortDescription": {"text": title},
         "fullDescription": {"text": description},
         "help": {"text": description},
+        "helpUri": help_uri,
         "defaultConfiguration": {"level": "error" if result.blocking else "warning"},
         "properties": {"phase": result.phase, "owner": result.owner, "blocking": result.blocking},
     }
-    # A SARIF viewer opens helpUri on another machine: only a web address makes sense there
-    # (the built-in checks link to the reference installed with phasegate, a file).
+    # The built-in checks link to the documentation site when PHASEGATE_DOCS_URL names it,
+    # else to the rendered reference installed with phasegate: a file:// address, which
+    # opens where the log was made (a viewer elsewhere still has the help text).
     if help_uri.startswith(("https://", "http://")):
-        rule["helpUri"] = help_uri
         rule["help"]["text"] = f"{description}\nSee {help_uri}"
     return rule
 

@@ -3,8 +3,11 @@
 // Chromium by playwright-core. Every run uses a fresh code-server, user-data, extensions,
 // HOME and XDG folders, and kills code-server by its pid (process group) at the end.
 //
-//   node e2e/driver.cjs --scenario full|smoke|missing|untrusted|multiroot --vsix phasegate.vsix \
+//   node e2e/driver.cjs --scenario full|smoke|missing|untrusted|multiroot|outcome|actions --vsix phasegate.vsix \
 //     --python /path/to/python --artifacts artifacts/vscode-e2e/full
+//
+// The actions scenario opens a workspace prepared by the test (--workspace DIR, where
+// every check has a finding) and is told the check ids to try (--checks ID,ID,…).
 //
 // Locations of the tools (written by scripts/install-e2e-deps.sh into env.sh) come from
 // the environment: PHASEGATE_E2E_NODE, PHASEGATE_E2E_CODE_SERVER, PHASEGATE_E2E_NODE_PATH,
@@ -165,13 +168,76 @@ function writeMultiRoot(run) {
   for (const name of ["alpha", "beta"]) {
     const dir = path.join(run.workspace, name);
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "phasegate.toml"), "# PhaseGate configuration: the built-in pipeline.\n");
+    // The built-in pipeline, with a requirements persona that runs a program (as a coding
+    // agent would): a Rework quick fix is offered only by a persona that can act on the
+    // finding, and the scaffold persona only writes missing files.
+    const write =
+      "import os; os.makedirs('docs', exist_ok=True); " +
+      "open('docs/requirements.md', 'a').write('# Requirements\\n\\n## Overview\\n\\nTODO\\n')";
+    fs.writeFileSync(
+      path.join(dir, "phasegate.toml"),
+      "# PhaseGate configuration: the built-in pipeline.\n\n" +
+        "[personas.requirement_analyst]\n" +
+        'kind = "command"\n' +
+        `options = { command = ["python3", "-c", ${JSON.stringify(write)}] }\n`,
+    );
     fs.writeFileSync(path.join(dir, "README.md"), `# ${name}\n\nOne folder of a multi-root workspace.\n`);
     fs.writeFileSync(path.join(dir, `${name.toUpperCase()}.md`), `# Notes of ${name}\n`);
   }
   const file = path.join(run.base, "multi.code-workspace");
   fs.writeFileSync(file, JSON.stringify({ folders: [{ path: path.join(run.workspace, "alpha") }, { path: path.join(run.workspace, "beta") }] }, null, 2));
   return file;
+}
+
+/**
+ * The outcome scenario's workspace: requirements that pass their gate, no design, and a
+ * design persona that runs a program which is not installed (as a fixer missing from
+ * the editor's PATH): the session stalls at Design and the persona fails.
+ */
+const MISSING_MODULE = "phasegate_missing_scanner";
+
+function writeOutcomeWorkspace(run) {
+  fs.writeFileSync(
+    path.join(run.workspace, "phasegate.toml"),
+    [
+      "# PhaseGate configuration: the built-in pipeline; the security specialist runs a",
+      "# scanner that is not installed here.",
+      "[personas.security_specialist]",
+      'kind = "command"',
+      'role = "Runs the security scanner on the design."',
+      `options = { command = ["python3", "-m", "${MISSING_MODULE}", "docs/design.md"], stdin = false }`,
+      "",
+    ].join("\n"),
+  );
+  fs.mkdirSync(path.join(run.workspace, "docs"), { recursive: true });
+  fs.writeFileSync(
+    path.join(run.workspace, "docs", "requirements.md"),
+    [
+      "# Requirements",
+      "",
+      "## Overview",
+      "",
+      "A task manager: people keep a list of tasks and mark them done.",
+      "",
+      "## Functional requirements",
+      "",
+      "### REQ-001: Add tasks",
+      "",
+      "Users add a task with a title.",
+      "",
+      "Acceptance criteria:",
+      "- A task with a title can be added.",
+      "- An empty title is rejected.",
+      "",
+      "### REQ-002: Complete tasks",
+      "",
+      "Users mark a task as done.",
+      "",
+      "Acceptance criteria:",
+      "- A task marked done is listed as done.",
+      "",
+    ].join("\n"),
+  );
 }
 
 function writeUserSettings(run, python, extra = {}) {
@@ -477,7 +543,8 @@ class Ui {
   /** Throw at once when the extension reports a failed command (don't wait for a timeout). */
   async failOnErrorToast() {
     const texts = await this.notificationTexts();
-    const bad = texts.find((t) => /PhaseGate: .* failed:|did not start/.test(t));
+    // "PhaseGate: Start Session failed: …" (not a persona named in an outcome's text)
+    const bad = texts.find((t) => /PhaseGate: [^:]* failed:|did not start/.test(t));
     if (bad) {
       const err = new Error(`the extension reported: ${bad}`);
       err.fatal = true;
@@ -489,6 +556,78 @@ class Ui {
     return (await this.page.locator(".notification-toast").allInnerTexts()).map((t) =>
       t.replace(/\s+/g, " ").trim(),
     );
+  }
+
+  /**
+   * The notification that ends a command ("PhaseGate: <title>: …" with the outcome's
+   * buttons, not the progress notification of the command, whose button is Cancel):
+   * {text, buttons, severity}, or null while there is none.
+   */
+  async outcomeToast(title) {
+    const toasts = await this.page.locator(".notification-toast").all();
+    for (const toast of toasts) {
+      const text = (await toast.innerText().catch(() => "")).replace(/\s+/g, " ").trim();
+      if (!text.includes(`PhaseGate: ${title}`)) {
+        continue;
+      }
+      const buttons = (await toast.locator(".monaco-button").allInnerTexts().catch(() => []))
+        .map((b) => b.trim())
+        .filter((b) => b !== "");
+      if (buttons.length === 0 || buttons.includes("Cancel")) {
+        continue;
+      }
+      const severity = (await toast.locator(".codicon-warning").count())
+        ? "warning"
+        : (await toast.locator(".codicon-error").count())
+          ? "error"
+          : "info";
+      return { text, buttons, severity };
+    }
+    return null;
+  }
+
+  async waitOutcomeToast(title, timeoutMs = 180000) {
+    const toast = await waitFor(`the outcome notification of ${title}`, () => this.outcomeToast(title), timeoutMs, 250);
+    await this.waitProgressGone();
+    return toast;
+  }
+
+  /** Let the command's progress notification go (it hides the outcome's while it fades). */
+  async waitProgressGone() {
+    const progress = this.page
+      .locator(".notification-toast")
+      .filter({ has: this.page.locator(".monaco-button", { hasText: /^Cancel$/ }) });
+    await waitFor("the progress notification to go", async () => (await progress.count()) === 0, 5000, 100).catch(
+      () => undefined,
+    );
+    await sleep(300);
+  }
+
+  /** Click a button of the outcome notification of `title`. */
+  async clickOutcomeButton(title, label) {
+    const toast = this.page
+      .locator(".notification-toast")
+      .filter({ hasText: `PhaseGate: ${title}` })
+      .filter({ has: this.page.locator(".monaco-button", { hasText: label }) })
+      .last();
+    await toast.locator(".monaco-button", { hasText: label }).first().click();
+  }
+
+  /** The PhaseGate view's rows: their text and the codicon of their icon. */
+  async treeRowsWithIcons() {
+    const rows = await this.page.locator(".part.sidebar .monaco-list-row").all();
+    const out = [];
+    for (const row of rows) {
+      const text = (await row.innerText().catch(() => "")).replace(/\s+/g, " ").trim();
+      const icon = await row
+        .locator(".custom-view-tree-node-item-icon")
+        .first()
+        .getAttribute("class")
+        .catch(() => "");
+      const m = /codicon-([a-z-~]+)/.exec(icon || "");
+      out.push({ text, icon: m ? m[1] : null });
+    }
+    return out;
   }
 
   async statusItem() {
@@ -552,6 +691,7 @@ const PALETTE_COMMANDS = [
   "PhaseGate: Stop Session",
   "PhaseGate: Restart Server",
   "PhaseGate: Show Output",
+  "PhaseGate: Show Last Result",
 ];
 
 async function commandsListed(ui) {
@@ -689,17 +829,19 @@ async function startSession(ui, folder) {
     180000,
     500,
   );
-  // Wait for the command to finish: its progress notification goes away.
-  await waitFor(
-    "the Start Session progress to end",
+  // The command ends with a notification of its outcome.
+  const outcome = await waitFor(
+    "the Start Session outcome notification",
     async () => {
       await ui.failOnErrorToast();
-      return (await ui.page.locator(".notification-toast", { hasText: "PhaseGate: Start Session" }).count()) === 0;
+      return ui.outcomeToast("Start Session");
     },
     300000,
     500,
   );
-  return fs.readdirSync(path.join(folder, "docs"));
+  await ui.waitProgressGone();
+  log(`start session outcome: ${outcome.text} [${outcome.buttons.join(" | ")}]`);
+  return { docs: fs.readdirSync(path.join(folder, "docs")), outcome };
 }
 
 async function scenarioFull(ui, run) {
@@ -717,7 +859,11 @@ async function scenarioFull(ui, run) {
     return text;
   });
 
-  await step(ui, "start session from the command palette", () => startSession(ui, run.workspace));
+  await step(ui, "start session from the command palette", async () => {
+    const started = await startSession(ui, run.workspace);
+    await ui.dismissNotifications();
+    return started;
+  });
 
   await step(ui, "requirements.md has gate squiggles", async () => {
     await ui.openFile("docs/requirements.md");
@@ -735,7 +881,7 @@ async function scenarioFull(ui, run) {
   await step(ui, "quick fixes open with Ctrl+.", async () => {
     await ui.page.keyboard.press("Control+Home");
     const rows = await ui.quickFixesAtNextProblem();
-    if (!rows.some((r) => /^(Apply fix|Rework)/.test(r))) {
+    if (!rows.some((r) => /^(Apply fix|Rework|Suppress|Show documentation|Create)/.test(r))) {
       throw new Error(`no PhaseGate action among the quick fixes: ${rows.join(" | ")}`);
     }
     await ui.shot("quick-fixes-requirements", { media: "quick-fix-rework" });
@@ -840,6 +986,150 @@ async function scenarioFull(ui, run) {
   }, { media: "report" });
 }
 
+async function scenarioOutcome(ui, run) {
+  // Every command ends with a message and a next step; without a session the view and
+  // the status bar give each gate's verdict.
+  await step(ui, "activates and lists the commands", () => commandsListed(ui));
+
+  await step(ui, "the view marks each phase passed or failed without a session", async () => {
+    await ui.showPhaseGateView();
+    const rows = await waitFor(
+      "Requirements passed and Design failed in the PhaseGate view",
+      async () => {
+        const r = await ui.treeRowsWithIcons();
+        const req = r.find((x) => x.text.startsWith("Requirements"));
+        const des = r.find((x) => x.text.startsWith("Design"));
+        return req && des && req.icon === "pass-filled" && /passed/.test(req.text) &&
+          des.icon === "error" && /failed/.test(des.text)
+          ? r
+          : null;
+      },
+      60000,
+      500,
+    );
+    // the status bar shows the first failing phase, against the last threshold (0.85)
+    const bar = await waitFor("the status bar on Design", async () => {
+      const t = await ui.statusItem();
+      return t && /Design .*\/0\.85/.test(t) ? t : null;
+    }, 30000);
+    const icon = await ui.page
+      .locator(".statusbar [aria-label^='PhaseGate'] .codicon-error")
+      .count();
+    if (!icon) {
+      throw new Error(`the status bar has no failed icon: ${bar}`);
+    }
+    return { rows, statusBar: bar };
+  }, { media: "verdicts-no-session" });
+
+  await step(ui, "validate workspace ends with a message", async () => {
+    await ui.runCommand("PhaseGate: Validate Workspace");
+    const toast = await ui.waitOutcomeToast("Validate Workspace", 120000);
+    if (!/4 of 5 gates fail/.test(toast.text) || !toast.buttons.includes("Show Problems")) {
+      throw new Error(`unexpected validate outcome: ${JSON.stringify(toast)}`);
+    }
+    await ui.shot("validate-outcome");
+    await ui.dismissNotifications();
+    return toast;
+  });
+
+  let outcome;
+  await step(ui, "start session ends with a notification of its outcome", async () => {
+    ({ outcome } = await startSession(ui, run.workspace));
+    if (!/Design stalled at 0\.\d\d\/0\.\d\d/.test(outcome.text)) {
+      throw new Error(`the outcome does not say where the session stopped: ${outcome.text}`);
+    }
+    for (const b of ["Open design.md", "Show Problems", "Resume"]) {
+      if (!outcome.buttons.includes(b)) {
+        throw new Error(`no ${b} button: ${outcome.buttons.join(" | ")}`);
+      }
+    }
+    // the session waits on the design document: it is shown at once
+    await ui.page.waitForSelector(".tabs-container .tab:has-text('design.md')", { timeout: 15000 });
+    return outcome;
+  }, { media: "outcome" });
+
+  await step(ui, "a persona failure is a warning naming the reason", async () => {
+    if (outcome.severity !== "warning") {
+      throw new Error(`the outcome is ${outcome.severity}, not a warning: ${outcome.text}`);
+    }
+    if (!outcome.text.includes(`security_specialist failed`) || !outcome.text.includes(`No module named ${MISSING_MODULE}`)) {
+      throw new Error(`the warning does not name the persona and its reason: ${outcome.text}`);
+    }
+    await ui.clickOutcomeButton("Start Session", "Show Output");
+    const panel = await waitFor(
+      "the PhaseGate output with the persona's failure",
+      async () => {
+        // (the output editor draws spaces as no-break spaces)
+        const text = (await ui.page.locator(".part.panel").innerText().catch(() => "")).replace(/\s+/g, " ");
+        return text.includes(`No module named ${MISSING_MODULE}`) ? text : null;
+      },
+      20000,
+      500,
+    );
+    if (/Cancel notification for unknown message id/.test(panel)) {
+      throw new Error("the output shows pygls noise");
+    }
+    return outcome.text;
+  }, { media: "persona-failure" });
+
+  await step(ui, "the outcome's buttons work", async () => {
+    const done = {};
+    // Open design.md: the document the stalled phase waits on, at its finding
+    await ui.runCommand("View: Close All Editors", { exact: false });
+    await waitFor(
+      "no design.md tab",
+      async () => (await ui.page.locator(".tabs-container .tab:has-text('design.md')").count()) === 0,
+      10000,
+    );
+    await ui.runCommand("PhaseGate: Show Last Result");
+    await ui.waitOutcomeToast("Start Session", 15000);
+    await ui.clickOutcomeButton("Start Session", "Open design.md");
+    await ui.page.waitForSelector(".tabs-container .tab.active:has-text('design.md')", { timeout: 15000 });
+    done.openDocument = await ui.cursorLine();
+    // Show Problems: the Problems panel with the findings
+    await ui.runCommand("PhaseGate: Show Last Result");
+    await ui.waitOutcomeToast("Start Session", 15000);
+    await ui.clickOutcomeButton("Start Session", "Show Problems");
+    await ui.page.waitForSelector(".markers-panel .monaco-list-row", { timeout: 15000 });
+    done.showProblems = (await ui.page.locator(".markers-panel .monaco-list-row").count()) + " rows";
+    await ui.shot("outcome-show-problems");
+    // Resume: the session is resumed and ends with its own outcome, with a report to open
+    await ui.runCommand("PhaseGate: Show Last Result");
+    await ui.waitOutcomeToast("Start Session", 15000);
+    await ui.clickOutcomeButton("Start Session", "Resume");
+    const resumed = await ui.waitOutcomeToast("Resume Session", 120000);
+    if (!/Design stalled/.test(resumed.text) || !resumed.buttons.includes("Open Report")) {
+      throw new Error(`unexpected resume outcome: ${JSON.stringify(resumed)}`);
+    }
+    done.resume = resumed.text;
+    await ui.clickOutcomeButton("Resume Session", "Open Report");
+    await ui.page.waitForSelector(".tabs-container .tab:has-text('PhaseGate Report')", { timeout: 30000 });
+    done.openReport = "PhaseGate Report tab";
+    return done;
+  }, { media: "outcome-buttons" });
+
+  await step(ui, "the view marks each phase of the session", async () => {
+    await ui.dismissNotifications();
+    await ui.showPhaseGateView();
+    const rows = await waitFor(
+      "the session's phases with their verdicts",
+      async () => {
+        const r = await ui.treeRowsWithIcons();
+        const req = r.find((x) => x.text.startsWith("Requirements"));
+        const des = r.find((x) => x.text.startsWith("Design"));
+        return r.some((x) => x.text.includes("Session e2e-demo")) &&
+          req && req.icon === "pass-filled" && /completed/.test(req.text) &&
+          des && des.icon === "error" && /stalled/.test(des.text)
+          ? r
+          : null;
+      },
+      30000,
+      500,
+    );
+    return rows;
+  }, { media: "verdicts-session" });
+}
+
 async function scenarioMultiRoot(ui, run) {
   // Two folders, a server each: each folder's findings are its own, and a command acts on
   // the folder of the active editor.
@@ -866,7 +1156,8 @@ async function scenarioMultiRoot(ui, run) {
     await ui.openFile("BETA.md");
     const beta = path.join(run.workspace, "beta");
     const alpha = path.join(run.workspace, "alpha");
-    const docs = await startSession(ui, beta);
+    const { docs } = await startSession(ui, beta);
+    await ui.dismissNotifications();
     if (fs.existsSync(path.join(alpha, "docs")) || fs.existsSync(path.join(alpha, ".phasegate", "sessions"))) {
       throw new Error("the session also touched the other folder (alpha)");
     }
@@ -941,6 +1232,274 @@ async function scenarioMultiRoot(ui, run) {
   }, { media: "multi-root-view" });
 }
 
+/** The Problems panel, filtered on `text` (its filter box matches messages and codes). */
+async function filterProblems(ui, text) {
+  const panel = ui.page.locator(".part.panel");
+  if (!(await panel.locator(".markers-panel").isVisible().catch(() => false))) {
+    await ui.runCommand("View: Focus Problems (Errors, Warnings, Infos)", { exact: false });
+    await ui.page.waitForSelector(".part.panel .markers-panel", { timeout: 15000 });
+  }
+  // (the Output view has a filter box too: this one's placeholder is the Problems')
+  const input = ui.page.locator(".part.panel input[placeholder^='Filter (e.g. text, **/*.ts']:visible").first();
+  await input.waitFor({ state: "visible", timeout: 10000 });
+  await input.fill(text);
+  if ((await input.inputValue()) !== text) {
+    throw new Error(`the Problems filter shows "${await input.inputValue()}", not "${text}"`);
+  }
+  await sleep(400);
+  return input;
+}
+
+/** The rows of the (filtered) Problems panel, as text. */
+async function problemRows(ui) {
+  return (await ui.page.locator(".part.panel .markers-panel .monaco-list-row").allInnerTexts()).map((t) =>
+    t.replace(/\s+/g, " ").trim(),
+  );
+}
+
+/** The problem rows of check `id` (its code, drawn as "phasegate(ID)", is a .marker-code). */
+function problemRowsOf(ui, id) {
+  const code = ui.page.locator(".marker-code", { hasText: new RegExp(`^${id}$`) });
+  return ui.page.locator(".part.panel .markers-panel .monaco-list-row").filter({ has: code });
+}
+
+/** The codes of the problem rows shown. */
+async function problemCodes(ui) {
+  return (await ui.page.locator(".part.panel .markers-panel .monaco-list-row .marker-code").allInnerTexts()).map((t) =>
+    t.trim(),
+  );
+}
+
+/**
+ * Go to a problem of check `id` (Problems filtered on it, its row, Enter: the editor at
+ * the problem, focused) and press Ctrl+.: the labels of the code actions offered.
+ */
+async function actionsOfProblem(ui, id) {
+  const text = await goToProblem(ui, id);
+  for (let attempt = 1; ; attempt++) {
+    await ui.page.keyboard.press("Control+.");
+    try {
+      await ui.page.waitForSelector(".action-widget .monaco-list-row", { timeout: 5000 });
+      break;
+    } catch (err) {
+      if (attempt >= 3) {
+        throw new Error(`no code action menu on the ${id} problem "${text}": ${err.message}`);
+      }
+      await ui.page.keyboard.press("Escape");
+    }
+  }
+  await sleep(400);
+  const actions = (await ui.page.locator(".action-widget .monaco-list-row:not(.group-header)").allInnerTexts())
+    .map((t) => t.replace(/\s+/g, " ").trim())
+    .filter((t) => t !== "");
+  return { problem: text, actions };
+}
+
+/** Open the first problem of check `id` from the Problems panel: its editor, focused, at the problem. */
+async function goToProblem(ui, id) {
+  await ui.page.keyboard.press("Escape");
+  await filterProblems(ui, id);
+  const row = problemRowsOf(ui, id).first();
+  await row.waitFor({ state: "visible", timeout: 30000 });
+  const text = (await row.innerText()).replace(/\s+/g, " ").trim();
+  // (on the message's first words: a short message leaves the code's link, which opens
+  // the documentation, mid-row; the row's lightbulb, left of the message, shows fixes)
+  await row.click({ position: { x: 100, y: 10 } });
+  await ui.page.keyboard.press("Enter");
+  await ui.page.waitForSelector(".editor-instance .monaco-editor.focused", { timeout: 10000 });
+  await sleep(300);
+  return text;
+}
+
+/** The frame of the documentation webview showing `id`'s section, or null. */
+async function docsSection(ui, id) {
+  for (const frame of ui.page.frames()) {
+    const title = await frame.title().catch(() => "");
+    if (!/checks reference/i.test(title)) {
+      continue;
+    }
+    const found = await frame
+      .evaluate((anchor) => {
+        const h = document.querySelector(".phasegate-target");
+        const a = document.getElementById(anchor);
+        if (!h || !a) {
+          return null;
+        }
+        const r = h.getBoundingClientRect();
+        return { heading: h.textContent, top: r.top, bottom: r.bottom, height: window.innerHeight };
+      }, id.toLowerCase())
+      .catch(() => null);
+    // the section's heading, marked, in view (scrolled to)
+    if (found && found.heading.startsWith(id) && found.bottom > 0 && found.top < found.height / 2) {
+      return found;
+    }
+  }
+  return null;
+}
+
+async function scenarioActions(ui, run) {
+  // Every check of the default pipeline has a finding here, with no session (the
+  // workspace comes from tests/test_code_actions_every_check.py).
+  const ids = String(args.checks || "").split(",").filter(Boolean);
+  if (ids.length === 0) {
+    throw new Error("--checks lists no check id");
+  }
+
+  await step(ui, "validate runs every check", async () => {
+    await waitFor("the PhaseGate status bar item", () => ui.statusItem(), 60000);
+    await ui.runCommand("PhaseGate: Validate Workspace");
+    const toast = await ui.waitOutcomeToast("Validate Workspace", 240000);
+    await ui.dismissNotifications();
+    return toast.text;
+  });
+
+  const seen = {};
+  await step(ui, "Ctrl+. on a problem of every check lists its actions", async () => {
+    const failed = [];
+    for (const id of ids) {
+      try {
+        const got = await actionsOfProblem(ui, id);
+        seen[id] = got;
+        // the menu is this check's: its documentation, and its suppression (or, for a
+        // missing file, its creation)
+        const docs = got.actions.includes(`Show documentation of ${id}`);
+        const act = got.actions.some((a) => a === `Suppress ${id} on this line` || a.startsWith("Create "));
+        if (!docs || !act) {
+          failed.push(`${id}: not its actions: ${got.actions.join(" | ")}`);
+        }
+        // the menu of each check, in artifacts/ (IMPL-STUB's in the README too)
+        await ui.shot(`actions-${id.toLowerCase()}`, id === "IMPL-STUB" ? { media: "quick-fix-every-check" } : {});
+      } catch (err) {
+        failed.push(`${id}: ${err.message}`);
+        await ui.shot(`actions-failed-${id.toLowerCase()}`);
+      }
+      await ui.page.keyboard.press("Escape");
+    }
+    if (failed.length > 0) {
+      throw new Error(`checks without an action:\n${failed.join("\n")}`);
+    }
+    return seen;
+  });
+
+  await step(ui, "uncovered lines are coverage marks, not problems", async () => {
+    await filterProblems(ui, "not covered by the tests");
+    const rows = await problemRows(ui);
+    if (rows.some((r) => /not covered by the tests/.test(r))) {
+      throw new Error(`uncovered lines are listed as problems: ${rows.join(" | ")}`);
+    }
+    // app.py (at its coverage summary, which is a problem): its uncovered lines are
+    // marked in the gutter with the extension's icon, and the hover says why
+    const summary = await goToProblem(ui, "TEST-COVERAGE");
+    await filterProblems(ui, "");
+    const marks = await waitFor(
+      "the uncovered lines marked in app.py's gutter",
+      async () => {
+        const found = await ui.page.evaluate(() => {
+          const out = [];
+          for (const el of document.querySelectorAll(".editor-instance .monaco-editor .margin *")) {
+            if (/coverage-uncovered/.test(getComputedStyle(el).backgroundImage)) {
+              const r = el.getBoundingClientRect();
+              out.push({ top: r.top, height: r.height });
+            }
+          }
+          return out.sort((a, b) => a.top - b.top);
+        });
+        return found.length > 0 ? found : null;
+      },
+      60000,
+      500,
+    );
+    // the hover of a marked line says what it is
+    const last = marks[marks.length - 1];
+    const text = await ui.page.locator(".editor-instance .monaco-editor .view-lines").first().boundingBox();
+    await ui.page.mouse.move(text.x + 90, last.top + last.height / 2);
+    const hover = await waitFor(
+      "the hover of an uncovered line",
+      async () => {
+        // (the hover's Markdown draws spaces as no-break spaces)
+        const shown = ui.page.getByText(/not\scovered\sby\sthe\stests\s\(TEST-COVERAGE\)/).first();
+        return (await shown.isVisible().catch(() => false)) ? (await shown.innerText()).replace(/\s+/g, " ").trim() : null;
+      },
+      15000,
+      300,
+    );
+    // nor squiggles: a hint would be drawn as dots under the code (nothing else in
+    // app.py is a hint here)
+    const hints = await ui.page.locator(".editor-instance .monaco-editor .squiggly-hint").count();
+    if (hints > 0) {
+      throw new Error(`${hints} hint squiggles in app.py: uncovered lines are drawn as diagnostics`);
+    }
+    return { summary, marks: marks.length, hover };
+  }, { media: "coverage-gutter" });
+
+  await step(ui, "Show documentation renders the check's section", async () => {
+    const got = await actionsOfProblem(ui, "IMPL-STUB");
+    const label = got.actions.find((a) => a.startsWith("Show documentation of IMPL-STUB"));
+    if (!label) {
+      throw new Error(`no Show documentation action: ${got.actions.join(" | ")}`);
+    }
+    await ui.page.locator(".action-widget .monaco-list-row").filter({ hasText: label }).first().click();
+    await ui.page.waitForSelector(".tabs-container .tab:has-text('IMPL-STUB')", { timeout: 30000 });
+    const section = await waitFor("the IMPL-STUB section in the webview", () => docsSection(ui, "IMPL-STUB"), 30000, 500);
+    // never the raw file
+    if ((await ui.page.locator(".tabs-container .tab:has-text('checks.html')").count()) > 0) {
+      throw new Error("checks.html was opened as a file");
+    }
+    return section;
+  }, { media: "docs-webview" });
+
+  await step(ui, "the check id in a hover opens its documentation", async () => {
+    await ui.runCommand("View: Close All Editors", { exact: false });
+    await actionsOfProblem(ui, "IMPL-LINT");
+    await ui.page.keyboard.press("Escape");
+    await ui.runCommand("Show or Focus Hover", { exact: false });
+    const link = ui.page.locator(".monaco-hover a, .monaco-hover .code-link").filter({ hasText: "IMPL-LINT" }).first();
+    await link.waitFor({ state: "visible", timeout: 15000 });
+    const href = await link.getAttribute("href").catch(() => null);
+    await ui.shot("hover-code-link");
+    await link.click();
+    const section = await waitFor("the IMPL-LINT section in the webview", () => docsSection(ui, "IMPL-LINT"), 30000, 500);
+    return { href, section };
+  });
+
+  await step(ui, "the check id in the Problems panel opens its documentation", async () => {
+    await ui.runCommand("View: Close All Editors", { exact: false });
+    await filterProblems(ui, "REQ-IDS");
+    const row = problemRowsOf(ui, "REQ-IDS").first();
+    await row.waitFor({ state: "visible", timeout: 15000 });
+    const link = row.locator("a").filter({ hasText: "REQ-IDS" }).first();
+    const href = await link.getAttribute("href").catch(() => null);
+    await link.click();
+    const section = await waitFor("the REQ-IDS section in the webview", () => docsSection(ui, "REQ-IDS"), 30000, 500);
+    return { href, section };
+  });
+
+  await step(ui, "Suppress on this line clears the problem", async () => {
+    await ui.runCommand("View: Close All Editors", { exact: false });
+    const got = await actionsOfProblem(ui, "IMPL-STUB");
+    const label = "Suppress IMPL-STUB on this line";
+    if (!got.actions.includes(label)) {
+      throw new Error(`no "${label}": ${got.actions.join(" | ")}`);
+    }
+    await ui.page.locator(".action-widget .monaco-list-row").filter({ hasText: label }).first().click();
+    await ui.page.locator(".action-widget").first().waitFor({ state: "hidden", timeout: 10000 }).catch(() => undefined);
+    await sleep(300);
+    await ui.page.keyboard.press("Control+S");
+    await filterProblems(ui, "IMPL-STUB");
+    await waitFor(
+      "IMPL-STUB to leave the Problems panel",
+      async () => !(await problemCodes(ui)).includes("IMPL-STUB"),
+      60000,
+      500,
+    );
+    const text = fs.readFileSync(path.join(run.workspace, "app.py"), "utf8");
+    if (!text.includes("# phasegate: ignore[IMPL-STUB]")) {
+      throw new Error(`app.py has no suppression comment:\n${text}`);
+    }
+    return { problem: got.problem, rows: await problemRows(ui) };
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 
 async function main() {
@@ -954,7 +1513,15 @@ async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const run = makeRun();
   log(`scenario ${SCENARIO}; run folder ${run.base}; python ${PYTHON}`);
-  writeWorkspace(run);
+  if (args.workspace) {
+    // a workspace the test prepared (and reads afterwards): used in place
+    run.workspace = path.resolve(args.workspace);
+  } else {
+    writeWorkspace(run);
+  }
+  if (SCENARIO === "outcome") {
+    writeOutcomeWorkspace(run);
+  }
   const multiRootFile = SCENARIO === "multiroot" ? writeMultiRoot(run) : null;
   if (SCENARIO === "missing") {
     // An interpreter without phasegate; the install button must not change this machine,
@@ -1021,6 +1588,10 @@ async function main() {
       await scenarioUntrusted(ui);
     } else if (SCENARIO === "multiroot") {
       await scenarioMultiRoot(ui, run);
+    } else if (SCENARIO === "outcome") {
+      await scenarioOutcome(ui, run);
+    } else if (SCENARIO === "actions") {
+      await scenarioActions(ui, run);
     } else {
       throw new Error(`unknown scenario ${SCENARIO}`);
     }

@@ -25,6 +25,8 @@ import {
   resolveServerLaunch,
   type ServerLaunch,
 } from "./interpreter";
+import type { ClientHooks } from "./middleware";
+import type { RunOutcome } from "./outcome";
 import { folderSelector } from "./paths";
 import { pipInstallLine } from "./shell";
 import { parseStatus, type StatusObject } from "./status";
@@ -48,17 +50,29 @@ export class ServerManager implements vscode.Disposable {
   private _status: StatusObject | null = null;
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   private readonly statusEmitter = new vscode.EventEmitter<StatusObject | null>();
+  private readonly runEmitter = new vscode.EventEmitter<RunOutcome>();
   private readonly disposables: vscode.Disposable[] = [];
   private progressCounter = 0;
+  /** The highest `lastRun` id the user was told about (or will be, by its command). */
+  private announced = 0;
+  /** Long commands the extension itself is running: their replies tell their outcome. */
+  private ownCommands = 0;
 
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onDidChangeStatus = this.statusEmitter.event;
+  /**
+   * A long command the extension did not start (a code action's Rework) ended well: its
+   * outcome, once. The outcome of the extension's own commands comes with their reply.
+   */
+  readonly onDidFinishRun = this.runEmitter.event;
 
   constructor(
     readonly output: vscode.LogOutputChannel,
     readonly folder: vscode.WorkspaceFolder,
     /** Told the command ids the server offers, once it runs (see FolderServers). */
     private readonly onServerCommands: (ids: string[]) => void = () => undefined,
+    /** The extension's middleware (coverage, documentation; see middleware.ts). */
+    private readonly hooks?: ClientHooks,
   ) {}
 
   get state(): ServerState {
@@ -85,8 +99,32 @@ export class ServerManager implements vscode.Disposable {
     if (status) {
       this._status = status;
       this.statusEmitter.fire(status);
+      const run = status.lastRun;
+      // failures and stops of other commands are reported by whoever asked for them
+      if (run && run.result === "done" && this.ownCommands === 0 && run.id > this.announced) {
+        this.announced = run.id;
+        this.runEmitter.fire(run);
+      }
     }
     return status;
+  }
+
+  /** The extension starts a long command: its reply, not the status, tells its outcome. */
+  beginOwnCommand(): void {
+    this.ownCommands++;
+  }
+
+  endOwnCommand(): void {
+    this.ownCommands = Math.max(0, this.ownCommands - 1);
+  }
+
+  /** True the first time an outcome is claimed: then it is the caller's to tell. */
+  claimOutcome(run: RunOutcome | null | undefined): boolean {
+    if (!run || run.id <= this.announced) {
+      return false;
+    }
+    this.announced = run.id;
+    return true;
   }
 
   /** The running client, starting the server first if needed; undefined if it cannot start. */
@@ -104,6 +142,7 @@ export class ServerManager implements vscode.Disposable {
 
   private async start(): Promise<LanguageClient | undefined> {
     const folder = this.folder;
+    this.announced = 0; // a new server counts its commands from 1
     this.setState("starting");
     let launch = await resolveServerLaunch(folder);
     // Can the interpreter run the server? The bundled one first, if any, else (or when it
@@ -154,6 +193,7 @@ export class ServerManager implements vscode.Disposable {
       outputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       diagnosticCollectionName: "phasegate",
+      middleware: this.hooks?.middleware(folder),
       initializationOptions: {
         trusted,
         // The Python that runs the workspace's own tests (not the server's): the Python
@@ -265,6 +305,7 @@ export class ServerManager implements vscode.Disposable {
       }
       await client.dispose().catch(() => undefined);
     }
+    this.hooks?.stopped(this.folder);
     this.setState("stopped");
   }
 
@@ -313,6 +354,7 @@ export class ServerManager implements vscode.Disposable {
     }
     this.stateEmitter.dispose();
     this.statusEmitter.dispose();
+    this.runEmitter.dispose();
   }
 }
 
@@ -327,7 +369,9 @@ function clientSettings(folder: vscode.WorkspaceFolder): Record<string, unknown>
   return {
     debounceMs: config.get<number>("server.debounceMs"),
     runOnOpen: config.get<boolean>("server.runOnOpen"),
+    maxEagerFiles: config.get<number>("server.maxEagerFiles"),
     runWorkspaceChecksOnChange: config.get<boolean>("server.runWorkspaceChecksOnChange"),
+    runWorkspaceChecksOnOpen: config.get<boolean>("server.runWorkspaceChecksOnOpen"),
     newCodeFocus: config.get<string>("newCodeFocus"),
   };
 }

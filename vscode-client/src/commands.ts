@@ -11,6 +11,13 @@ import {
   type ServerManager,
 } from "./client";
 import type { FolderServers } from "./folders";
+import {
+  COMMAND_TITLES,
+  type OutcomeAction,
+  outcomeMessage,
+  type RunOutcome,
+  waitsOnDocument,
+} from "./outcome";
 import { showReport } from "./report";
 import type { PhaseStatusBar } from "./statusBar";
 import {
@@ -54,6 +61,15 @@ export class Commands {
     reg("phasegate.server.restart", async () => (await this.servers.forCommand())?.restart());
     reg("phasegate.output.show", () => this.servers.output.show());
     reg("phasegate.view.refresh", () => this.refresh());
+    reg("phasegate.workspace.analyse", () => this.analyseWorkspace());
+    reg("phasegate.outcome.show", () => this.showLastOutcome());
+    // a long command the extension did not start (a code action's Rework) ends with a
+    // message too
+    context.subscriptions.push(
+      this.servers.onDidFinishRun(({ manager, run }) =>
+        this.announce(manager, run, COMMAND_TITLES[run.command] ?? run.command),
+      ),
+    );
   }
 
   /** Explain why a command that runs workspace code is refused here; true when it may run. */
@@ -81,7 +97,7 @@ export class Commands {
     title: string,
     command: string,
     arg?: object,
-    opts: { quiet?: boolean; manager?: ServerManager } = {},
+    opts: { quiet?: boolean; manager?: ServerManager; announce?: boolean } = {},
   ): Promise<unknown> {
     if (NEEDS_TRUST.has(command) && !(await this.requireTrust(title))) {
       return undefined;
@@ -95,8 +111,12 @@ export class Commands {
       return undefined;
     }
     this.statusBar.setBusy(title);
+    if (opts.announce) {
+      manager.beginOwnCommand();
+      manager.output.info(`${title}: started`);
+    }
     try {
-      return await vscode.window.withProgress(
+      const result = await vscode.window.withProgress(
         {
           location: opts.quiet ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification,
           title: `PhaseGate: ${title}`,
@@ -149,9 +169,127 @@ export class Commands {
           }
         },
       );
+      if (opts.announce && result !== undefined) {
+        // the command's own outcome, once its progress is gone
+        const run = manager.status?.lastRun;
+        if (manager.claimOutcome(run) && run) {
+          if (waitsOnDocument(run)) {
+            // a session that waits for a person shows the document it waits on
+            await this.openTarget(manager, run, { preview: true, preserveFocus: true });
+          }
+          void this.announce(manager, run, title);
+        }
+      }
+      return result;
     } finally {
+      if (opts.announce) {
+        manager.endOwnCommand();
+      }
       this.statusBar.setBusy(undefined);
     }
+  }
+
+  /**
+   * Tell how a long command ended: a notification with its outcome (an error when it
+   * failed, a warning when a persona failed or the session waits for a person) and
+   * buttons for the next step; the same line in the output.
+   */
+  async announce(
+    manager: ServerManager,
+    run: RunOutcome,
+    title: string,
+    { log = true }: { log?: boolean } = {},
+  ): Promise<void> {
+    const msg = outcomeMessage(run, title);
+    if (log && msg.severity === "info") {
+      manager.output.info(msg.text);
+    } else if (log) {
+      manager.output.warn(msg.text);
+    }
+    for (const f of log ? run.personaFailures : []) {
+      manager.output.warn(
+        `${f.phase}: ${f.persona}${f.iteration !== null ? ` (iteration ${f.iteration})` : ""} ` +
+          `${f.skipped ? "was not run" : "failed"}: ${f.error || f.reason}`,
+      );
+    }
+    const labels = msg.actions.map((a) => a.label);
+    const show =
+      msg.severity === "error"
+        ? vscode.window.showErrorMessage
+        : msg.severity === "warning"
+          ? vscode.window.showWarningMessage
+          : vscode.window.showInformationMessage;
+    const choice = await show(msg.text, ...labels);
+    const picked = msg.actions.find((a) => a.label === choice);
+    if (picked) {
+      await this.act(manager, run, picked.action);
+    }
+  }
+
+  private async act(manager: ServerManager, run: RunOutcome, action: OutcomeAction): Promise<void> {
+    manager.output.info(`outcome of ${run.command}: ${action}`);
+    switch (action) {
+      case "showOutput":
+        manager.output.show(true);
+        return;
+      case "showProblems":
+        await vscode.commands.executeCommand("workbench.actions.view.problems");
+        return;
+      case "openDocument":
+        await this.openTarget(manager, run, {});
+        return;
+      case "resume":
+        if (!(await this.requireTrust("Resume Session"))) {
+          return;
+        }
+        await this.run(
+          "Resume Session",
+          "phasegate.resumeSession",
+          run.session ? { sessionId: run.session.id } : undefined,
+          { manager, announce: true },
+        );
+        return;
+      case "openReport":
+        await this.report(manager);
+        return;
+      case "startSession":
+        await this.startSession();
+        return;
+    }
+  }
+
+  /** Open the outcome's document at its finding (nothing when it has none). */
+  private async openTarget(
+    manager: ServerManager,
+    run: RunOutcome,
+    options: { preview?: boolean; preserveFocus?: boolean },
+  ): Promise<void> {
+    const target = run.open;
+    if (!target) {
+      return;
+    }
+    const uri = path.isAbsolute(target.path)
+      ? vscode.Uri.file(target.path)
+      : vscode.Uri.joinPath(manager.folder.uri, ...target.path.split(/[\\/]/));
+    const pos = new vscode.Position(target.line, target.character);
+    try {
+      await vscode.window.showTextDocument(uri, { ...options, selection: new vscode.Range(pos, pos) });
+    } catch (err) {
+      manager.output.warn(`cannot open ${target.path}: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Show the outcome of the last long command again (its notification may be gone). */
+  async showLastOutcome(): Promise<void> {
+    const manager = await this.servers.forCommand();
+    const run = manager?.status?.lastRun;
+    if (!manager || !run) {
+      void vscode.window.showInformationMessage(
+        "PhaseGate: no command has run since the server started.",
+      );
+      return;
+    }
+    await this.announce(manager, run, COMMAND_TITLES[run.command] ?? run.command, { log: false });
   }
 
   private reportError(title: string, err: unknown): void {
@@ -203,7 +341,10 @@ export class Commands {
     if (sessionId.trim() !== "") {
       arg.sessionId = sessionId.trim();
     }
-    const result = await this.run("Start Session", "phasegate.startSession", arg, { manager });
+    const result = await this.run("Start Session", "phasegate.startSession", arg, {
+      manager,
+      announce: true,
+    });
     if (result !== undefined) {
       await this.revealView();
     }
@@ -302,7 +443,7 @@ export class Commands {
       "Resume Session",
       "phasegate.resumeSession",
       { sessionId: picked.id },
-      { manager },
+      { manager, announce: true },
     );
     if (result !== undefined) {
       await this.revealView();
@@ -311,16 +452,20 @@ export class Commands {
 
   async validate(node?: Node): Promise<void> {
     const arg = node?.kind === "phase" ? { phase: node.phase.name } : undefined;
-    await this.run("Validate Workspace", "phasegate.validate", arg);
+    await this.run("Validate Workspace", "phasegate.validate", arg, { announce: true });
   }
 
   async remediate(node?: Node): Promise<void> {
     const arg = node?.kind === "phase" ? { phase: node.phase.name } : undefined;
-    await this.run("Remediate", "phasegate.remediate", arg);
+    await this.run("Remediate", "phasegate.remediate", arg, { announce: true });
+  }
+
+  async analyseWorkspace(): Promise<void> {
+    await this.run("Analyse the Whole Workspace", "phasegate.analyseWorkspace");
   }
 
   async runGates(): Promise<void> {
-    await this.run("Run Gates", "phasegate.runGates");
+    await this.run("Run Gates", "phasegate.runGates", undefined, { announce: true });
   }
 
   async rework(node?: Node): Promise<void> {
@@ -342,7 +487,7 @@ export class Commands {
       `Rework ${phase.title || phase.name}`,
       "phasegate.rework",
       { phase: phase.name },
-      { manager },
+      { manager, announce: true },
     );
   }
 
@@ -368,7 +513,7 @@ export class Commands {
     const picked = await vscode.window.showQuickPick(
       phases.map((p) => ({
         label: p.title || p.name,
-        description: phaseDescription(p),
+        description: phaseDescription(p, (status?.session ?? null) !== null),
         detail: failingSummary(p),
         phase: p,
       })),
@@ -385,8 +530,8 @@ export class Commands {
     await this.run("Refresh", "phasegate.status", undefined, { quiet: true });
   }
 
-  async report(): Promise<void> {
-    const manager = await this.servers.forCommand();
+  async report(chosen?: ServerManager): Promise<void> {
+    const manager = chosen ?? (await this.servers.forCommand());
     if (!manager) {
       return;
     }

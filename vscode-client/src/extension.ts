@@ -4,8 +4,11 @@ import * as vscode from "vscode";
 
 import { multiRoot, type ServerState } from "./client";
 import { Commands } from "./commands";
+import { CoverageDecorations } from "./coverageView";
+import { DocsViewer } from "./docsView";
 import { FolderServers } from "./folders";
 import { onPythonInterpreterChanged } from "./interpreter";
+import { EditorHooks } from "./middleware";
 import { PhaseStatusBar } from "./statusBar";
 import { SessionTreeProvider } from "./tree";
 
@@ -35,7 +38,10 @@ export async function workspaceUsesPhasegate(folder: vscode.WorkspaceFolder): Pr
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("PhaseGate", { log: true });
   context.subscriptions.push(output);
-  servers = new FolderServers(output);
+  const coverage = new CoverageDecorations(context.extensionUri);
+  const docs = new DocsViewer(context.extension.id, output);
+  context.subscriptions.push(coverage, docs);
+  servers = new FolderServers(output, new EditorHooks(coverage, docs));
   const all = servers;
   context.subscriptions.push(all);
 
@@ -53,7 +59,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     view.message = status?.session
       ? undefined
       : status && status.phases.length > 0
-        ? "No session: the gates of the workspace as it is."
+        ? "No session: each gate scored as phasegate validate scores it (its last threshold)."
         : undefined;
     const s = status?.session;
     view.description = s ? s.status.replace("_", " ") : undefined;

@@ -5,6 +5,8 @@ import * as vscode from "vscode";
 import { ExecuteCommandRequest } from "vscode-languageclient/node";
 
 import { ServerManager, type ServerState } from "./client";
+import type { ClientHooks } from "./middleware";
+import type { RunOutcome } from "./outcome";
 import type { StatusObject } from "./status";
 
 /**
@@ -19,6 +21,7 @@ export class FolderServers implements vscode.Disposable {
   private readonly activeEmitter = new vscode.EventEmitter<ServerManager | undefined>();
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   private readonly statusEmitter = new vscode.EventEmitter<StatusObject | null>();
+  private readonly runEmitter = new vscode.EventEmitter<{ manager: ServerManager; run: RunOutcome }>();
   private readonly disposables: vscode.Disposable[] = [];
   private readonly serverCommands = new Set<string>();
 
@@ -28,8 +31,14 @@ export class FolderServers implements vscode.Disposable {
   readonly onDidChangeState = this.stateEmitter.event;
   /** The active folder's status changed. */
   readonly onDidChangeStatus = this.statusEmitter.event;
+  /** A long command the extension did not start ended, in any folder (see ServerManager). */
+  readonly onDidFinishRun = this.runEmitter.event;
 
-  constructor(readonly output: vscode.LogOutputChannel) {
+  constructor(
+    readonly output: vscode.LogOutputChannel,
+    /** The extension's middleware, given to each folder's client. */
+    private readonly hooks?: ClientHooks,
+  ) {
     this.disposables.push(
       vscode.window.onDidChangeActiveTextEditor((editor) => {
         const folder = editor ? vscode.workspace.getWorkspaceFolder(editor.document.uri) : undefined;
@@ -79,7 +88,12 @@ export class FolderServers implements vscode.Disposable {
     const key = folder.uri.toString();
     let mgr = this.managers.get(key);
     if (!mgr) {
-      const created = new ServerManager(this.output, folder, (ids) => this.registerServerCommands(ids));
+      const created = new ServerManager(
+        this.output,
+        folder,
+        (ids) => this.registerServerCommands(ids),
+        this.hooks,
+      );
       mgr = created;
       this.managers.set(key, created);
       this.subscriptions.set(key, [
@@ -93,6 +107,7 @@ export class FolderServers implements vscode.Disposable {
             this.statusEmitter.fire(status);
           }
         }),
+        created.onDidFinishRun((run) => this.runEmitter.fire({ manager: created, run })),
       ]);
     }
     return mgr;
@@ -202,5 +217,6 @@ export class FolderServers implements vscode.Disposable {
     this.activeEmitter.dispose();
     this.stateEmitter.dispose();
     this.statusEmitter.dispose();
+    this.runEmitter.dispose();
   }
 }

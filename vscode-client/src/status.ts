@@ -1,6 +1,8 @@
 // The status object the language server returns from its commands and pushes as the
 // `phasegate/status` notification, and small pure helpers to present it.
 
+import { parseOutcome, type RunOutcome } from "./outcome";
+
 export type PhaseState =
   | "pending"
   | "in_progress"
@@ -52,6 +54,9 @@ export interface CheckInfo {
   findings: FindingInfo[];
 }
 
+/** A gate's verdict now: "unknown" when it passes on the checks that ran but some did not. */
+export type Verdict = "passed" | "failed" | "unknown";
+
 export interface PhaseInfo {
   name: string;
   title: string;
@@ -60,6 +65,11 @@ export interface PhaseInfo {
   threshold: number | null;
   iteration: number;
   passed: boolean | null;
+  verdict: Verdict;
+  /** The checks of the gate that did not run (not run yet, skipped, could not run). */
+  notRun: string[];
+  /** Why the phase waits, or why it has no score ("" when nothing to say). */
+  message: string;
   checks: CheckInfo[];
   /** New-code mode only (null outside it, or before a check of the phase ran). */
   newCode: PhaseNewCode | null;
@@ -85,6 +95,8 @@ export interface StatusObject {
    * or "since the session's start (…)"; null when the whole code is judged.
    */
   newCode: string | null;
+  /** The outcome of the last long command the server ran (null: none yet). */
+  lastRun: RunOutcome | null;
 }
 
 export interface SessionListEntry {
@@ -151,6 +163,9 @@ export function parseStatus(raw: unknown): StatusObject | null {
     threshold: num(p.threshold),
     iteration: num(p.iteration) ?? 0,
     passed: typeof p.passed === "boolean" ? p.passed : null,
+    verdict: verdictOf(p.verdict, p.passed),
+    notRun: strings(p.notRun),
+    message: str(p.message),
     checks: (Array.isArray(p.checks) ? p.checks : []).filter(isObject).map((c) => ({
       id: str(c.id),
       passed: c.passed === true,
@@ -190,7 +205,20 @@ export function parseStatus(raw: unknown): StatusObject | null {
     phases,
     running: optStr(raw.running),
     newCode: optStr(raw.newCode),
+    lastRun: parseOutcome(raw.lastRun),
   };
+}
+
+function strings(v: unknown): string[] {
+  return (Array.isArray(v) ? v : []).filter((x): x is string => typeof x === "string");
+}
+
+/** The server's verdict; from `passed` for a server that does not send one. */
+function verdictOf(v: unknown, passed: unknown): Verdict {
+  if (v === "passed" || v === "failed" || v === "unknown") {
+    return v;
+  }
+  return passed === true ? "passed" : passed === false ? "failed" : "unknown";
 }
 
 function phaseNewCode(v: unknown): PhaseNewCode | null {
@@ -287,16 +315,30 @@ export function formatScore(v: number | null): string {
   return v === null ? "–" : v.toFixed(2);
 }
 
-/** "0.72 / 0.75 · iteration 2" */
-export function phaseDescription(p: PhaseInfo): string {
-  const parts: string[] = [];
+export const VERDICT_WORDS: Record<Verdict, string> = {
+  passed: "passed",
+  failed: "failed",
+  unknown: "not judged",
+};
+
+/** "0.72/0.75": a gate's score and threshold, compact. */
+export function scoreText(p: PhaseInfo): string {
+  return `${formatScore(p.score)}/${formatScore(p.threshold)}`;
+}
+
+/**
+ * The phase's line in the view, its state first so that a narrow side bar cuts the
+ * numbers, not the words: in a session "stalled · 0.72/0.75 · it. 2"; without one the
+ * gate's verdict, "failed · 0.72/0.90".
+ */
+export function phaseDescription(p: PhaseInfo, inSession = true): string {
+  const parts: string[] = [inSession ? p.status.replace("_", " ") : VERDICT_WORDS[p.verdict]];
   if (p.score !== null || p.threshold !== null) {
-    parts.push(`${formatScore(p.score)} / ${formatScore(p.threshold)}`);
+    parts.push(scoreText(p));
   }
-  if (p.iteration > 0) {
-    parts.push(`iteration ${p.iteration}`);
+  if (inSession && p.iteration > 0) {
+    parts.push(`it. ${p.iteration}`);
   }
-  parts.push(p.status.replace("_", " "));
   const counts = newCodeCounts(p);
   if (counts) {
     parts.push(counts);
@@ -304,17 +346,42 @@ export function phaseDescription(p: PhaseInfo): string {
   return parts.join(" · ");
 }
 
-/** The phase to show in the status bar: the session's current one, else the first not done. */
+/**
+ * The phase the status bar shows: the session's current one; without a session (or
+ * once it completed) the first failing phase, else the first not judged, else the last.
+ */
 export function currentPhase(status: StatusObject): PhaseInfo | undefined {
-  const name = status.session?.current_phase;
+  const session = status.session;
+  const name = session && session.status !== "completed" ? session.current_phase : null;
   if (name) {
     const p = status.phases.find((x) => x.name === name);
     if (p) {
       return p;
     }
   }
-  return status.phases.find((p) => p.status !== "completed") ?? status.phases.at(-1);
+  return (
+    status.phases.find((p) => p.verdict === "failed") ??
+    status.phases.find((p) => p.verdict === "unknown") ??
+    status.phases.at(-1)
+  );
 }
+
+/**
+ * The codicon of a phase: its gate's verdict (passed, failed, not judged), or a spinner
+ * while a running session works on it.
+ */
+export function phaseIconId(p: PhaseInfo, status: StatusObject | null): string {
+  if (p.status === "in_progress" && status?.session?.status === "running" && status.running) {
+    return "sync~spin";
+  }
+  return VERDICT_ICONS[p.verdict];
+}
+
+export const VERDICT_ICONS: Record<Verdict, string> = {
+  passed: "pass-filled",
+  failed: "error",
+  unknown: "question",
+};
 
 export function findingCount(status: StatusObject): number {
   let n = 0;

@@ -1,4 +1,5 @@
-// The status bar item: current phase and its gate score; a click focuses the PhaseGate view.
+// The status bar item: current phase (without a session: the first failing one) and its
+// gate score; a click focuses the PhaseGate view.
 
 import * as vscode from "vscode";
 
@@ -10,17 +11,10 @@ import {
   newCodeCounts,
   newCodeLine,
   newCodeShort,
+  phaseIconId,
   type StatusObject,
+  VERDICT_WORDS,
 } from "./status";
-
-const STATUS_ICONS: Record<string, string> = {
-  completed: "$(pass-filled)",
-  in_progress: "$(play-circle)",
-  pending: "$(circle-large-outline)",
-  stalled: "$(debug-pause)",
-  blocked: "$(error)",
-  regressed: "$(warning)",
-};
 
 export class PhaseStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
@@ -98,9 +92,12 @@ export class PhaseStatusBar implements vscode.Disposable {
     const status = this.status;
     const phase = status ? currentPhase(status) : undefined;
     let text = "PhaseGate";
-    if (phase) {
-      const icon = STATUS_ICONS[phase.status] ?? "$(circle-large-outline)";
+    if (phase && status) {
+      const icon = `$(${phaseIconId(phase, status)})`;
       text = `${icon} ${phase.title || phase.name} ${formatScore(phase.score)}/${formatScore(phase.threshold)}`;
+      if (status.session && ["stalled", "blocked", "regressed"].includes(phase.status)) {
+        text += ` ${phase.status}`;
+      }
     } else {
       text = "$(checklist) PhaseGate";
     }
@@ -134,12 +131,21 @@ export class PhaseStatusBar implements vscode.Disposable {
     }
     if (status) {
       for (const p of status.phases) {
-        const icon = STATUS_ICONS[p.status] ?? "";
+        const icon = `$(${phaseIconId(p, status)})`;
         const counts = newCodeCounts(p);
+        const state = status.session
+          ? `${p.status.replace("_", " ")}, ${VERDICT_WORDS[p.verdict]}`
+          : VERDICT_WORDS[p.verdict];
         md.appendMarkdown(
-          `${icon} ${p.title || p.name}: ${formatScore(p.score)} / ${formatScore(p.threshold)}` +
+          `${icon} ${p.title || p.name}: ${state} ${formatScore(p.score)} / ${formatScore(p.threshold)}` +
             ` (iteration ${p.iteration}${counts ? `; ${counts}` : ""})  \n`,
         );
+      }
+      const run = status.lastRun;
+      if (run) {
+        md.appendMarkdown("\nLast run: ");
+        md.appendText(run.summary);
+        md.appendMarkdown("\n");
       }
       md.appendMarkdown(`\n${findingCount(status)} findings · click to open the PhaseGate view`);
       if (!status.trusted) {

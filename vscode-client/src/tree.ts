@@ -11,29 +11,31 @@ import {
   newCodeLine,
   type PhaseInfo,
   phaseDescription,
+  phaseIconId,
   type SessionInfo,
   type StatusObject,
+  VERDICT_WORDS,
 } from "./status";
 
 export type Node =
   | { kind: "session"; session: SessionInfo; status: StatusObject }
-  | { kind: "phase"; phase: PhaseInfo; current: boolean }
+  | { kind: "phase"; phase: PhaseInfo; current: boolean; status: StatusObject }
   | { kind: "check"; phase: PhaseInfo; check: CheckInfo }
   | { kind: "finding"; phase: PhaseInfo; check: CheckInfo; finding: FindingInfo }
   | { kind: "message"; text: string; icon?: string }
   | { kind: "newCode"; text: string };
 
-const PHASE_ICONS: Record<string, [string, string | undefined]> = {
-  completed: ["pass-filled", "testing.iconPassed"],
-  in_progress: ["play-circle", "charts.blue"],
-  pending: ["circle-large-outline", undefined],
-  stalled: ["debug-pause", "list.warningForeground"],
-  blocked: ["error", "testing.iconFailed"],
-  regressed: ["warning", "list.warningForeground"],
+const ICON_COLORS: Record<string, string> = {
+  "pass-filled": "testing.iconPassed",
+  error: "testing.iconFailed",
+  question: "list.warningForeground",
+  "sync~spin": "charts.blue",
 };
 
-export function phaseIcon(status: string): vscode.ThemeIcon {
-  const [id, color] = PHASE_ICONS[status] ?? ["circle-large-outline", undefined];
+/** A phase's icon: its gate's verdict (passed, failed, not judged), colored. */
+export function phaseIcon(p: PhaseInfo, status: StatusObject | null): vscode.ThemeIcon {
+  const id = phaseIconId(p, status);
+  const color = ICON_COLORS[id];
   return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
 }
 
@@ -109,6 +111,7 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
       kind: "phase",
       phase,
       current: phase.name === current,
+      status,
     }));
   }
 
@@ -130,23 +133,32 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<Node> {
       case "phase": {
         const p = node.phase;
         const expand = p.checks.length === 0 ? C.None : node.current ? C.Expanded : C.Collapsed;
+        const inSession = node.status.session !== null;
         const item = new vscode.TreeItem(p.title || p.name, expand);
         item.id = `phase:${p.name}`;
-        item.description = phaseDescription(p);
-        item.iconPath = phaseIcon(p.status);
+        item.description = phaseDescription(p, inSession);
+        item.iconPath = phaseIcon(p, node.status);
         item.contextValue = `phase:${p.status}`;
         const failed = p.checks.filter((c) => !c.passed && !c.skipped && !c.error).length;
         const unknown = p.checks.filter((c) => c.error).length;
+        const state = inSession
+          ? `${p.status.replace("_", " ")}; gate ${VERDICT_WORDS[p.verdict]}`
+          : `gate ${VERDICT_WORDS[p.verdict]}`;
         item.tooltip = new vscode.MarkdownString(
           [
-            `**${escapeMd(p.title || p.name)}** — ${p.status.replace("_", " ")}`,
+            `**${escapeMd(p.title || p.name)}** — ${state}`,
             `score ${formatScore(p.score)}, threshold ${formatScore(p.threshold)}, ` +
               `iteration ${p.iteration}`,
             `${p.checks.length} checks, ${failed} failing` +
               (unknown ? `, ${unknown} could not run` : ""),
+            ...(p.notRun.length > 0 ? [`not run: ${p.notRun.map(escapeMd).join(", ")}`] : []),
+            ...(p.message ? [escapeMd(p.message)] : []),
             ...newCodeTooltip(p),
           ].join("\n\n"),
         );
+        item.accessibilityInformation = {
+          label: `${p.title || p.name}: ${item.description}`,
+        };
         return item;
       }
       case "check": {

@@ -9,6 +9,7 @@ import {
   parseSessionList,
   parseStatus,
   phaseDescription,
+  phaseIconId,
   validateSessionId,
 } from "../src/status";
 
@@ -89,23 +90,66 @@ test("parseStatus refuses what is not a status object", () => {
   assert.equal(parseStatus({ path: "/tmp/report.html" }), null);
 });
 
-test("phase description shows score / threshold, iteration and status", () => {
+test("phase description puts the state first: the session's status, else the verdict", () => {
   const s = parseStatus(STATUS);
   assert.ok(s);
-  assert.equal(phaseDescription(s.phases[1]), "0.50 / 0.75 · iteration 2 · in progress");
+  assert.equal(phaseDescription(s.phases[1]), "in progress · 0.50/0.75 · it. 2");
+  assert.equal(phaseDescription(s.phases[1], false), "failed · 0.50/0.75");
   assert.equal(
     phaseDescription({ ...s.phases[1], score: null, threshold: null, iteration: 0, status: "pending" }),
     "pending",
   );
+  assert.equal(
+    phaseDescription({ ...s.phases[1], verdict: "unknown", iteration: 0 }, false),
+    "not judged · 0.50/0.75",
+  );
 });
 
-test("current phase: the session's, else the first not completed", () => {
+test("the verdict comes from the server, else from passed", () => {
+  const s = parseStatus({
+    ...STATUS,
+    phases: [
+      { name: "a", verdict: "unknown", passed: true, notRun: ["TEST-PYTEST", 3] },
+      { name: "b", passed: false },
+      { name: "c", passed: true },
+      { name: "d" },
+    ],
+  });
+  assert.ok(s);
+  assert.deepEqual(
+    s.phases.map((p) => p.verdict),
+    ["unknown", "failed", "passed", "unknown"],
+  );
+  assert.deepEqual(s.phases[0].notRun, ["TEST-PYTEST"]);
+});
+
+test("current phase: the session's, else the first failing, else the first not judged", () => {
   const s = parseStatus(STATUS);
   assert.ok(s);
   assert.equal(currentPhase(s)?.name, "design");
-  assert.equal(currentPhase({ ...s, session: null })?.name, "design");
-  const done = s.phases.map((p) => ({ ...p, status: "completed" }));
-  assert.equal(currentPhase({ ...s, session: null, phases: done })?.name, "design");
+  const phases = [
+    { ...s.phases[0], name: "one", verdict: "passed" as const },
+    { ...s.phases[0], name: "two", verdict: "unknown" as const },
+    { ...s.phases[0], name: "three", verdict: "failed" as const },
+  ];
+  assert.equal(currentPhase({ ...s, session: null, phases })?.name, "three");
+  const noFailure = phases.map((p) => (p.verdict === "failed" ? { ...p, verdict: "passed" as const } : p));
+  assert.equal(currentPhase({ ...s, session: null, phases: noFailure })?.name, "two");
+  const allPass = phases.map((p) => ({ ...p, verdict: "passed" as const }));
+  assert.equal(currentPhase({ ...s, session: null, phases: allPass })?.name, "three");
+  // a completed session shows the failing phase, not its last current one
+  const done = { ...s, session: { ...s.session!, status: "completed" }, phases };
+  assert.equal(currentPhase(done)?.name, "three");
+});
+
+test("phase icons show the verdict, a spinner while the session works on it", () => {
+  const s = parseStatus(STATUS);
+  assert.ok(s);
+  const design = s.phases[1];
+  assert.equal(phaseIconId(design, s), "sync~spin"); // in progress, session running, busy
+  assert.equal(phaseIconId(design, { ...s, running: null }), "error");
+  assert.equal(phaseIconId(s.phases[0], s), "pass-filled");
+  assert.equal(phaseIconId({ ...design, status: "pending", verdict: "unknown" }, s), "question");
 });
 
 test("session ids follow the server's rule", () => {

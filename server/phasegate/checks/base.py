@@ -13,7 +13,6 @@ Checks are plain synchronous code; the runner calls them off the event loop.
 
 from __future__ import annotations
 
-import re
 from abc import ABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from phasegate.docs_links import check_anchor as check_anchor  # re-exported
+from phasegate.docs_links import check_docs_uri
 from phasegate.model import Finding, Fix, Range, Severity
 from phasegate.plugins import EntryPointRegistry
 
@@ -31,15 +32,9 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "phasegate.checks"
 # The checks reference installed with the package (written by ``python -m phasegate.docgen``,
-# shipped as package data): diagnostics link to it, so the links work offline.
+# shipped as package data, beside its rendered copy checks.html that diagnostics link to:
+# see phasegate.docs_links).
 CHECKS_REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "checks.md"
-DOCS_BASE = CHECKS_REFERENCE.as_uri()
-
-
-def check_anchor(check_id: str) -> str:
-    """The anchor of a check's section in the checks reference: its id in lower case,
-    characters other than letters, digits, ``-`` and ``_`` replaced by ``-``."""
-    return re.sub(r"[^a-z0-9_-]", "-", check_id.lower())
 
 
 class NoOptions(BaseModel):
@@ -159,10 +154,12 @@ class Check(ABC):
 
     @classmethod
     def docs_url(cls, check_id: str | None = None) -> str:
-        """Where the diagnostic code links: the check's section of the checks reference
-        installed with phasegate (a ``file://`` URI, so it works offline). A check from
-        another package overrides this to point at its own documentation."""
-        return f"{DOCS_BASE}#{check_anchor(check_id or cls.id)}"
+        """Where the check's documentation is (the diagnostic code's link, SARIF's
+        ``helpUri``): its section of the checks reference, on the documentation site when
+        ``PHASEGATE_DOCS_URL`` is set, else the rendered copy installed with phasegate (a
+        ``file://`` URI, so it works offline; :func:`phasegate.docs_links.check_docs_uri`).
+        A check from another package overrides this to point at its own documentation."""
+        return check_docs_uri(check_id or cls.id)
 
     # -- project scope -------------------------------------------------------------------
     def run(self, ctx: CheckContext) -> CheckOutcome:

@@ -6,9 +6,15 @@ does what every live face needs the same way:
 
 * :meth:`LiveCore.load` reads the configuration (in a thread: resolving new code runs
   git) and shows its problems;
-* :meth:`LiveCore.republish_cached` shows every check's last cached result at once,
-  running nothing; :meth:`LiveCore.verify_on_open` / :meth:`LiveCore.verify` then run
-  the checks against their inputs;
+* open fast, then fill in: :meth:`LiveCore.focus` gives the documents a face shows their
+  in-process findings first (cache or compute); :meth:`LiveCore.republish_cached` shows
+  every check's last cached result at once, running nothing;
+  :meth:`LiveCore.verify_on_open` / :meth:`LiveCore.verify` then run the checks against
+  their inputs in the background, the per-file checks across all cores
+  (:mod:`phasegate.live.pool`), the project checks after them;
+* a workspace of more files than ``max_eager_files`` is not analysed whole when it
+  opens: only the documents shown, the files that change and the project checks that
+  read few files, until :meth:`LiveCore.analyse_workspace` is asked for;
 * :meth:`LiveCore.paths_changed` takes changed files (a save, a file watcher);
 * a changed config file is reloaded (:meth:`LiveCore.config_changed`): an invalid one
   keeps the last good configuration, a new one re-runs every check;
@@ -35,7 +41,7 @@ from typing import Any, Literal, Protocol
 from phasegate.live.endpoint import Endpoint
 from phasegate.live.engine import Engine
 from phasegate.live.options import LiveOptions
-from phasegate.live.scheduler import Progress, Scheduler, WorkItem
+from phasegate.live.scheduler import Job, Progress, Scheduler, WorkItem
 from phasegate.runner import ResolvedCheck
 
 log = logging.getLogger(__name__)
@@ -76,6 +82,13 @@ class LiveCore:
         self.select: Callable[[ResolvedCheck], bool] | None = None
         self._reload_lock: asyncio.Lock | None = None  # one configuration reload at a time
         self._tasks: set[asyncio.Task[None]] = set()
+        # The documents the face shows (workspace-relative, in the order they were opened).
+        self.documents: dict[str, None] = {}
+        # Whether the whole workspace is analysed: None until the workspace opened; False
+        # when it has more files than ``max_eager_files`` and nobody asked for it since.
+        self.whole_workspace: bool | None = None
+        self.file_count: int | None = None  # files in the workspace when it opened
+        self._focusing = False
         self.endpoint: Endpoint | None = None
 
     def open(self, root: Path, options: LiveOptions | None = None) -> Engine:
@@ -130,38 +143,153 @@ class LiveCore:
         if nc is not None:
             self.listener.message(f"new code {nc.label}: inherited findings never block", "info")
 
-    async def republish_cached(self) -> set[str]:
+    async def republish_cached(self, keep: set[str] | None = None) -> set[str]:
         """Show every (selected) check's last cached result at once, running nothing.
-        Returns the display paths that got findings."""
+        The findings already shown on the files of ``keep`` (the documents
+        :meth:`focus` verified) are newer than the cache's and stay. Returns the display
+        paths that got findings."""
         eng = self.engine
         live = eng.live if eng is not None else None
         if live is None:
             return set()
         checks = [rc for rc in live.checks.values() if self.selects(rc)]
         peeked = await asyncio.to_thread(lambda: [live.peek(rc) for rc in checks])
+        if eng is None or eng.live is not live:
+            return set()  # the configuration changed meanwhile
         dirty: set[str] = set()
         for c in peeked:
             if c is not None:
-                dirty |= live.commit(c)
+                dirty |= live.commit(c, keep if c.rc.cls.scope == "file" else None)
         if dirty:
             self.listener.show(dirty)
         return dirty
 
-    def verify_on_open(self) -> None:
-        """After :meth:`republish_cached`, the editor's way: without an active session
-        and ``run_on_open`` off nothing runs; without a session, checks that run
-        workspace code are only looked up in the cache."""
+    # -- the documents a face shows --------------------------------------------------------
+    def open_documents(self, rels: Iterable[str]) -> list[Job]:
+        """The face shows these documents now: once the workspace is loaded, their
+        in-process findings are verified (and published) before anything else."""
+        new = [r for r in rels if r not in self.documents]
+        for r in new:
+            self.documents[r] = None
+        if not new or not self._focusing:
+            return []  # the workspace's opening focuses on them
+        return self.focus(new)
+
+    def close_documents(self, rels: Iterable[str]) -> None:
+        for r in rels:
+            self.documents.pop(r, None)
+
+    def focus(self, rels: Iterable[str]) -> list[Job]:
+        """The in-process findings of these files, first: the per-file checks analyse
+        these files only (their result cache or a run; the check's score waits for its
+        whole run), then the project checks that read them and few files run. Never
+        cancels a run in flight. Returns the jobs (the per-file one first)."""
+        self._focusing = True  # documents opened from now on are focused at once
+        eng = self.engine
+        live = eng.live if eng is not None else None
+        if live is None:
+            return []
+        paths = {r for r in rels if self.scheduler.relevant(r)}
+        per_file: dict[str, WorkItem] = {}
+        project: dict[str, WorkItem] = {}
+        for rc in live.checks.values():
+            if not self.selects(rc) or rc.cls.runs_workspace_code or rc.cls.uses_history:
+                continue
+            hits = {p for p in paths if rc.matches(p)}
+            if not hits:
+                continue
+            if rc.cls.scope == "file":
+                per_file[rc.key] = WorkItem(rc.key, "files", hits)
+            else:
+                project[rc.key] = WorkItem(rc.key, "light", hits)
+        jobs = self.scheduler.submit(per_file, "focus")
+        return jobs + self.scheduler.submit(project, "focus")
+
+    # -- verifying ------------------------------------------------------------------------
+    def lazy_reason(self) -> str:
+        """Why a check has no result in a workspace not analysed whole."""
+        return (
+            f"not analysed: the workspace has {self.file_count} files, more than the "
+            f"{self.options.max_eager_files} analysed when it opens; analyse the whole "
+            "workspace to run it"
+        )
+
+    async def verify_on_open(self, progress: Progress | None = None) -> None:
+        """After :meth:`focus` and :meth:`republish_cached`, the editor's way: without
+        an active session and ``run_on_open`` off nothing runs; without a session, checks
+        that run workspace code are only looked up in the cache. Every input of every
+        check is verified in the background, unless the workspace has more files than
+        ``max_eager_files``: then only the project checks that read few files run, and
+        the other checks without a cached result say so."""
         eng = self.engine
         if eng is None or eng.live is None:
             return
+        live = eng.live
         has_session = eng.active_session() is not None
+        files = await asyncio.to_thread(eng.workspace.files)
+        self.file_count = len(files)
+        if self.whole_workspace is None:
+            self.whole_workspace = self.file_count <= self.options.max_eager_files
+        if eng.live is not live:
+            return  # the configuration changed meanwhile: its reload verifies everything
         if not has_session and not self.options.run_on_open:
             return
+        if not self.whole_workspace:
+            self._verify_lazily(has_session, progress)
+            return
+        items: dict[str, WorkItem] = {}
+        run_code = self.workspace_code_on_open(has_session)
+        for key, rc in live.checks.items():
+            cached = rc.cls.runs_workspace_code and not run_code
+            items[key] = WorkItem(key, "cached" if cached else "full")
+        self.scheduler.submit(items, "open", progress=progress)
+
+    def workspace_code_on_open(self, has_session: bool) -> bool:
+        """Whether the checks that run workspace code (its tests, configured commands)
+        run when the workspace opens: in a session; without one when the workspace is
+        trusted and ``run_workspace_checks_on_open`` is on, so that the editor judges
+        the workspace as ``phasegate validate`` does. Otherwise they are only looked up
+        in the result cache."""
+        eng = self.engine
+        trusted = eng is not None and eng.trusted
+        return has_session or (trusted and self.options.run_workspace_checks_on_open)
+
+    def _verify_lazily(self, has_session: bool, progress: Progress | None) -> None:
+        eng = self.engine
+        assert eng is not None and eng.live is not None
+        live = eng.live
+        reason = self.lazy_reason()
+        items: dict[str, WorkItem] = {}
+        dirty: set[str] = set()
+        for key, rc in live.checks.items():
+            if not self.selects(rc):
+                continue
+            runs_whole = rc.cls.runs_workspace_code or rc.cls.uses_history
+            if rc.cls.scope == "project" and not runs_whole:
+                items[key] = WorkItem(key, "light", reason=reason)
+            elif key not in live.results:  # not even cached: say why it has no result
+                c = live.placeholder(rc, reason)
+                c.replace_all = False  # the documents' findings stay
+                dirty |= live.commit(c)
+        if dirty:
+            self.listener.show(dirty)
+        self.listener.status_changed()
+        self.scheduler.submit(items, "open", progress=progress)
+
+    async def analyse_workspace(self, progress: Progress | None = None) -> None:
+        """Analyse the whole workspace (every input of every check) and keep it analysed
+        from now on, whatever its size; returns when the results are in."""
+        eng = self.engine
+        if eng is None or eng.live is None:
+            return
+        self.whole_workspace = True
+        has_session = eng.active_session() is not None
         items: dict[str, WorkItem] = {}
         for key, rc in eng.live.checks.items():
-            cached = rc.cls.runs_workspace_code and not has_session
+            cached = rc.cls.runs_workspace_code and not self.workspace_code_on_open(has_session)
             items[key] = WorkItem(key, "cached" if cached else "full")
-        self.scheduler.submit(items, "open")
+        self.scheduler.submit(items, "analyse", progress=progress)
+        await self.scheduler.idle()
 
     def verify(self, trigger: str = "open", progress: Progress | None = None) -> None:
         """Run every (selected) check against its inputs (``phasegate watch``'s start)."""

@@ -21,6 +21,13 @@ class LiveOptions:
     run_on_open: bool = True
     # Re-run checks that run workspace code (its tests, configured commands) on changes.
     run_workspace_checks_on_change: bool = True
+    # Run them when a trusted workspace opens without a session too, so that the editor
+    # judges it as ``phasegate validate`` does (else only their cached results are shown).
+    run_workspace_checks_on_open: bool = True
+    # A workspace of more files than this is not analysed whole when it opens: only the
+    # documents shown, the files that change and the project checks that read few files,
+    # until the whole workspace is asked for (LiveCore.analyse_workspace).
+    max_eager_files: int = 20_000
     # Why a check shown without a result has none (checks that run workspace code are
     # only looked up in the cache when a workspace opens without a session).
     not_run: str = "not run yet"

@@ -22,11 +22,14 @@ against the change set as last read (the scheduler reads it again before each ba
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from phasegate.cache import FINDINGS
 from phasegate.checks.base import CheckOutcome
 from phasegate.config import Config
 from phasegate.model import CheckResult, Finding, GateResult
@@ -34,10 +37,17 @@ from phasegate.proc import CancelToken, cancel_scope
 from phasegate.runner import GateRunner, ResolvedCheck, result_of, score_gate
 from phasegate.workspace import Workspace
 
+if TYPE_CHECKING:
+    from phasegate.live.pool import CheckPool, Pair, PoolSpec
+
 PROJECT_SOURCE = "*"
 NOT_RUN = "not run yet"  # the face may say how to run it (LiveOptions.not_run)
 
 DisplayPathFn = Callable[[Finding], str]
+# Told how far a whole-workspace analysis got: (files analysed or found unchanged, files).
+FilesProgress = Callable[[int, int], None]
+# Handed the findings of a batch of files as they come in (first-stage results).
+PartialResults = Callable[[list["Computed"]], None]
 
 
 class Cancelled(Exception):
@@ -120,6 +130,7 @@ class LiveResults:
         self._display = display_path or (lambda f: f.path)
         self.not_run = not_run  # why a check shown without a result has none
         self.check_executions = 0  # checks run (not served from the cache)
+        self._pool_spec: PoolSpec | None = None
         self.version = 0  # bumped by every commit that changed something
 
     # -- worker side (threads) -------------------------------------------------------------
@@ -141,14 +152,16 @@ class LiveResults:
         except Exception:
             return findings
 
-    def _check_file(self, rc: ResolvedCheck, path: str, h: str) -> tuple[list[Finding], bool]:
+    def _check_file(
+        self, rc: ResolvedCheck, path: str, h: str, *, store: bool = True
+    ) -> tuple[list[Finding], bool]:
         cache = self.runner.cache
         fp = rc.config_fingerprint()
         hit = cache.get_file(rc.key, fp, path, h) if cache else None
         if hit is not None:
             return hit, True
         found = rc.check.check_file(rc.ctx, path)
-        if cache:
+        if cache and store:
             cache.put_file(rc.key, fp, path, h, found)
         return found, False
 
@@ -333,9 +346,227 @@ class LiveResults:
         """A check that has not run: excluded from its gate's score, shown as skipped."""
         return Computed(rc, rc.skipped_result(reason or self.not_run), {}, True)
 
+    # -- whole-workspace and document analysis (threads) ------------------------------------
+    def pool_spec(self) -> PoolSpec:
+        """What a worker process needs to build this configuration's checks (made once)."""
+        from phasegate.live.pool import PoolSpec
+
+        if self._pool_spec is None:
+            rcs = list(self.checks.values())
+            self._pool_spec = PoolSpec.of(
+                str(self.workspace.root), self.config, self.runner.trusted, rcs
+            )
+        return self._pool_spec
+
+    def is_input_file(self, path: str) -> bool:
+        """Whether ``path`` is a workspace file a check may read (exists, not ignored),
+        without scanning the workspace when it has not been scanned yet."""
+        if self.workspace._files is not None:
+            return path in self.workspace.files()
+        return os.path.isfile(self.workspace.root / path) and not self.workspace.is_ignored(path)
+
+    def analyse_files(
+        self, rc: ResolvedCheck, paths: Iterable[str], token: CancelToken
+    ) -> Computed:
+        """The findings of a file-scope check for ``paths`` only (the documents a face
+        shows; changes in a workspace that is not analysed whole): a first-stage
+        :class:`Computed` (no result, no new state) to publish at once. Its cost does not
+        depend on the number of files; the check's score and state stay as they are until
+        the check runs whole."""
+        with cancel_scope(token):
+            start = time.monotonic()
+            changed: dict[str, list[Finding]] = {}
+            analysed = 0
+            try:
+                for path in sorted(paths):
+                    if token.cancelled:
+                        raise Cancelled
+                    if rc.matches(path) and self.is_input_file(path):
+                        h = self.runner.content_hash(path)
+                        # looked up, never stored: the cache of a check holds the files
+                        # of its whole runs (reopening shows them as its last result)
+                        found, cached = self._check_file(rc, path, h, store=False)
+                        analysed += 0 if cached else 1
+                        changed[path] = self.classified(rc, found)
+                    else:
+                        changed[path] = []
+            except Cancelled:
+                raise
+            except Exception as exc:
+                return self._crashed(rc, exc, start)
+            return Computed(rc, None, changed, False, None, analysed, analysed == 0)
+
+    def compute_file_checks(
+        self,
+        rcs: list[ResolvedCheck],
+        token: CancelToken,
+        *,
+        pool: CheckPool | None = None,
+        partial: PartialResults | None = None,
+        progress: FilesProgress | None = None,
+    ) -> list[Computed]:
+        """Every input of each file-scope check of ``rcs`` verified together (the
+        workspace opens, its configuration changed, the user asked): each file is hashed
+        once, files whose content is known (live state, result cache) are not analysed
+        again, the others are analysed file by file for all the checks that read them —
+        in ``pool``'s worker processes when there are many, else here. The findings of
+        each batch go to ``partial`` as they come in (first-stage results, to publish);
+        the returned results are the checks' new states, scored, exactly as
+        :meth:`compute` makes them one check at a time."""
+        with cancel_scope(token):
+            return self._file_checks(rcs, token, pool, partial, progress)
+
+    def _file_checks(
+        self,
+        rcs: list[ResolvedCheck],
+        token: CancelToken,
+        pool: CheckPool | None,
+        partial: PartialResults | None,
+        progress: FilesProgress | None,
+    ) -> list[Computed]:
+        start = time.monotonic()
+        cache = self.runner.cache
+        by_key = {rc.key: rc for rc in rcs}
+        files: dict[str, list[str]] = {}
+        found: dict[str, dict[str, list[Finding]]] = {rc.key: {} for rc in rcs}
+        hashes: dict[str, dict[str, str]] = {rc.key: {} for rc in rcs}
+        fps = {rc.key: rc.config_fingerprint() for rc in rcs}
+        analysed = dict.fromkeys(by_key, 0)
+        crashed: dict[str, Computed] = {}
+        todo: dict[str, list[str]] = {}  # path -> keys of the checks that must analyse it
+        seen: dict[str, str] = {}
+        for rc in rcs:
+            try:
+                files[rc.key] = rc.ctx.input_files()
+            except Exception as exc:
+                crashed[rc.key] = self._crashed(rc, exc, start)
+        total = len({p for fs in files.values() for p in fs})
+        for key, paths in files.items():
+            state = self.file_states.get(key)
+            for path in paths:
+                if token.cancelled:
+                    raise Cancelled
+                h = seen.get(path)
+                if h is None:
+                    h = seen[path] = self.runner.content_hash(path)
+                hashes[key][path] = h
+                if state is not None and state.hashes.get(path) == h:
+                    found[key][path] = state.per_file[path]
+                    continue
+                hit = cache.get_file(key, fps[key], path, h) if cache else None
+                if hit is not None:
+                    found[key][path] = hit
+                else:
+                    todo.setdefault(path, []).append(key)
+                    if pool is not None and len(todo) == pool.min_files:
+                        pool.prepare(self.pool_spec())  # workers start while this hashes
+        done = total - len(todo)
+        if progress is not None:
+            progress(done, total)
+        for batch in self._analysed(by_key, todo, token, pool, crashed):
+            fresh: dict[str, dict[str, list[Finding]]] = {}
+            for key, path, fs in batch:
+                if key in crashed:
+                    continue
+                found[key][path] = fs
+                analysed[key] += 1
+                if cache:
+                    cache.put_file(key, fps[key], path, hashes[key][path], fs)
+                if fs:
+                    fresh.setdefault(key, {})[path] = self.classified(by_key[key], fs)
+            done += len({p for _k, p, _f in batch})
+            if progress is not None:
+                progress(min(done, total), total)
+            if partial is not None and fresh:
+                partial(
+                    [Computed(by_key[k], None, c, False, None, 0, True) for k, c in fresh.items()]
+                )
+        out: list[Computed] = []
+        for rc in rcs:
+            if rc.key in crashed:
+                out.append(crashed[rc.key])
+                continue
+            paths = files[rc.key]
+            new = FileState(
+                per_file={p: found[rc.key][p] for p in paths},  # in input order, as compute()
+                hashes=hashes[rc.key],
+            )
+            try:
+                outcome = rc.check.score_files(rc.ctx, new.per_file)
+            except Exception as exc:
+                out.append(self._crashed(rc, exc, start))
+                continue
+            if cache:
+                cache.retain_files(rc.key, set(new.per_file))
+            n = analysed[rc.key]
+            result = self._result(rc, outcome, start, n == 0)
+            contrib = {p: self.classified(rc, fs) for p, fs in new.per_file.items() if fs}
+            out.append(Computed(rc, result, contrib, True, new, n, n == 0))
+        return out
+
+    def _analysed(
+        self,
+        by_key: dict[str, ResolvedCheck],
+        todo: dict[str, list[str]],
+        token: CancelToken,
+        pool: CheckPool | None,
+        crashed: dict[str, Computed],
+    ) -> Iterator[list[tuple[str, str, list[Finding]]]]:
+        """The findings of each (path -> check keys) of ``todo``, batch by batch: from the
+        pool's workers when it wants that many files, else analysed here. A pair a worker
+        could not analyse is analysed here: a check's exception makes it crashed."""
+        if pool is not None and pool.wanted(len(todo)):
+            for pairs in pool.analyse(self.pool_spec(), todo, token):
+                if token.cancelled:
+                    raise Cancelled
+                yield self._decoded(by_key, pairs, token, crashed)
+            if token.cancelled:
+                raise Cancelled
+            return
+        batch: list[tuple[str, str, list[Finding]]] = []
+        last = time.monotonic()
+        for path, keys in todo.items():
+            if token.cancelled:
+                raise Cancelled
+            for key in keys:
+                if key in crashed:
+                    continue
+                try:
+                    batch.append((key, path, by_key[key].check.check_file(by_key[key].ctx, path)))
+                except Exception as exc:
+                    crashed[key] = self._crashed(by_key[key], exc, time.monotonic())
+            if time.monotonic() - last >= 0.1:
+                yield batch
+                batch, last = [], time.monotonic()
+        if batch:
+            yield batch
+
+    def _decoded(
+        self,
+        by_key: dict[str, ResolvedCheck],
+        batch: list[Pair],
+        token: CancelToken,
+        crashed: dict[str, Computed],
+    ) -> list[tuple[str, str, list[Finding]]]:
+        out: list[tuple[str, str, list[Finding]]] = []
+        for key, path, raw in batch:
+            if key in crashed:
+                continue
+            if raw is None:  # not analysed by a worker: here, where a crash is reported
+                rc = by_key[key]
+                try:
+                    with cancel_scope(token):
+                        out.append((key, path, rc.check.check_file(rc.ctx, path)))
+                except Exception as exc:
+                    crashed[key] = self._crashed(rc, exc, time.monotonic())
+                continue
+            out.append((key, path, FINDINGS.validate_json(raw) if raw else []))
+        return out
+
     # -- event loop side -------------------------------------------------------------------
-    def commit(self, c: Computed) -> set[str]:
-        """Install a computed result; return the display paths whose findings changed."""
+    def commit(self, c: Computed, keep: set[str] | None = None) -> set[str]:
+        """Install a computed result; return the display paths whose findings changed.
+        The findings of the sources in ``keep`` stay as they are (newer ones are shown)."""
         key = c.rc.key
         if c.result is not None:
             self.results[key] = c.result
@@ -350,6 +581,8 @@ class LiveResults:
         sources = set(c.contributions)
         if c.replace_all:
             sources |= set(old)
+        if keep:
+            sources -= keep
         for src in sources:
             new_fs = c.contributions.get(src, [])
             old_fs = old.get(src, [])
@@ -428,6 +661,12 @@ class LiveResults:
 
 def _group_display(fs: list[Finding], display: DisplayPathFn) -> dict[str, list[Finding]]:
     out: dict[str, list[Finding]] = {}
+    # where a path's findings are shown, asked once per path (a tool's thousands of
+    # findings share few files; asking looks at the disk)
+    shown: dict[tuple[str, bool], str] = {}
     for f in fs:
-        out.setdefault(display(f), []).append(f)
+        where = shown.get((f.path, f.missing_file))
+        if where is None:
+            where = shown[(f.path, f.missing_file)] = display(f)
+        out.setdefault(where, []).append(f)
     return out

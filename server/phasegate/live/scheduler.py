@@ -22,6 +22,18 @@
 * In new-code mode the change set (what is new since the reference) is read again once
   per batch, before its checks run, in the worker thread of the batch's first job to
   start (it runs ``git diff``): the others wait for it (:class:`NewCodeRefresh`).
+* A whole-workspace run of the per-file checks (the workspace opens, the user asks for
+  it) is a *background* job: its files go to a pool of worker processes
+  (:class:`phasegate.live.pool.CheckPool`) and its findings are published batch by batch.
+  A change meanwhile does not cancel it: the changed files are analysed at once in a job
+  of their own (mode ``files``: published, the check's state untouched) and checked again
+  when the background job is done. What a job computed for a file that changed after the
+  job started is never published over the newer findings.
+* Modes of a :class:`WorkItem`: ``files`` (a file-scope check, these files only: the
+  documents a face shows, or changes in a workspace not analysed whole), ``light`` (a
+  project check run whole only when it reads few files, :data:`LIGHT_INPUTS`), ``cached``
+  (looked up, never run), ``delta`` (the changed files, then re-scored), ``full`` (every
+  input verified).
 """
 
 from __future__ import annotations
@@ -37,6 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from phasegate.live.pool import CheckPool
 from phasegate.live.results import Cancelled, Computed, LiveResults, Pending
 from phasegate.proc import CancelToken
 from phasegate.workspace import STATE_DIR
@@ -44,13 +57,19 @@ from phasegate.workspace import STATE_DIR
 if TYPE_CHECKING:
     from phasegate.live.core import LiveCore
     from phasegate.newcode import NewCode
+    from phasegate.runner import ResolvedCheck
 
-Mode = Literal["delta", "full", "cached"]  # full: verify every input; cached: never run
+# files: these files only; light: whole if few inputs; cached: never run; delta: the changed
+# files then re-scored; full: verify every input
+Mode = Literal["files", "light", "cached", "delta", "full"]
+RANK: dict[str, int] = {"files": 0, "light": 1, "cached": 2, "delta": 3, "full": 4}
 BATCH_SECONDS = 0.1  # a long job hands its results over at least this often
 HAND_OVER_EACH = 8  # a job of at most this many checks publishes after each check
 DEDUPE_MAX = 32  # changes of at most this many paths are compared with what already ran
 FLUSH_AFTER = 1.0  # seconds of quiet before the result cache is written to disk
 PUBLISH_WAIT = 1.0  # seconds re-scoring waits at most for the changed files' publish
+LIGHT_INPUTS = 200  # a project check reading at most this many files is as cheap as a file
+PROGRESS_EVERY = 0.25  # seconds between two progress reports of a whole-workspace run
 
 
 @dataclass
@@ -58,12 +77,21 @@ class WorkItem:
     key: str
     mode: Mode
     paths: set[str] = field(default_factory=set)
+    # mode "light": a check that reads more files is left as it is, or given a result
+    # saying this when it has none
+    reason: str | None = None
 
     def merge(self, other: WorkItem) -> None:
-        rank = {"cached": 0, "delta": 1, "full": 2}
-        if rank[other.mode] > rank[self.mode]:
+        if RANK[other.mode] > RANK[self.mode]:
             self.mode = other.mode
         self.paths |= other.paths
+        self.reason = self.reason or other.reason
+
+    @property
+    def publish_only(self) -> bool:
+        """A "files" item: publishes the findings of a few files next to any run of its
+        check (never cancels one, is never cancelled by one, never carried over)."""
+        return self.mode == "files"
 
 
 # Triggers whose batch needs no fresh change set: it was read just before (load, reload).
@@ -111,6 +139,13 @@ class Job:
     progress: Progress | None = None
     after: asyncio.Future[None] | None = None  # start when this is done
     refresh: NewCodeRefresh | None = None  # read the change set first (new-code mode)
+    # a whole-workspace run of per-file checks: changes meanwhile do not cancel it
+    background: bool = False
+    # files changed while it ran, per check: checked again when it is done
+    recheck: dict[str, set[str]] = field(default_factory=dict)
+    generation: int = 0  # the scheduler's change counter when the job was made
+    reported: float = 0.0  # when its progress was last reported
+    per_file: bool = False  # in-process per-file checks only (runs on threads of its own)
 
     def record(self, ms: float) -> dict[str, Any]:
         paths = sorted({p for i in self.items.values() for p in i.paths})
@@ -133,6 +168,12 @@ class Scheduler:
     def __init__(self, core: LiveCore) -> None:
         self.core = core
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="phasegate-check")
+        # The per-file checks' jobs have threads of their own: a job waiting for a tool
+        # (or for the kill of a cancelled one) never holds up the file just saved.
+        self._files_pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="phasegate-file")
+        self.processes = CheckPool()  # worker processes for whole-workspace runs
+        self._generation = 0  # bumped by every batch of changed paths
+        self._changed_at: dict[str, int] = {}  # path -> generation it last changed in
         self._pending: set[str] = set()
         self._pending_trigger = "change"
         self._carried: dict[str, WorkItem] = {}
@@ -176,6 +217,8 @@ class Scheduler:
         if self._flush_timer:
             self._flush_timer.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._files_pool.shutdown(wait=False, cancel_futures=True)
+        self.processes.close()
 
     # -- input ----------------------------------------------------------------------------
     def _version(self, rel: str) -> str:
@@ -251,7 +294,11 @@ class Scheduler:
         if eng.live is None or eng.runner is None:
             return
         eng.workspace.notify_changed(paths)
-        if ".gitignore" in paths:
+        self._generation += 1
+        for rel in paths:
+            self._changed_at[rel] = self._generation
+        whole = self.core.whole_workspace is not False
+        if ".gitignore" in paths and whole:
             self.submit({k: WorkItem(k, "full") for k in eng.live.checks}, "gitignore")
             return
         if not paths:
@@ -260,7 +307,13 @@ class Scheduler:
         for rc in eng.runner.checks_for_paths(paths):
             if rc.cls.runs_workspace_code and not self.core.options.run_workspace_checks_on_change:
                 continue
-            items[rc.key] = WorkItem(rc.key, "delta", {p for p in paths if rc.matches(p)})
+            hits = {p for p in paths if rc.matches(p)}
+            if whole:
+                items[rc.key] = WorkItem(rc.key, "delta", hits)
+            elif rc.cls.scope == "file" and not rc.cls.runs_workspace_code:
+                items[rc.key] = WorkItem(rc.key, "files", hits)  # these files only
+            elif not (rc.cls.runs_workspace_code or rc.cls.uses_history):
+                items[rc.key] = WorkItem(rc.key, "light", hits)
         self.submit(items, self._pending_trigger)
         eng.forget_anchor()
         self.core.listener.files_changed(paths)
@@ -275,7 +328,18 @@ class Scheduler:
             return []
         for key in list(items):
             job = self._inflight.get(key)
-            if job is not None:
+            item = items[key]
+            if job is None or job.token.cancelled:
+                continue
+            if item.mode == "light":
+                del items[key]  # the run in flight publishes the check whole anyway
+            elif job.background and item.mode in ("delta", "files"):
+                # The whole-workspace run goes on; the changed files are published now
+                # and checked again when it is done.
+                if item.mode == "delta":
+                    job.recheck.setdefault(key, set()).update(item.paths)
+                items[key] = WorkItem(key, "files", set(item.paths))
+            elif not item.publish_only:
                 self._cancel(job)
         for key, carried in self._carried.items():
             if key in items:
@@ -304,6 +368,9 @@ class Scheduler:
         refresh = self._new_code_refresh(live, trigger)
         for group in [g for g in (per_file, project) if g] + slow:
             job = Job(next(self._ids), trigger, live, group, progress=progress, refresh=refresh)
+            job.generation = self._generation
+            job.per_file = group is per_file
+            job.background = job.per_file and any(i.mode == "full" for i in group.values())
             # The per-file results (the file just saved) go first: the other jobs start
             # when they are published, so they do not compete with them for the CPU.
             job.after = first.done if first is not None and group is not per_file else None
@@ -331,8 +398,8 @@ class Scheduler:
         for key, item in job.items.items():
             if self._inflight.get(key) is job:
                 del self._inflight[key]
-            if key in job.committed:
-                continue
+            if key in job.committed or item.publish_only:
+                continue  # done, or a publish only: nothing to carry over
             if key in self._carried:
                 self._carried[key].merge(item)
             else:
@@ -345,8 +412,9 @@ class Scheduler:
 
     def _start(self, job: Job) -> None:
         loop = asyncio.get_running_loop()
-        for key in job.items:
-            self._inflight[key] = job
+        for key, item in job.items.items():
+            if not item.publish_only:
+                self._inflight[key] = job
         self._jobs.add(job)
         job.done = loop.create_future()
         task = loop.create_task(self._run(job))
@@ -357,6 +425,9 @@ class Scheduler:
 
         def hand_over(batch: list[Computed], published: threading.Event | None = None) -> None:
             loop.call_soon_threadsafe(self._commit, job, batch, published)
+
+        def report(done: int, total: int) -> None:  # a whole-workspace run's progress
+            loop.call_soon_threadsafe(self._report_files, job, done, total)
 
         def work() -> None:
             if job.refresh is not None and not job.token.cancelled:
@@ -373,13 +444,31 @@ class Scheduler:
                     batch = []
                     last = time.monotonic()
 
+            # per-file checks verified whole: together, file by file, across processes
+            whole = [
+                rc
+                for key, item in job.items.items()
+                if item.mode == "full"
+                and (rc := job.live.checks[key]).cls.scope == "file"
+                and not rc.cls.runs_workspace_code
+            ]
+            whole_keys = {rc.key for rc in whole}
             for key, item in job.items.items():
                 if job.token.cancelled:
                     return
                 rc = job.live.checks[key]
+                if key in whole_keys:
+                    continue
                 try:
                     if item.mode == "cached":
                         c = job.live.cached_only(rc)
+                    elif item.mode == "files":
+                        c = job.live.analyse_files(rc, item.paths, job.token)
+                    elif item.mode == "light":
+                        light = self._light(job.live, rc, item, job.token)
+                        if light is None:
+                            continue
+                        c = light
                     elif item.mode == "delta":
                         c, p = job.live.analyse_changes(rc, item.paths, job.token)
                         if p is not None:
@@ -389,6 +478,22 @@ class Scheduler:
                 except Cancelled:
                     return
                 add(c)
+            if whole:
+                if batch:
+                    hand_over(batch)
+                    batch = []
+                try:
+                    results = job.live.compute_file_checks(
+                        whole,
+                        job.token,
+                        pool=self.processes,
+                        partial=hand_over,
+                        progress=report if job.progress is not None else None,
+                    )
+                except Cancelled:
+                    return
+                for c in results:
+                    add(c)
             if not pending:
                 if batch:
                     hand_over(batch)
@@ -415,7 +520,8 @@ class Scheduler:
             if job.after is not None and not job.after.done():
                 await asyncio.shield(job.after)
             if not job.token.cancelled:
-                await loop.run_in_executor(self._pool, work)
+                pool = self._files_pool if job.per_file else self._pool
+                await loop.run_in_executor(pool, work)
         except RuntimeError:  # pool shut down
             job.token.cancel()
         finally:
@@ -430,12 +536,16 @@ class Scheduler:
             eng = self.core.engine
             if eng is None or eng.live is not job.live:
                 return  # the configuration changed meanwhile
+            newer = self._changed_since(job)
             for c in batch:
-                self._dirty |= job.live.commit(c)
+                # what the job computed for a file changed since it started is older than
+                # what the change's own run shows
+                keep = newer if newer and c.rc.cls.scope == "file" else None
+                self._dirty |= job.live.commit(c, keep)
                 if c.result is not None:  # not a first stage: the check is done
                     job.committed.add(c.rc.key)
                 job.analysed[c.rc.config.id] = job.analysed.get(c.rc.config.id, 0) + c.analysed
-            if job.progress is not None:
+            if job.progress is not None and not job.background:
                 n, total = len(job.committed), len(job.items)
                 job.progress.report(f"{n}/{total} checks", int(100 * n / max(1, total)))
             self._publish_soon()
@@ -443,6 +553,32 @@ class Scheduler:
             if published is not None:
                 # after the publish that _publish_soon queued (callbacks run in order)
                 asyncio.get_running_loop().call_soon(published.set)
+
+    def _light(
+        self, live: LiveResults, rc: ResolvedCheck, item: WorkItem, token: CancelToken
+    ) -> Computed | None:
+        """A "light" item, in a worker thread: the check run whole when it reads few files;
+        else nothing (or, with a reason, a result saying why when it has none yet)."""
+        if len(rc.ctx.input_files()) <= LIGHT_INPUTS:
+            return live.compute(rc, None, token)
+        if item.reason is not None and rc.key not in live.results:
+            return live.placeholder(rc, item.reason)
+        return None
+
+    def _changed_since(self, job: Job) -> set[str]:
+        """The paths that changed after ``job`` was made."""
+        if self._generation == job.generation:
+            return set()
+        return {p for p, g in self._changed_at.items() if g > job.generation}
+
+    def _report_files(self, job: Job, done: int, total: int) -> None:
+        if job.progress is None or job.token.cancelled:
+            return
+        now = time.monotonic()
+        if done < total and now - job.reported < PROGRESS_EVERY:
+            return
+        job.reported = now
+        job.progress.report(f"{done}/{total} files", int(100 * done / max(1, total)))
 
     def _finish(self, job: Job) -> None:
         self._jobs.discard(job)
@@ -453,6 +589,11 @@ class Scheduler:
         self.history.append(job.record((time.monotonic() - job.started) * 1000))
         if job.done is not None and not job.done.done():
             job.done.set_result(None)
+        if job.recheck and not job.token.cancelled:
+            # files that changed while the whole-workspace run went on: against its state
+            recheck = {k: WorkItem(k, "delta", paths) for k, paths in job.recheck.items()}
+            job.recheck = {}
+            self.submit(recheck, "recheck")
         if job.token.cancelled and self._carried and not self._jobs and self._timer is None:
             # Cancelled by stop (not superseded by a newer run): nothing will pick it up.
             self._carried.clear()
@@ -478,6 +619,8 @@ class Scheduler:
 
     def _check_idle(self) -> None:
         if not self.busy:
+            # no job left that a change could be newer than: forget when paths changed
+            self._changed_at.clear()
             for w in self._idle_waiters:
                 if not w.done():
                     w.set_result(None)

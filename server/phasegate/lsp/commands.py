@@ -17,6 +17,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from phasegate.lsp.core import PhasegateServer  # resolved at run time: pygls reads the hints
 from phasegate.lsp.progress import WorkDone
+from phasegate.lsp.sessions import RunningChecks
 from phasegate.lsp.status import build_status
 from phasegate.lsp.trust import RequestFailed, phase_personas, require_trust
 
@@ -31,6 +32,7 @@ COMMANDS = (
     "phasegate.status",
     "phasegate.stopSession",
     "phasegate.report",
+    "phasegate.analyseWorkspace",
 )
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -111,6 +113,18 @@ def register(server: PhasegateServer) -> None:
             for s in ls.sessions.store().list()
         ]
 
+    @server.command("phasegate.analyseWorkspace")
+    async def analyse_workspace(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
+        """Analyse the whole workspace, whatever its size (``maxEagerFiles``), and keep
+        it analysed; answers with the status once the results are in."""
+        _arg(args)
+        await ls.wait_loaded()
+        _ready(ls)
+        title = "phasegate: analysing the whole workspace"
+        async with WorkDone(ls, title, cancellable=False) as wd:
+            await ls.core.analyse_workspace(wd)
+        return build_status(ls)
+
     @server.command("phasegate.stopSession")
     async def stop_session(ls: PhasegateServer, *args: Any) -> dict[str, Any]:
         _arg(args)
@@ -138,9 +152,16 @@ def register(server: PhasegateServer) -> None:
         phase = _phase(ls, a)
 
         async def body(progress: WorkDone) -> None:
-            await ls.refresh(phases=[phase] if phase else None, progress=progress, title=None)
+            phases = [phase] if phase else None
+            running = RunningChecks(ls, progress, phases)
+            try:
+                await ls.core.refresh(phases, running)
+            finally:
+                running.close()
 
-        await ls.sessions.run("validate", "phasegate: validating", body, refresh_after=False)
+        await ls.sessions.run(
+            "validate", "phasegate: validating", body, refresh_after=False, phase=phase
+        )
         return build_status(ls)
 
     @server.command("phasegate.runGates")
@@ -151,7 +172,11 @@ def register(server: PhasegateServer) -> None:
 
         async def body(progress: WorkDone) -> None:
             if ls.sessions.active_id() is None:
-                await ls.refresh(progress=progress, title=None)
+                running = RunningChecks(ls, progress)
+                try:
+                    await ls.core.refresh(None, running)
+                finally:
+                    running.close()
                 return
             await ls.sessions.executor().run_gates(None)
 
@@ -223,7 +248,7 @@ def register(server: PhasegateServer) -> None:
                 None, phase, personas=[persona] if persona else None, finding_ids=ids
             )
 
-        await ls.sessions.run("rework", f"phasegate: rework {phase}", body)
+        await ls.sessions.run("rework", f"phasegate: rework {phase}", body, phase=phase)
         return build_status(ls)
 
     @server.command("phasegate.remediate")
@@ -251,7 +276,9 @@ def register(server: PhasegateServer) -> None:
                 trusted=ls.settings.trusted,
                 on_progress=ls.sessions.report,
             )
-            await rem.run(phase)
+            result = await rem.run(phase)
+            for pr in result.phases:
+                ls.sessions.personas_failed(pr.phase, pr.iterations)
 
-        await ls.sessions.run("remediate", "phasegate: remediation", body)
+        await ls.sessions.run("remediate", "phasegate: remediation", body, phase=phase)
         return build_status(ls)

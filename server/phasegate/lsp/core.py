@@ -39,7 +39,7 @@ from phasegate.live.core import Level, LiveCore
 from phasegate.live.engine import Engine
 from phasegate.live.scheduler import Scheduler
 from phasegate.lsp.diagnostics import Diagnostics, register_pull
-from phasegate.lsp.progress import WorkDone
+from phasegate.lsp.progress import BackgroundProgress, WorkDone
 from phasegate.lsp.sessions import Sessions
 from phasegate.lsp.settings import Settings, parse_settings
 from phasegate.lsp.stats import LoopMonitor, rss_bytes
@@ -92,6 +92,8 @@ class _EditorListener:
         self.server = server
 
     def show(self, paths: set[str]) -> None:
+        if self.server.first_publish_s is None:
+            self.server.first_publish_s = time.monotonic() - self.server._started
         self.server.diagnostics.update(paths)
 
     def status_changed(self) -> None:
@@ -126,6 +128,7 @@ class PhasegateServer(LanguageServer):
         self.first_publish_s: float | None = None
         self._started = time.monotonic()
         self.input_problem: str | None = None  # why the input could not be read
+        self._background: set[asyncio.Task[None]] = set()  # progress of background work
 
     @property
     def engine(self) -> Engine | None:
@@ -294,11 +297,29 @@ class PhasegateServer(LanguageServer):
         self._loaded.set()
 
     async def _initial_results(self) -> None:
-        """Republish the last findings from the cache at once, then verify what changed."""
-        dirty = await self.core.republish_cached()
-        if dirty:
-            self.first_publish_s = time.monotonic() - self._started
-        self.core.verify_on_open()
+        """Open fast, then fill in: the in-process findings of the documents the editor
+        shows first; then the last findings of everything from the cache; then every
+        check verified in the background (with work-done progress), the per-file checks
+        across all cores, the project checks after them."""
+        docs = list(self.core.documents)
+        jobs = self.core.focus(docs)
+        if jobs:  # the first: the per-file checks of the documents shown
+            await self.scheduler.wait_jobs(jobs[:1])
+        await self.core.republish_cached(keep=set(docs))
+        progress = BackgroundProgress(self, "phasegate: analysing the workspace")
+        await self.core.verify_on_open(progress)
+        if self.scheduler.busy and self.loop is not None:
+            task = self.loop.create_task(progress.show_until(self.core.idle()))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    def documents_opened(self, rels: list[str]) -> None:
+        """The editor shows these documents: their findings first (see
+        :meth:`LiveCore.open_documents`)."""
+        self.core.open_documents(rels)
+
+    def documents_closed(self, rels: list[str]) -> None:
+        self.core.close_documents(rels)
 
     async def refresh(
         self,
@@ -341,6 +362,10 @@ class PhasegateServer(LanguageServer):
             "rssBytes": rss_bytes(),
             "firstPublishS": self.first_publish_s,
             "ready": self.ready,
+            # whole-workspace analysis: False over maxEagerFiles until asked
+            "wholeWorkspace": self.core.whole_workspace,
+            "checkWorkers": len(self.scheduler.processes.pids()),
+            "checkWorkerBatches": self.scheduler.processes.batches,
         }
 
     async def stop_all(self) -> None:

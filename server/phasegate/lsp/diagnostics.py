@@ -6,13 +6,27 @@ results change on their own (file watcher, long test runs), so a client that can
 told to pull again gets pushed diagnostics instead. The pull handlers are registered in
 ``initialize`` only in pull mode, so a push-mode client never pulls as well.
 
+Push order: the documents the editor shows first, then the files of a small update (a
+save's) before what is left of a big one; a big update goes out
+:data:`PUBLISH_CHUNK` files per turn of the event loop, so that thousands of a tool's
+findings never hold up the publish of a save.
+
 Every diagnostic carries ``source="phasegate"``, ``code`` = check id,
 ``codeDescription.href`` = the check's docs, and ``data`` = {findingId, phase, check,
-owner, fix} (the code actions use ``data.fix`` as is).
+owner, fix} (the code actions use ``data.fix`` as is). A configuration error has
+``code="config"``, ``codeDescription`` = the configuration reference and, when it says
+"did you mean 'x'?", ``data.fix`` = the replacement (:func:`config_fix`).
 
 In new-code mode ``data`` also has ``baselineState`` ("new" or "unchanged"), and the
 ``newCodeFocus`` setting says how inherited ("unchanged") findings are shown: ``quiet``
 (default) as hints with " (inherited)" appended, ``hide`` not at all, ``off`` as they are.
+
+Lines the tests do not run (TEST-COVERAGE's and TEST-JSCOVERAGE's "lines 4-7 not
+covered by the tests") are coverage, not problems: they are hints with
+``data.coverage = true``, which a client may draw as coverage instead (the VS Code
+extension marks them in the gutter and leaves them out of the Problems panel). The
+checks' other findings (coverage below its target) keep their severity;
+``phasegate validate`` is unchanged.
 """
 
 from __future__ import annotations
@@ -21,23 +35,72 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
+from phasegate.checks.testing.coverage import Coverage
+from phasegate.docs_links import check_docs_uri, configuration_docs_uri
 from phasegate.lsp.settings import NewCodeFocus
-from phasegate.model import Finding, Range
+from phasegate.model import Finding, Fix, Range, TextEdit
 from phasegate.runner import ResolvedCheck
 
 if TYPE_CHECKING:
+    from phasegate.live.engine import ConfigProblem, Engine
     from phasegate.lsp.core import PhasegateServer
 
 SOURCE = "phasegate"
 CONFIG_CODE = "config"
 EOL = 10_000  # Range.lines(end_char=None) means "to the end of the line"
 FIRST_PULL_WAIT = 10.0  # seconds a first workspace pull waits for the running checks
+PUBLISH_CHUNK = 64  # files pushed per turn of the event loop
+
+
+def docs_url(eng: Engine | None, check_id: str) -> str:
+    """Where the documentation of ``check_id`` is: the one address the diagnostics'
+    ``codeDescription`` and the "Show documentation" action use. A configured check's
+    class says (:meth:`phasegate.checks.base.Check.docs_url`: a plugin may point at its
+    own pages); ``"config"`` is the configuration reference; anything else, its section
+    of the checks reference (:mod:`phasegate.docs_links`: the documentation site when
+    one is configured, else the rendered copy installed with phasegate)."""
+    if check_id == CONFIG_CODE:
+        return configuration_docs_uri()
+    runner = eng.runner if eng is not None else None
+    if runner is not None:
+        for rc in runner.all_checks():
+            if rc.config.id == check_id:
+                return rc.cls.docs_url(check_id)
+    return check_docs_uri(check_id)
+
+
+_SUGGESTION = re.compile(r"\(did you mean '([^'\n]+)'\?\)")
+_UNKNOWN = re.compile(r"^unknown (key|check kind|persona kind|persona) '([^'\n]+)'")
+
+
+def config_fix(p: ConfigProblem, text: str | None) -> Fix | None:
+    """The replacement a configuration error suggests ("unknown key 'ownr' (did you mean
+    'owner'?)"): the unknown name, found on the error's line from its column on (a key
+    as written, a value between quotes), replaced by the suggestion. None when the error
+    suggests nothing or the name is not found there."""
+    m, u = _SUGGESTION.search(p.message), _UNKNOWN.match(p.message)
+    if m is None or u is None or text is None:
+        return None
+    lines = text.split("\n")
+    if not 0 <= p.line < len(lines):
+        return None
+    line, wrong, right = lines[p.line], u.group(2), m.group(1)
+    if u.group(1) == "key":
+        rx = re.compile(rf"(?<![\w-]){re.escape(wrong)}(?![\w-])")
+    else:
+        rx = re.compile(rf"(?<=[\"']){re.escape(wrong)}(?=[\"'])")
+    hit = rx.search(line, p.column) or rx.search(line)
+    if hit is None:
+        return None
+    edit = TextEdit(path=p.path, range=Range.lines(p.line, hit.start(), hit.end()), new_text=right)
+    return Fix(title=f"Replace '{wrong}' with '{right}'", edits=[edit])
 
 
 def uri_for(root: Path, rel: str) -> str:
@@ -86,6 +149,17 @@ INHERITED = "unchanged"  # Finding.baseline_state of an inherited finding (new-c
 INHERITED_SUFFIX = " (inherited)"
 
 
+# The coverage checks' findings on lines the tests do not run ("line 4 not covered by
+# the tests", "new lines 4-7 not covered by the tests"), not their summary ("coverage
+# 61.0% is below the target 80%"); TEST-JSCOVERAGE is a Coverage too
+_UNCOVERED = re.compile(r"(?:new )?lines? \d+(?:-\d+)? not covered by the tests")
+
+
+def is_uncovered_lines(rc: ResolvedCheck, f: Finding) -> bool:
+    """Whether ``f`` marks lines the tests do not run: coverage, shown as coverage."""
+    return issubclass(rc.cls, Coverage) and _UNCOVERED.fullmatch(f.message) is not None
+
+
 def finding_data(rc: ResolvedCheck, f: Finding) -> dict[str, Any]:
     data: dict[str, Any] = {
         "findingId": f.id,
@@ -96,6 +170,8 @@ def finding_data(rc: ResolvedCheck, f: Finding) -> dict[str, Any]:
     }
     if f.baseline_state is not None:  # new-code mode only
         data["baselineState"] = f.baseline_state
+    if is_uncovered_lines(rc, f):
+        data["coverage"] = True
     return data
 
 
@@ -118,6 +194,8 @@ def to_diagnostic(
         # inherited: never blocks in new-code mode, so it should not look like it does
         message += INHERITED_SUFFIX
         severity = types.DiagnosticSeverity.Hint
+    if is_uncovered_lines(rc, f):
+        severity = types.DiagnosticSeverity.Hint  # coverage, not a problem to fix here
     return types.Diagnostic(
         range=lm.range(rng),
         message=message,
@@ -138,6 +216,8 @@ class Diagnostics:
         self.refresh_support = False
         self._published: set[str] = set()  # uris with a non-empty pushed list
         self.publish_count = 0
+        self._queue: list[str] = []  # files still to push, in order
+        self._drain: asyncio.Handle | None = None  # the next chunk's turn
         self._changed: asyncio.Event | None = None
 
     # -- setup ---------------------------------------------------------------------------
@@ -176,10 +256,12 @@ class Diagnostics:
         items = [(rc, f) for rc, f in items if shown(f, focus)]
         if problems or items:
             lm = LineMap(eng.workspace.read_text(rel), self._codec())
+        text = eng.workspace.read_text(rel) if problems else None
         for p in problems:
             assert lm is not None
             pos = lm.position(p.line, p.column)
             end = lm.position(p.line, EOL)
+            fix = config_fix(p, text)
             out.append(
                 types.Diagnostic(
                     range=types.Range(start=pos, end=end if end.character > pos.character else pos),
@@ -188,7 +270,9 @@ class Diagnostics:
                     if p.severity == "warning"
                     else types.DiagnosticSeverity.Error,
                     code=CONFIG_CODE,
+                    code_description=types.CodeDescription(href=configuration_docs_uri()),
                     source=SOURCE,
+                    data={"fix": fix.model_dump(mode="json")} if fix is not None else None,
                 )
             )
         for rc, f in items:
@@ -218,7 +302,27 @@ class Diagnostics:
             if self.refresh_support:
                 self.server.workspace_diagnostic_refresh(None)
             return
-        for rel in sorted(rels):
+        # The documents the editor shows go first, then a small update (a save's) before
+        # what a big one left; a big update (a tool's findings on thousands of files)
+        # goes out PUBLISH_CHUNK files per turn of the event loop, so that it never
+        # holds up a save's publish. Each file is built when it goes out: what it shows
+        # then is the latest.
+        shown = self.server.core.documents
+        small = rels if len(rels) <= PUBLISH_CHUNK else set()
+        queue = set(self._queue) | rels
+        self._queue = sorted(queue, key=lambda r: (r not in shown, r not in small, r))
+        self._publish_some()
+
+    def _publish_some(self) -> None:
+        self._drain = None
+        eng = self.server.engine
+        if eng is None:
+            self._queue = []
+            return
+        loop = self.server.loop
+        chunk = PUBLISH_CHUNK if loop is not None else len(self._queue)
+        batch, self._queue = self._queue[:chunk], self._queue[chunk:]
+        for rel in batch:
             uri = uri_for(eng.root, rel)
             diags = self.build(rel)
             if not diags and uri not in self._published:
@@ -231,6 +335,8 @@ class Diagnostics:
                 self._published.add(uri)
             else:
                 self._published.discard(uri)
+        if self._queue and loop is not None and self._drain is None:
+            self._drain = loop.call_soon(self._publish_some)
 
     def republish_all(self) -> None:
         eng = self.server.engine

@@ -3,13 +3,17 @@
 The server creates the token (``window/workDoneProgress/create``) when the client
 supports work-done progress; a ``window/workDoneProgress/cancel`` for it calls the
 ``on_cancel`` callback. Without client support every method is a no-op.
+
+:class:`BackgroundProgress` is the progress of work the server starts by itself (the
+workspace analysed in the background when it opens): it takes reports at once and shows
+them once the client made the token, until the work is done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -90,3 +94,31 @@ class WorkDone:
             message = f"failed: {exc}"
         self.server.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
         self.server.work_done_progress.tokens.pop(self.token, None)
+
+
+class BackgroundProgress:
+    """Progress of background work: :meth:`report` may be called before the client has
+    made the token (the reports are kept, the last one is shown when it is), and
+    :meth:`show_until` ends it when the work is done."""
+
+    def __init__(self, server: PhasegateServer, title: str) -> None:
+        self.server = server
+        self.title = title
+        self._shown: WorkDone | None = None
+        self._last: tuple[str, int | None] | None = None
+
+    def report(self, message: str, percentage: int | None = None) -> None:
+        self._last = (message, percentage)
+        if self._shown is not None:
+            self._shown.report(message, percentage)
+
+    async def show_until(self, done: Awaitable[object]) -> None:
+        """Show the progress (begin, the reports, end) until ``done`` is."""
+        async with WorkDone(self.server, self.title, cancellable=False) as wd:
+            self._shown = wd
+            if self._last is not None:
+                wd.report(*self._last)
+            try:
+                await done
+            finally:
+                self._shown = None

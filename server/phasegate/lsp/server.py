@@ -59,11 +59,17 @@ def _register_lifecycle(server: PhasegateServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def on_open(ls: PhasegateServer, params: types.DidOpenTextDocumentParams) -> None:
-        return None
+        eng = ls.engine
+        rel = rel_for(eng.root, params.text_document.uri) if eng else None
+        if rel is not None:
+            ls.documents_opened([rel])
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: PhasegateServer, params: types.DidCloseTextDocumentParams) -> None:
-        return None
+        eng = ls.engine
+        rel = rel_for(eng.root, params.text_document.uri) if eng else None
+        if rel is not None:
+            ls.documents_closed([rel])
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def on_watched(ls: PhasegateServer, params: types.DidChangeWatchedFilesParams) -> None:

@@ -39,6 +39,8 @@ def _get(src: dict[str, Any], key: str, kind: type, default: Any, warnings: list
     value = src[key]
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
+    if kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         warnings.append(f"setting {key!r}: expected {kind.__name__}, got {value!r}; ignored")
         return default
@@ -74,6 +76,12 @@ def parse_settings(options: Any) -> Settings:
     s.run_workspace_checks_on_change = _get(
         inner, "runWorkspaceChecksOnChange", bool, True, warnings
     )
+    s.run_workspace_checks_on_open = _get(inner, "runWorkspaceChecksOnOpen", bool, True, warnings)
+    eager = _get(inner, "maxEagerFiles", int, s.max_eager_files, warnings)
+    if eager < 0:
+        warnings.append(f"setting 'maxEagerFiles': {eager} is negative; using 0")
+        eager = 0
+    s.max_eager_files = eager
     focus = _get(inner, "newCodeFocus", str, "quiet", warnings)
     if focus not in ("quiet", "hide", "off"):
         warnings.append(f"setting 'newCodeFocus': unknown value {focus!r}; using quiet")

@@ -43,7 +43,10 @@ are left out.
    ``# noqa`` (also ``# ruff: noqa``, ``# flake8: noqa``), ``# type: ignore``,
    ``# mypy: ignore-errors``, ``# pyright: ignore``, ``# phasegate: ignore``,
    ``# pragma: no cover``, ``# nosec``, ``# pylint: disable``; ``eslint-disable``,
-   ``@ts-ignore``, ``@ts-expect-error``, ``@ts-nocheck``, ``istanbul/c8 ignore``. Python
+   ``@ts-ignore``, ``@ts-expect-error``, ``@ts-nocheck``, ``istanbul/c8 ignore``; and
+   phasegate's own ``phasegate: ignore[ID]`` / ``phasegate: ignore-file[ID]`` comments in
+   any other changed file whose comment syntax :mod:`phasegate.suppress` knows
+   (documents, configuration files, Dockerfiles, workflows), in that syntax. Python
    comments are read with :mod:`tokenize` (a marker inside a string is not one). Each
    rule a marker names counts apart (``# noqa: E501, F401`` is two). A marker is new
    only when the file holds more of it now than at the base — an edited line that kept
@@ -98,6 +101,8 @@ from phasegate.changes import _git, _rel, _unquote
 from phasegate.checks.base import Check, CheckContext, CheckOutcome, UnknownCheck, get_check_class
 from phasegate.config import Config
 from phasegate.model import Finding, Range, Severity
+from phasegate.suppress import ALL, comment_style, directives
+from phasegate.suppress import ANY as ANY_STYLE
 from phasegate.toml_locate import (
     KeyPath,
     PathPart,
@@ -183,7 +188,8 @@ PY_SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("# type: ignore", _rx(r"#\s*type:\s*ignore\b[^#]*")),
     ("# mypy: ignore-errors", _rx(r"#\s*mypy:\s*ignore-errors\b")),
     ("# pyright: ignore", _rx(r"#\s*pyright:\s*ignore\b[^#]*")),
-    ("# phasegate: ignore", _rx(r"#\s*phasegate:\s*ignore\b[^#]*")),
+    ("# phasegate: ignore", _rx(r"#\s*phasegate:\s*ignore(?![\w-])[^#]*")),
+    ("# phasegate: ignore-file", _rx(r"#\s*phasegate:\s*ignore-file(?![\w-])[^#]*")),
     ("# pragma: no cover", _rx(r"#\s*pragma[:\s]?\s*no\s*cover\b", re.I)),
     ("# nosec", _rx(r"#\s*nosec\b[^#]*")),
     ("# pylint: disable", _rx(r"#\s*pylint:\s*(?:disable|skip-file)\b[^#]*")),
@@ -195,6 +201,11 @@ JS_SUPPRESSIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("@ts-expect-error", _rx(r"(?://|/\*|^\s*\*)\s*@ts-expect-error\b")),
     ("@ts-nocheck", _rx(r"(?://|/\*|^\s*\*)\s*@ts-nocheck\b")),
     ("istanbul ignore", _rx(r"(?://|/\*)\s*(?:istanbul|c8|v8)\s+ignore\b[\w -]*")),
+    ("phasegate: ignore", _rx(r"(?://|/\*)\s*phasegate:\s*ignore(?![\w-])(?:\s*\[[^\]\n]*\])?")),
+    (
+        "phasegate: ignore-file",
+        _rx(r"(?://|/\*)\s*phasegate:\s*ignore-file(?![\w-])(?:\s*\[[^\]\n]*\])?"),
+    ),
 )
 JS_SKIPS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -206,7 +217,8 @@ JS_SKIPS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("todo", _rx(r"\b(?:it|test|describe)\.todo\b")),
 )
 _QUICK_PY = _rx(r"noqa|type:|mypy:|pyright:|phasegate:|pragma|nosec|pylint:", re.I)
-_QUICK_JS = _rx(r"eslint-disable|@ts-|istanbul|c8|v8")
+_QUICK_JS = _rx(r"eslint-disable|@ts-|istanbul|c8|v8|phasegate:")
+_QUICK_PG = _rx(r"phasegate:")
 
 
 def _norm(line: str) -> str:
@@ -247,7 +259,7 @@ def marker_codes(kind: str, text: str) -> list[str]:
     if kind == "# noqa":
         m = re.search(r"noqa\s*:(.*)", text, re.I)
         codes = _NOQA_CODES.findall(m.group(1)) if m else []
-    elif kind in ("# type: ignore", "# pyright: ignore", "# phasegate: ignore"):
+    elif kind in ("# type: ignore", "# pyright: ignore") or "phasegate: ignore" in kind:
         m = _BRACKETS.search(text)
         codes = [c.strip() for c in m.group(1).split(",")] if m else []
     elif kind == "# pylint: disable":
@@ -261,10 +273,26 @@ def marker_codes(kind: str, text: str) -> list[str]:
     return sorted({c for c in codes if c}) or [""]
 
 
-def suppression_markers(text: str, flavor: str) -> list[_Marker]:
+def suppression_markers(text: str, flavor: str, path: str = "") -> list[_Marker]:
     """Every suppression of ``text``, one per rule it names (``flavor``: ``py``, ``js``;
-    ``py-line``: one line without context, as a removed line of the diff)."""
+    ``py-line``: one line without context, as a removed line of the diff; ``pg``: the
+    phasegate suppression comments of ``path``, any other file type, in its comment
+    syntax — :func:`phasegate.suppress.directives`)."""
     out: list[_Marker] = []
+    if flavor == "pg":
+        lines = text.split("\n")
+        style = comment_style(path)
+        close = style.close if style is not None else ""
+        for d in directives(path, text):
+            kind = "phasegate: ignore-file" if d.scope == "file" else "phasegate: ignore"
+            line, end = lines[d.line], d.end
+            at = line.find(close, end) if close else -1
+            if at >= 0:
+                end = at + len(close)  # the comment as written: "<!-- … -->"
+            shown = line[d.col : end].strip()
+            for code in sorted(d.ids - ALL) or [""]:
+                out.append(_Marker(kind, d.line, d.col, end, shown, code))
+        return out
     if flavor in ("py", "py-line"):
         comments = _python_comments(text) if flavor == "py" else None
         for row, col, comment in comments if comments is not None else _hash_comments(text):
@@ -296,11 +324,11 @@ def js_skip_markers(text: str) -> list[_Marker]:
     return out
 
 
-def _line_markers(line: str, flavor: str) -> list[_Marker]:
+def _line_markers(line: str, flavor: str, path: str = "") -> list[_Marker]:
     """Markers on one line of text without context (a removed line of the diff)."""
     if flavor == "js-test":
         return js_skip_markers(line)
-    return suppression_markers(line, "py-line" if flavor == "py" else flavor)
+    return suppression_markers(line, "py-line" if flavor == "py" else flavor, path)
 
 
 # -- Python tests ------------------------------------------------------------------------
@@ -1104,11 +1132,15 @@ class _Job:
 
     # -- 4: suppressions ---------------------------------------------------------------
     def flavor(self, path: str) -> str | None:
-        if path.endswith(PY_SUFFIXES):
-            return "py" if matches(path, self.code_patterns) else None
+        """How suppressions are read in ``path``: ``py`` (source and test files), ``js``,
+        ``pg`` (phasegate's own comments in any other file whose comment syntax is
+        known: documents, configuration, Dockerfiles...), None (not read)."""
+        if path.endswith(PY_SUFFIXES) and matches(path, self.code_patterns):
+            return "py"
         if path.endswith(JS_SUFFIXES):
             return "js"
-        return None
+        style = comment_style(path)
+        return "pg" if style is not None and style is not ANY_STYLE else None
 
     def suppressions(self) -> None:
         cs = self.cs
@@ -1125,14 +1157,14 @@ class _Job:
                 if path in cs.added
                 else [n - 1 for n in cs.lines.get(path, ()) if 0 < n <= len(lines)]
             )
-            quick = _QUICK_PY if flavor == "py" else _QUICK_JS
+            quick = {"py": _QUICK_PY, "js": _QUICK_JS}.get(flavor, _QUICK_PG)
             if not any(quick.search(lines[i]) for i in changed):
                 continue
-            now = suppression_markers(text, flavor)
+            now = suppression_markers(text, flavor, path)
             if not any(cs.is_new(path, m.line) for m in now):
                 continue
             base_text = None if path in cs.added else self.base_text(path)
-            base = suppression_markers(base_text, flavor) if base_text else []
+            base = suppression_markers(base_text, flavor, path) if base_text else []
             found: dict[tuple[int, int], list[_Marker]] = defaultdict(list)
             for m in self.new_markers(path, now, base, flavor):
                 found[(m.line, m.col)].append(m)
@@ -1162,7 +1194,9 @@ class _Job:
         base_count = Counter(m.ident for m in base)
         now_count = Counter(m.ident for m in now)
         removed = [
-            (m, r) for r in self.removed_lines().get(path, []) for m in _line_markers(r, flavor)
+            (m, r)
+            for r in self.removed_lines().get(path, [])
+            for m in _line_markers(r, flavor, path)
         ]
         lost = Counter(
             {
@@ -1238,7 +1272,7 @@ class _Job:
     def _other_lines(self, path: str) -> dict[str, tuple[Counter[str], Counter[str]]]:
         """Per changed file of the language of ``path``: its normalised lines at the
         base, and those the change removed."""
-        family = "py" if path.endswith(PY_SUFFIXES) else "js"
+        family = self.flavor(path) or "js"
         if family not in self._lines:
             cs = self.cs
             out: dict[str, tuple[Counter[str], Counter[str]]] = {}
@@ -1633,7 +1667,11 @@ class GateIntegrity(Check):
         "`# noqa` (and `# ruff: noqa`), `# type: ignore`, `# mypy: ignore-errors`, "
         "`# pyright: ignore`, `# phasegate: ignore`, `# pragma: no cover`, `# nosec`, "
         "`# pylint: disable`, `eslint-disable`, `@ts-ignore`, `@ts-expect-error`, "
-        "`@ts-nocheck`, `istanbul ignore`; each rule a marker names counts apart. Only "
+        "`@ts-nocheck`, `istanbul ignore`; and phasegate's own suppression comments "
+        "(`phasegate: ignore[ID]`, `phasegate: ignore-file[ID]`) in any file whose "
+        "comment syntax phasegate knows — documents, configuration, Dockerfiles, "
+        "workflows (`<!-- phasegate: ignore[REQ-ACCEPTANCE] -->` in a Markdown file). "
+        "Each rule a marker names counts apart. Only "
         "when the file holds more of it than at the base: an edited line that kept its "
         "`# noqa` is not new (a rule added to it is), nor a rule swapped for another on "
         "an unchanged line of code, nor a line moved or copied from another changed file. "
@@ -1670,6 +1708,9 @@ class GateIntegrity(Check):
     default_severity = Severity.ERROR
     new_code_rule = "whole"
     uses_history = True
+    # its findings cannot be silenced by a comment: the comment would be a new
+    # suppression itself (phasegate.suppress)
+    suppressible = False
 
     @classmethod
     def default_inputs(cls, config: Config) -> list[str]:
