@@ -8,6 +8,12 @@ Directory symlinks are followed when their target resolves inside the root (a
 ``.kiro/specs`` that links to ``docs/specs``), each target once and never into a cycle;
 a symlink that leads outside the root is not followed, and :meth:`Workspace.abspath`
 refuses any path that resolves outside it.
+
+Reading a file (:meth:`Workspace.read_bytes`, :meth:`Workspace.content_hash`) costs no
+path resolution: the file is opened one path component at a time below the root without
+following any symbolic link, so what opens that way is inside the workspace, whatever
+is renamed meanwhile. Only a path with a link on the way (or ``..``, or a file that is
+not a regular one) takes the careful way: resolved, refused outside the root.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
+import stat
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pathspec
+if TYPE_CHECKING:  # imported when a pattern is first compiled: `status` may need none
+    import pathspec
 
 STATE_DIR = ".phasegate"
 
@@ -52,6 +60,23 @@ ALWAYS_IGNORED_DIRS = frozenset(
 # Files are hashed this many bytes at a time: a big file is never held whole.
 HASH_CHUNK = 1 << 20
 
+# Opening below the root without following links (see Workspace._open_beneath).
+_O_BENEATH_DIR = (
+    os.O_RDONLY
+    | getattr(os, "O_DIRECTORY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+_O_BENEATH_FILE = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block here: it takes the careful way
+)
+_CAN_OPEN_BENEATH = (
+    hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
+)
+
 
 class PathOutsideWorkspace(ValueError):
     pass
@@ -80,6 +105,8 @@ def sha1_stream(fh: IO[bytes]) -> str:
 
 @lru_cache(maxsize=4096)
 def _compile(patterns: tuple[str, ...]) -> pathspec.PathSpec[Any]:
+    import pathspec
+
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
@@ -137,6 +164,8 @@ class Workspace:
 
     # -- file index ----------------------------------------------------------------------
     def _load_ignore(self) -> pathspec.PathSpec[Any]:
+        import pathspec
+
         lines: list[str] = []
         gi = self.root / ".gitignore"
         if gi.is_file():
@@ -266,6 +295,46 @@ class Workspace:
             self._glob_cache.clear()
 
     # -- contents ------------------------------------------------------------------------
+    def _open_beneath(self, rel: str) -> IO[bytes] | None:
+        """The regular file ``rel``, opened one path component at a time below the root
+        without following any symbolic link (no path is resolved: the per-file cost is
+        one ``open`` per component). None when it cannot be opened that way (a link on
+        the way, ``..``, missing, not a regular file): the caller takes the careful way."""
+        parts = rel.split("/")
+        if not _CAN_OPEN_BENEATH or any(p in ("", ".", "..") for p in parts):
+            return None
+        fd = -1
+
+        def beneath(name: str, flags: int) -> int:
+            return os.open(name, _O_BENEATH_FILE, dir_fd=fd)
+
+        try:
+            fd = os.open(self.root, _O_BENEATH_DIR)
+            for part in parts[:-1]:
+                sub = os.open(part, _O_BENEATH_DIR, dir_fd=fd)
+                os.close(fd)
+                fd = sub
+            fh = open(parts[-1], "rb", opener=beneath)  # noqa: SIM115 - the caller's
+        except (OSError, ValueError):
+            return None
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        try:
+            regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            fh.close()
+            return None
+        return fh
+
+    def _open(self, rel: str) -> IO[bytes]:
+        """``rel`` opened for reading: below the root without resolving anything when it
+        can be (:meth:`_open_beneath`), else at its resolved path, refused when that is
+        outside the workspace (:class:`PathOutsideWorkspace`)."""
+        return self._open_beneath(rel) or open(self.abspath(rel), "rb")
+
     def read_bytes(self, rel: str, max_bytes: int | None = None) -> bytes | None:
         """The file's bytes, or None when it is missing, unreadable or outside the workspace.
 
@@ -273,13 +342,15 @@ class Workspace:
         file's ``stat``, and :class:`FileTooLarge` is raised. At most ``max_bytes + 1``
         bytes are ever read, so a file that grows after the ``stat`` raises it too."""
         try:
-            with open(self.abspath(rel), "rb") as fh:
+            with self._open(rel) as fh:
                 if max_bytes is None:
                     return fh.read()
                 size = os.fstat(fh.fileno()).st_size
                 if size > max_bytes:
                     raise FileTooLarge(rel, size, max_bytes)
-                data = fh.read(max_bytes + 1)
+                data = fh.read(size + 1)  # not max_bytes + 1: no buffer of the limit's size
+                if len(data) > size:  # it grew after the stat: on up to the limit
+                    data += fh.read(max_bytes + 1 - len(data))
         except (OSError, PathOutsideWorkspace):
             return None
         if len(data) > max_bytes:
@@ -291,9 +362,9 @@ class Workspace:
 
         Cached by (mtime, size) so repeated checks over one file read it once.
         """
-        try:
-            st = self.abspath(rel).stat()
-        except (OSError, PathOutsideWorkspace):
+        try:  # the cache's key only: what is read is read safely (read_bytes)
+            st = os.stat(os.path.join(self.root, rel))
+        except (OSError, ValueError):
             return None
         key = (st.st_mtime, st.st_size)
         cached = self._text_cache.get(rel)
@@ -312,7 +383,7 @@ class Workspace:
         (:meth:`phasegate.cache.ResultCache.content_hash`, via
         :meth:`phasegate.runner.GateRunner.content_hash`), which falls back on it."""
         try:
-            with open(self.abspath(rel), "rb") as fh:
+            with self._open(rel) as fh:
                 return sha1_stream(fh)
         except (OSError, PathOutsideWorkspace):
             return "-"

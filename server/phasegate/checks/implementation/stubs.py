@@ -64,23 +64,32 @@ consecutive comment lines is one finding, on its first marker. Comments are read
 A finding is silenced by ``# phasegate: ignore[IMPL-STUB]`` (or ``# phasegate: ignore``)
 on the line it is reported on: the ``def`` line, or the marker comment's line.
 
-Cost: one parse per file, and one tokenization only when a marker word occurs in the
-text. Why a body is empty is looked for only around the few functions whose body is a
-stub, in the lines of text already at hand; facts about the whole module (its classes,
-its callbacks) are gathered only when such a function needs them.
+Cost: a file is parsed only when its text can hold a finding, and then through the
+parse memo that IMPL-SYNTAX shares (:mod:`phasegate.parsed`: one parse per content).
+Whether it can is read from its lines (:func:`may_hold_stub`, :func:`marker_rows`): no
+``raise NotImplementedError`` and no ``pass``/``...`` that could begin a function body,
+no ``#`` followed by a marker used as one. Comments are tokenized only when a marker may
+be in one, from the last fresh start of the tokenizer above the first such line (a
+top-level statement) to the last. Why a body is empty is looked for only around the few
+functions whose body is a stub, in the lines of text already at hand; facts about the
+whole module (its classes, its callbacks) are gathered only when such a function needs
+them. The findings are those of parsing and tokenizing every file whole.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import tokenize
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from phasegate import parsed
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.implementation.syntax import OWNER, PYTHON_SUFFIXES, decode_source
 from phasegate.languages import no_python_reason
@@ -411,7 +420,7 @@ def _functions(tree: ast.AST) -> Iterator[_Fun]:
         for child in children:
             if isinstance(child, ast.ClassDef):
                 is_proto = any(_name(b) == "Protocol" for b in child.bases)
-                inner = ast.iter_child_nodes(child)
+                inner = _inner_statements(child)
                 yield from visit(
                     inner, f"{prefix}{child.name}.", is_proto, typing_only, child, nested,
                     shim, empty,
@@ -422,7 +431,7 @@ def _functions(tree: ast.AST) -> Iterator[_Fun]:
                     child, f"{prefix}{child.name}", protocol, typing_only, owner, nested,
                     alternative,
                 )  # fmt: skip
-                inner = ast.iter_child_nodes(child)
+                inner = _inner_statements(child)
                 yield from visit(
                     inner, f"{prefix}{child.name}.", False, typing_only, None, True,
                     alternative, empty,
@@ -462,10 +471,19 @@ def _functions(tree: ast.AST) -> Iterator[_Fun]:
                     child.body, prefix, protocol, typing_only, owner, nested, shim, empty
                 )
             elif isinstance(child, ast.stmt):  # with / for / while …: still the same scope
-                inner = ast.iter_child_nodes(child)
+                inner = _inner_statements(child)
                 yield from visit(inner, prefix, protocol, typing_only, owner, nested, shim, empty)
 
-    yield from visit(ast.iter_child_nodes(tree), "", False, False, None, False, False, frozenset())
+    yield from visit(_inner_statements(tree), "", False, False, None, False, False, frozenset())
+
+
+def _inner_statements(node: ast.AST) -> Iterator[ast.AST]:
+    """The statements (and ``match`` cases) right inside ``node``, in order: the only
+    children where a function can be defined (never inside an expression)."""
+    for name in ("body", "orelse", "cases"):
+        inner = getattr(node, name, None)
+        if isinstance(inner, list):
+            yield from inner
 
 
 def _method_nodes(cls: ast.ClassDef) -> list[_Fn]:
@@ -531,8 +549,9 @@ class _Module:
     """Facts about a whole module, each computed on first use: only files that hold a
     candidate stub pay for them."""
 
-    def __init__(self, tree: ast.AST) -> None:
+    def __init__(self, tree: ast.AST, text: str | None = None) -> None:
         self.tree = tree
+        self._text = text  # the module's text, when at hand: names looked up in it first
         self._classes: dict[str, list[ast.ClassDef]] | None = None
         self._facts: dict[int, _ClassFacts] = {}
         self._overridden: set[tuple[str, str]] | None = None
@@ -589,6 +608,11 @@ class _Module:
         pluggy ``HookspecMarker(...)`` (used as decorators)."""
         if self._callbacks is None:
             out: set[str] = set()
+            if self._text is not None and not _names_any(
+                self._text, ("callback", "HookspecMarker")
+            ):
+                self._callbacks = out  # neither name is in the text: not in the tree either
+                return out
             for node in ast.walk(self.tree):
                 if isinstance(node, ast.Call):
                     for kw in node.keywords:
@@ -791,24 +815,31 @@ class Stubs(Check):
         text, problem = decode_source(data)
         if text is None or problem is not None:
             return []  # IMPL-SYNTAX reports it
-        try:
-            tree = ast.parse(text, path)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return []  # IMPL-SYNTAX reports it
         # lines as the parser counts them (str.splitlines also splits on \f, \x1c...)
         lines = (text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text).split(
             "\n"
         )
-        findings: list[Finding] = []
         base = path.rsplit("/", 1)[-1]
-        if not path.endswith(".pyi") and base not in ("hookspecs.py", "hookspec.py"):
-            findings += self._stubs(ctx, path, tree, lines)
-        if (
-            opts.comment_severity != "off"
-            and opts.comment_markers
-            and any(m in text for m in opts.comment_markers)
-        ):
-            findings += self._comments(ctx, path, text, opts)
+        look_for_stubs = (
+            not path.endswith(".pyi")
+            and base not in ("hookspecs.py", "hookspec.py")
+            and may_hold_stub(text, lines)
+        )
+        marker_lines = (
+            marker_rows(lines, opts.comment_markers)
+            if opts.comment_severity != "off" and any(m in text for m in opts.comment_markers)
+            else []
+        )
+        if not look_for_stubs and not marker_lines:
+            return []  # nothing in the text can be a finding: no need to parse it
+        tree = parsed.parse(text, path).tree  # shared with IMPL-SYNTAX (phasegate.parsed)
+        if tree is None:
+            return []  # IMPL-SYNTAX reports it
+        findings: list[Finding] = []
+        if look_for_stubs:
+            findings += self._stubs(ctx, path, tree, lines, text)
+        if marker_lines:
+            findings += self._comments(ctx, path, text, opts, tree, lines, marker_lines)
         if "phasegate:" in text:
             check_id = ctx.check.id
             findings = [
@@ -823,10 +854,10 @@ class Stubs(Check):
         return findings
 
     def _stubs(
-        self, ctx: CheckContext, path: str, tree: ast.AST, lines: list[str]
+        self, ctx: CheckContext, path: str, tree: ast.AST, lines: list[str], text: str
     ) -> list[Finding]:
         out: list[Finding] = []
-        module = _Module(tree)
+        module = _Module(tree, text)
         for fun in _functions(tree):
             fn = fun.node
             if fun.protocol or fun.typing_only or fun.nested or fun.shim:
@@ -844,19 +875,38 @@ class Stubs(Check):
         return out
 
     @staticmethod
-    def _comments(ctx: CheckContext, path: str, text: str, opts: StubOptions) -> list[Finding]:
-        words = "|".join(map(re.escape, opts.comment_markers))
-        # a marker word, not part of a longer word (``XXX-YYY``, ``TODO.md``)
-        marker = re.compile(rf"(?<![\w.-])({words})(?![\w]|[-.]\w)")
+    def _comments(
+        ctx: CheckContext,
+        path: str,
+        text: str,
+        opts: StubOptions,
+        tree: ast.Module | None = None,
+        lines: list[str] | None = None,
+        rows: list[int] | None = None,
+    ) -> list[Finding]:
+        """The marker comments of ``text``. With its ``tree``, its ``lines`` and the
+        ``rows`` where a comment may use a marker (:func:`marker_rows`), only the lines
+        from a fresh start before the first of those rows to the last are tokenized."""
+        marker = marker_pattern(tuple(opts.comment_markers))
         severity = _SEVERITIES[opts.comment_severity]
         out: list[Finding] = []
         block_end = -2  # the last row of the current comment block
         block_reported = False
+        readline = io.StringIO(text).readline
+        skipped, last = 0, None
+        if tree is not None and lines is not None and rows and "\r" not in text:
+            # rows as the tokenizer counts them (it splits lines on "\n" alone)
+            skipped, last = _fresh_start(tree, lines, rows[0]), rows[-1] + 1
+            for _ in range(skipped):
+                readline()
         try:
-            for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            for tok in tokenize.generate_tokens(readline):
+                row, col = tok.start
+                row += skipped
+                if last is not None and row > last:
+                    break  # no marker comment below
                 if tok.type != tokenize.COMMENT:
                     continue
-                row, col = tok.start
                 full_line = not tok.line[:col].strip()
                 if row == block_end + 1 and full_line:
                     block_end = row  # the block goes on
@@ -901,6 +951,179 @@ def _marker_use(marker: re.Pattern[str], comment: str) -> re.Match[str] | None:
             return m
         prev_end = m.end()
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
+    """A marker word, not part of a longer word (``XXX-YYY``, ``TODO.md``)."""
+    words = "|".join(map(re.escape, markers))
+    return re.compile(rf"(?<![\w.-])({words})(?![\w]|[-.]\w)")
+
+
+def marker_rows(lines: list[str], markers: Iterable[str]) -> list[int]:
+    """The lines (0-based) where a comment may use a marker (:func:`_marker_use`), read
+    without tokenizing: a comment is the rest of a line from one of its ``#``, so unless
+    the rest of a line from some ``#`` before a marker word uses one, no comment of that
+    line does. Tokenizing finds marker comments on these lines only (maybe none)."""
+    words = tuple(markers)
+    marker = marker_pattern(words)
+    rows: list[int] = []
+    for row, line in enumerate(lines):
+        if "#" not in line or not any(w in line for w in words):
+            continue
+        if any(
+            _marker_use(marker, line[k:]) is not None
+            for m in marker.finditer(line)
+            for k in _positions(line, "#", m.start())
+        ):
+            rows.append(row)
+    return rows
+
+
+def _positions(line: str, char: str, end: int) -> Iterator[int]:
+    k = line.find(char, 0, end)
+    while k >= 0:
+        yield k
+        k = line.find(char, k + 1, end)
+
+
+def _fresh_start(tree: ast.Module, lines: list[str], row: int) -> int:
+    """A line (0-based) at or above ``row`` from which tokenizing gives the tokens that
+    tokenizing the whole text gives there: the first line of a top-level statement that
+    starts at its first column, below a line that holds no ``#`` (no comment block goes
+    on into it) and does not continue (no backslash); 0 when there is none. At such a
+    line the tokenizer is in no bracket, string or continuation, at indentation 0."""
+    best = 0
+    for node in tree.body:
+        decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+        first = min([node.lineno, *(d.lineno for d in decorators)]) - 1
+        if first > row:
+            break
+        if first <= 0 or first >= len(lines):
+            continue
+        starts = lines[first].startswith("@") if decorators else node.col_offset == 0
+        above = lines[first - 1]
+        if starts and "#" not in above and not above.rstrip().endswith("\\"):
+            best = first
+    return best
+
+
+# the statements a stub body is made of (``raise NotImplementedError`` is looked for apart)
+_STUB_STATEMENT = re.compile(r"\bpass\b|\.\.\.")
+# what may follow a statement on its line: the end of the line, another statement, a
+# comment, a line continuation
+_STATEMENT_END = re.compile(r"\s*(?:[;#\\]|$)")
+# what makes a line's structure uncertain without tokenizing: strings, a line
+# continuation, several statements; and brackets (a line may continue another)
+_UNSURE = re.compile(r"""['"\\;]""")
+_BRACKET = re.compile(r"[()\[\]{}]")
+# keywords that only start a compound statement (never a line inside brackets): a
+# header starting with one is a block that is not a function, whatever its brackets
+_BLOCK_KEYWORD = re.compile(r"(?:class|except|with|while|elif|try|finally|async\s+with)\b")
+# a line that is one plain string literal (a docstring), or a stub statement alone
+_PLAIN_STRING = re.compile(
+    r"""[rRbBuUfF]{0,2}(?:"[^"'\\]*"|'[^"'\\]*'|"{3}[^"'\\]*"{3}|'{3}[^"'\\]*'{3})"""
+)
+_STUB_LINE = re.compile(r"""(?:pass|\.\.\.)\s*(?:#[^"'\\]*)?""")
+
+
+def _names_any(text: str, names: Iterable[str]) -> bool:
+    """Whether any of these (ASCII) names is in the Python ``text``, identifiers read in
+    the NFKC form Python reads them in (a fullwidth ``c`` is a ``c``)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return any(n in text for n in names)
+
+
+def may_hold_stub(text: str, lines: list[str]) -> bool:
+    """Whether a function of this Python text can have a stub body (:func:`_stub`), read
+    without parsing: False means that no function of the parsed text has one.
+
+    A stub body's first statement after its docstring is ``raise NotImplementedError``
+    (the name in the text, identifiers read as Python reads them), or a ``pass`` or
+    ``...`` statement right after the ``def`` header, its docstring and comments. Every
+    other ``pass``/``...`` is told apart from the lines alone: it is not where a
+    statement can be (``print("...")``), or it is in a comment, or its block's header
+    (the first line above it that is not blank, a comment, a plain string or another
+    ``pass``) is no ``def``: it has no bracket (a ``def`` has its parameters'
+    parentheses) or starts with a keyword such as ``class`` or ``except``; or another
+    statement comes before it. A line whose structure is unsure (strings, brackets,
+    continuations, tabs) makes the text a candidate: the check then parses it."""
+    if _names_any(text, ("NotImplementedError",)):
+        return True
+    joined = "\n".join(lines) if "\r" in text else text  # what the lines were split from
+    for word in ("pass", "..."):
+        row, seen, line_start = 0, 0, 0
+        at = joined.find(word)
+        while at >= 0:  # every occurrence (str.find is much faster than a regex scan)
+            if _STUB_STATEMENT.match(joined, at) is not None:
+                newlines = joined.count("\n", seen, at)
+                if newlines:
+                    row += newlines
+                    line_start = joined.rfind("\n", seen, at) + 1
+                seen = at
+                start = at - line_start
+                if not _plainly_not_a_stub(lines, row, start, start + len(word)):
+                    return True
+            at = joined.find(word, at + 1)
+    return False
+
+
+def _continued(lines: list[str], i: int) -> bool:
+    """Whether line ``i`` continues the line above (a backslash at its end)."""
+    return i > 0 and lines[i - 1].rstrip().endswith("\\")
+
+
+def _not_a_def_header(lines: list[str], i: int, head: str) -> bool:
+    """Whether ``head`` (line ``i`` or its start, ending with ``:``) is plainly the
+    header of a block other than a function."""
+    if _UNSURE.search(head) or _continued(lines, i):
+        return False
+    return not _BRACKET.search(head) or _BLOCK_KEYWORD.match(head.lstrip()) is not None
+
+
+def _plainly_not_a_stub(lines: list[str], i: int, start: int, end: int) -> bool:
+    """Whether the ``pass``/``...`` at ``start:end`` of line ``i`` cannot be the first
+    statement of a stub body (see :func:`may_hold_stub`); False when unsure."""
+    line = lines[i]
+    if not _STATEMENT_END.match(line, end):
+        return True  # more follows on its line: no statement of its own
+    prefix = line[:start]
+    if prefix.strip():  # after something on its line
+        head = prefix.rstrip()
+        if not head.endswith((":", ";")):
+            return True  # not where a statement starts
+        if "#" in head and not _UNSURE.search(head):
+            return True  # in a comment
+        return (
+            head.endswith(":")
+            and not _STUB_STATEMENT.search(head)
+            and _not_a_def_header(lines, i, head)
+        )
+    if prefix.strip(" "):
+        return False  # indented with tabs or form feeds
+    indent = len(prefix)
+    for j in range(i - 1, -1, -1):
+        above = lines[j]
+        stripped = above.strip()
+        if not stripped:
+            continue
+        if above.rstrip().endswith("\\"):
+            return False
+        if stripped.startswith("#") and "'" not in stripped and '"' not in stripped:
+            continue  # a comment (a quote in it may end a string above: unsure)
+        if _PLAIN_STRING.fullmatch(stripped) or _STUB_LINE.fullmatch(stripped):
+            continue  # a docstring, another pass
+        if _UNSURE.search(above) or _STUB_STATEMENT.search(above) or _continued(lines, j):
+            return False
+        code = above.split("#", 1)[0].rstrip()
+        if not code.endswith(":"):
+            # a statement before it (a bracket may end a docstring in parentheses)
+            return _BRACKET.search(code) is None
+        lead = above[: len(above) - len(above.lstrip())]
+        # the block's header, unless deeper (the last line of a def's header, say)
+        return not lead.strip(" ") and len(lead) < indent and _not_a_def_header(lines, j, code)
+    return True  # at module level
 
 
 def _signal_handler(fn: _Fn) -> bool:

@@ -14,6 +14,9 @@ Python grammar, at the project's target version (the lowest Python its
 ``requires-python`` allows): only when ruff rejects it too is it a finding. Errors found
 after parsing (``return`` outside a function) need no second opinion.
 
+A file is compiled through the parse memo (:mod:`phasegate.parsed`): when IMPL-STUB has
+parsed the same content already, its tree is compiled and the text is not parsed again.
+
 A workspace whose sources are all in other languages gets "not applicable"; one with no
 source file at all fails (nothing is implemented yet).
 """
@@ -25,13 +28,13 @@ import io
 import json
 import re
 import tokenize
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import BaseModel, ConfigDict, Field
 
+from phasegate import parsed
 from phasegate.checks._outcomes import missing_file_outcome
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.implementation.ruff_project import bundled_ruff, ruff_version
@@ -107,22 +110,26 @@ def _error_range(exc: SyntaxError, lines: list[str]) -> tuple[int, int, int, int
 def compile_problem(
     text: str, path: str, feature_version: tuple[int, int] | None = None
 ) -> SourceProblem | None:
-    """Why ``text`` does not compile (None when it does). Never raises."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(text, path, "exec", dont_inherit=True)
-            if feature_version is not None:
+    """Why ``text`` does not compile (None when it does). Never raises.
+
+    Compiled through the parse memo (:func:`phasegate.parsed.compile_error`): a tree
+    another check parsed already is compiled without parsing the text again."""
+    exc = parsed.compile_error(text, path)
+    if exc is None and feature_version is not None:
+        try:
+            with parsed.warnings_off():
                 ast.parse(text, path, feature_version=feature_version)
-    except SyntaxError as exc:
+        except parsed.PARSE_ERRORS as late:
+            exc = late
+    if isinstance(exc, SyntaxError):
         lines = text.splitlines()
         line, start, end_line, end = _error_range(exc, lines)
         where = f" (Python {feature_version[0]}.{feature_version[1]})" if feature_version else ""
         msg = f"{type(exc).__name__}: {exc.msg}{where}"
         return SourceProblem(msg, line, start, end, end_line)
-    except (RecursionError, MemoryError):
+    if isinstance(exc, (RecursionError, MemoryError)):
         return SourceProblem("too deeply nested to compile", 0, 0, 1)
-    except ValueError as exc:  # NUL bytes on older Pythons
+    if isinstance(exc, ValueError):  # NUL bytes on older Pythons
         return SourceProblem(f"cannot compile: {exc}", 0, 0, 1)
     return None
 
@@ -132,13 +139,7 @@ _INTERPRETER_LIMIT = re.compile(r"too many nested|too deeply nested|too many sta
 
 
 def _parses(text: str, path: str) -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(text, path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
+    return parsed.parse(text, path).tree is not None
 
 
 def target_version(workspace: Workspace) -> str | None:
