@@ -193,3 +193,46 @@ async def test_the_whole_run_reports_how_many_files_it_went_through(tmp_path: Pa
         assert progress.messages[-1][1] == 100
     finally:
         core.close()
+
+
+LINT_CONFIG = """\
+[[phases]]
+name = "implementation"
+
+[[phases.checks]]
+id = "IMPL-LINT"
+"""
+
+
+async def test_ruff_judges_a_shown_document_alone_until_its_own_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phasegate.live import scheduler
+
+    monkeypatch.setattr(scheduler, "LIGHT_INPUTS", 1)  # ruff reads "too many" files here
+    root = tmp_path / "ws"
+    (root / "pkg").mkdir(parents=True)
+    (root / "phasegate.toml").write_text(LINT_CONFIG)
+    (root / "pkg" / "shown.py").write_text("import os\n\nX = 1\n")
+    (root / "pkg" / "other.py").write_text("import sys\n\nY = 2\n")
+    core = LiveCore(Recorder(), LiveOptions(debounce=0.0))
+    eng = core.open(root)
+    try:
+        await core.load()
+        core.open_documents(["pkg/shown.py"])
+        await core.scheduler.wait_jobs(core.focus(list(core.documents)))
+        live = eng.live
+        assert live is not None
+        # the shown document's own lint findings, before (and without) a run of the check
+        assert [f.code for _rc, f in live.findings_for("pkg/shown.py")] == ["IMPL-LINT"]
+        assert live.findings_for("pkg/other.py") == []
+        assert "implementation:IMPL-LINT" not in live.results
+        await core.verify_on_open()
+        assert await core.idle(WAIT)
+        # the check's own run replaced them: each finding once
+        assert [f.code for _rc, f in live.findings_for("pkg/shown.py")] == ["IMPL-LINT"]
+        assert [f.code for _rc, f in live.findings_for("pkg/other.py")] == ["IMPL-LINT"]
+        result = live.results["implementation:IMPL-LINT"]
+        assert sorted(f.path for f in result.findings) == ["pkg/other.py", "pkg/shown.py"]
+    finally:
+        core.close()

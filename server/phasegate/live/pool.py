@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from phasegate.proc import CancelToken
     from phasegate.runner import ResolvedCheck
 
-POOL_MIN_FILES = 300  # fewer files to analyse than this: the calling thread does it
+POOL_MIN_FILES = 2000  # fewer files to analyse than this: the calling thread does it
 BATCH_FILES = 48  # files per task sent to a worker
 IDLE_STOP = 20.0  # seconds without a batch before the workers stop
 MAX_WORKERS = 8

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from phasegate.cache import FINDINGS
+from phasegate.cache import FINDINGS, gc_paused
 from phasegate.checks.base import CheckOutcome
 from phasegate.config import Config
 from phasegate.model import CheckResult, Finding, GateResult
@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from phasegate.live.pool import CheckPool, Pair, PoolSpec
 
 PROJECT_SOURCE = "*"
+# + a path: a project check's findings on one file it was run on alone (a document shown,
+# before the check's own run; replaced by that run)
+FOCUS_SOURCE = "focus:"
+BIG_COMMIT = 2000  # findings in one commit from which the cyclic collector is paused
 NOT_RUN = "not run yet"  # the face may say how to run it (LiveOptions.not_run)
 
 DisplayPathFn = Callable[[Finding], str]
@@ -396,6 +400,36 @@ class LiveResults:
                 return self._crashed(rc, exc, start)
             return Computed(rc, None, changed, False, None, analysed, analysed == 0)
 
+    def analyse_project_files(
+        self, rc: ResolvedCheck, paths: Iterable[str], token: CancelToken
+    ) -> Computed | None:
+        """A project check that can judge single files (ruff's, through its
+        ``lint(ctx, paths)``) run on ``paths`` alone, while it has no result of its own: a
+        first-stage :class:`Computed` whose findings are shown on those files until the
+        check's own run replaces them. None when the check cannot, or has a result."""
+        lint = getattr(rc.check, "lint", None)
+        if rc.cls.scope != "project" or rc.cls.runs_workspace_code or not callable(lint):
+            return None
+        known = self.results.get(rc.key)
+        if known is not None and known.skipped is None:
+            return None  # its findings are shown already: the run's, or the cache's
+        files = sorted(p for p in paths if rc.matches(p) and self.is_input_file(p))
+        if not files or token.cancelled:
+            return None
+        with cancel_scope(token):
+            try:
+                outcome = lint(rc.ctx, files)
+            except Exception:  # its own run reports it
+                return None
+        if not isinstance(outcome, CheckOutcome) or outcome.error or outcome.not_applicable:
+            return None
+        by_path: dict[str, list[Finding]] = {p: [] for p in files}
+        for f in outcome.findings:
+            if f.path in by_path:
+                by_path[f.path].append(f)
+        contrib = {FOCUS_SOURCE + p: self.classified(rc, fs) for p, fs in by_path.items()}
+        return Computed(rc, None, contrib, False, None, 1, False)
+
     def compute_file_checks(
         self,
         rcs: list[ResolvedCheck],
@@ -567,7 +601,20 @@ class LiveResults:
     def commit(self, c: Computed, keep: set[str] | None = None) -> set[str]:
         """Install a computed result; return the display paths whose findings changed.
         The findings of the sources in ``keep`` stay as they are (newer ones are shown)."""
+        if sum(len(fs) for fs in c.contributions.values()) < BIG_COMMIT:
+            return self._commit(c, keep)
+        # Thousands of a tool's findings: the lists and groups made for them hold no
+        # cycles, and the collector's scans of everything else would cost more than the
+        # work itself (this runs on the event loop).
+        with gc_paused():
+            return self._commit(c, keep)
+
+    def _commit(self, c: Computed, keep: set[str] | None) -> set[str]:
         key = c.rc.key
+        if c.result is None and c.file_state is None and c.rc.cls.scope == "project":
+            known = self.results.get(key)
+            if known is not None and known.skipped is None:
+                return set()  # a few files' findings, older than the check's own run
         if c.result is not None:
             self.results[key] = c.result
         if c.file_state is not None:

@@ -558,11 +558,19 @@ class Scheduler:
         self, live: LiveResults, rc: ResolvedCheck, item: WorkItem, token: CancelToken
     ) -> Computed | None:
         """A "light" item, in a worker thread: the check run whole when it reads few files;
-        else nothing (or, with a reason, a result saying why when it has none yet)."""
+        else, when it can judge single files (ruff), on the item's files alone (shown until
+        its own run); else nothing (or, with a reason, a result saying why when it has
+        none yet)."""
         if len(rc.ctx.input_files()) <= LIGHT_INPUTS:
             return live.compute(rc, None, token)
+        if item.paths:  # a document shown, a file changed: ruff on those files alone
+            alone = live.analyse_project_files(rc, item.paths, token)
+            if alone is not None:
+                return alone
         if item.reason is not None and rc.key not in live.results:
-            return live.placeholder(rc, item.reason)
+            c = live.placeholder(rc, item.reason)
+            c.replace_all = False  # the findings of files it was run on alone stay
+            return c
         return None
 
     def _changed_since(self, job: Job) -> set[str]:

@@ -306,6 +306,9 @@ class PhasegateServer(LanguageServer):
         if jobs:  # the first: the per-file checks of the documents shown
             await self.scheduler.wait_jobs(jobs[:1])
         await self.core.republish_cached(keep=set(docs))
+        # the project checks that judged the documents alone (ruff on those files), before
+        # the whole runs that would supersede them
+        await self.scheduler.wait_jobs(jobs[1:])
         progress = BackgroundProgress(self, "phasegate: analysing the workspace")
         await self.core.verify_on_open(progress)
         if self.scheduler.busy and self.loop is not None:
@@ -347,6 +350,8 @@ class PhasegateServer(LanguageServer):
         live = eng.live if eng else None
         return {
             **self.scheduler.stats(),
+            # busy until the diagnostics of what ran are pushed too
+            "busy": self.scheduler.busy or self.diagnostics.pending,
             "checkExecutions": live.check_executions if live else 0,
             "resultsVersion": live.version if live else 0,
             "publishCount": self.diagnostics.publish_count,

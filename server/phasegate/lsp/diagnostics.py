@@ -313,6 +313,11 @@ class Diagnostics:
         self._queue = sorted(queue, key=lambda r: (r not in shown, r not in small, r))
         self._publish_some()
 
+    @property
+    def pending(self) -> bool:
+        """Whether files are still waiting for their turn to be pushed."""
+        return bool(self._queue)
+
     def _publish_some(self) -> None:
         self._drain = None
         eng = self.server.engine
