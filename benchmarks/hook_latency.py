@@ -11,7 +11,9 @@ in 50 with an unused import; tests, requirements and design documents, a README 
   (the first edit after installing the hooks);
 * ``warm-edit`` — the result cache filled by ``phasegate validate --phase
   implementation`` and the hook's index made; before each call the module's content
-  changes (a comment is appended): the steady state while an agent works;
+  changes (a comment is added; every other edit also leaves an unused import behind, so
+  half the answers carry a finding for the agent and half are silent): the steady
+  state while an agent works;
 * ``warm-same`` — the same content again (an agent re-writing a file unchanged);
 * ``non-input`` — an edit of a file no check that runs after an edit reads (a JSON
   file), index made;
@@ -251,18 +253,19 @@ def percentile(values: list[float], q: float) -> float:
 def measure(runs: int, before: Callable[[], bytes], root: Path) -> dict[str, Any]:
     walls: list[float] = []
     cpus: list[float] = []
-    out = ""
+    answers = 0
     for _ in range(runs):
         stdin = before()
         wall, cpu, out = call(root, stdin)
         walls.append(wall)
         cpus.append(cpu)
+        answers += bool(out.strip())
     return {
         "wall_p50_ms": round(1000 * statistics.median(walls), 1),
         "wall_p90_ms": round(1000 * percentile(walls, 0.9), 1),
         "cpu_p50_ms": round(1000 * statistics.median(cpus), 1),
         "cpu_p90_ms": round(1000 * percentile(cpus, 0.9), 1),
-        "answered": bool(out.strip()),
+        "answered": answers,
     }
 
 
@@ -312,11 +315,15 @@ def bench_size(size: int, runs: int, base: Path) -> dict[str, Any]:
     results["validate_warmup_s"] = round(time.perf_counter() - t0, 1)
     call(root, write_event(root, target))  # the index
     counter = [0]
+    original = (root / target).read_text()
 
     def edit() -> bytes:
+        # every other edit leaves an unused import behind: half the answers carry a
+        # finding (the agent is told), half are silent (the file is clean)
         counter[0] += 1
-        with open(root / target, "a") as fh:
-            fh.write(f"# edit {counter[0]}\n")
+        n = counter[0]
+        planted = f"import os as _unused_{n}\n" if n % 2 else ""
+        (root / target).write_text(planted + original + f"# edit {n}\n")
         return write_event(root, target)
 
     results["warm-edit"] = measure(runs, edit, root)
@@ -443,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {s:<13} {m['wall_p50_ms']:>7.0f}ms {m['wall_p90_ms']:>7.0f}ms "
                 f"{m['cpu_p50_ms']:>7.0f}ms {m['cpu_p90_ms']:>7.0f}ms"
-                + ("" if m["answered"] else "  (no answer)")
+                + f"  ({m['answered']} of {args.runs} with findings)"
                 + (
                     f"  ({m['answered_by_watch']} of {args.runs} answered by watch)"
                     if "answered_by_watch" in m
