@@ -35,7 +35,6 @@ from typing import Any
 
 from phasegate import progressive
 from phasegate.cache import ResultCache
-from phasegate.changes import head_commit
 from phasegate.config import Config, PhaseConfig
 from phasegate.model import (
     Event,
@@ -53,7 +52,8 @@ from phasegate.newcode import NewCodeError, resolve_new_code
 from phasegate.progressive import Decision
 from phasegate.rework import owners_of_failed
 from phasegate.runner import GateRunner
-from phasegate.store import SessionExists, SessionStore, new_session_id, validate_session_id
+from phasegate.session_begin import BeginError, Begun, begin_session, discard_begun
+from phasegate.store import SessionStore
 from phasegate.workspace import Workspace
 
 WAITING_STATUSES = (PhaseStatus.STALLED, PhaseStatus.BLOCKED, PhaseStatus.REGRESSED)
@@ -149,31 +149,29 @@ class Executor:
 
     async def start(self, requirement: str, session_id: str | None = None) -> SessionState:
         """Create a session for ``requirement`` and drive it as far as it goes."""
-        requirement = requirement.strip()
-        if not requirement:
-            raise ExecutorError("the requirement is empty")
-        sid = validate_session_id(session_id) if session_id else new_session_id()
-        since = self._session_reference()
-        self._use_new_code(since)
-        self.preflight()
-        if self.store.exists(sid):
-            raise SessionExists(
-                f"session {sid} already exists; resume it with `phasegate resume {sid}`"
-            )
-        self.store.lock(sid)
-        state = SessionState(
-            id=sid,
-            requirement=requirement,
-            phases=[PhaseState(name=p.name) for p in self.config.phases],
-            new_code_since=since,
-        )
-        self.store.create(state)
+        try:
+            begun = begin_session(self.store, self.config, requirement, session_id)
+        except BeginError as exc:
+            raise ExecutorError(str(exc)) from None
+        return await self.start_begun(begun)
+
+    async def start_begun(self, begun: Begun) -> SessionState:
+        """Drive a session :func:`phasegate.session_begin.begin_session` began with this
+        executor's store. A configuration that cannot be used (a check that cannot be
+        resolved, a new-code reference that cannot be read) removes the session, which
+        did no work, and raises :class:`SessionConfigError`."""
+        state = begun.state
+        try:
+            self._use_new_code(state.new_code_since)
+            self.preflight()
+        except SessionConfigError:
+            discard_begun(self.store, begun)
+            raise
         self.state = state
         self.last_gates = {}
-        self.store.set_active(sid)
         self._emit(
             "session_started",
-            requirement=requirement,
+            requirement=state.requirement,
             phases=[p.name for p in self.config.phases],
             status=state.status.value,
             **self._limits(),
@@ -311,15 +309,6 @@ class Executor:
         self.last_gates = {}
         self._stop = False
         return state
-
-    def _session_reference(self) -> str | None:
-        """The commit a new session starts from, its default new-code reference: in a
-        git work tree with a commit, unless the configuration names its own reference
-        (``[new_code] since``/``baseline``) or turns this off (``sessions = false``)."""
-        nc = self.config.new_code
-        if nc.enabled or not nc.sessions:
-            return None
-        return head_commit(self.workspace.root)
 
     def _use_new_code(self, since: str | None) -> None:
         """Judge the session's gates on new code: since ``since`` (the session's start),

@@ -343,6 +343,21 @@ class SessionStore:
             return None
         return text if SESSION_ID_RE.fullmatch(text) else None
 
+    def discard(self, session_id: str, previous_active: str | None) -> None:
+        """Remove a session this store just created and that did no work (refused before
+        its first step), and make ``previous_active`` the active session again (None: no
+        active session). Only a folder of the expected shape is removed."""
+        import shutil
+
+        d = self.checked_session_dir(session_id)
+        self.unlock(session_id)
+        shutil.rmtree(d, ignore_errors=True)
+        if previous_active is not None:
+            self.set_active(previous_active)
+        elif self.get_active() == session_id:
+            with contextlib.suppress(FileNotFoundError):
+                (self.state_dir / ACTIVE).unlink()
+
     def resolve(self, session_id: str | None) -> str:
         """``session_id`` validated, or the active session; raises when there is none."""
         if session_id:

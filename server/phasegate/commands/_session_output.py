@@ -279,37 +279,35 @@ def _run_with_signals(
 def execute(
     workspace: Path,
     fmt: str,
-    action: Callable[[Executor], Awaitable[SessionState]],
+    action: Callable[[Executor], Awaitable[SessionState]] | None,
     *,
     max_phase_iterations: int | None = None,
     max_global_iterations: int | None = None,
     trusted: bool = True,
     session_id: str | None = None,
+    requirement: str | None = None,
 ) -> int:
-    """Check the state folder, load the workspace, run ``action`` (start or resume) and
-    print the outcome. ``trusted=False`` runs no persona or check that runs workspace
-    code. Returns the exit code."""
-    from rich.console import Console
-
-    from phasegate.commands._progress import progress_wanted
+    """Check the state folder, load the workspace, run ``action`` (resume...) and print
+    the outcome; with a ``requirement`` instead, start a session for it (``session_id``
+    names it): the session begins (its checkpoint written) before the engine is loaded.
+    ``trusted=False`` runs no persona or check that runs workspace code. Returns the exit
+    code."""
     from phasegate.config_loader import ConfigError, load
-    from phasegate.executor import Executor, ExecutorError
     from phasegate.proc import kill_leftovers
     from phasegate.statedir import StateDirError, check_state_dir
     from phasegate.store import CheckpointRecovered, SessionStore, StoreError
-    from phasegate.workspace import Workspace
 
     root = workspace.resolve()
-    err = Console(stderr=True, highlight=False)
     try:
         check_state_dir(root, session_id)
     except StateDirError as exc:
         return error(str(exc))
     stopped = kill_leftovers(root)
     if stopped:
-        err.print(
+        click.echo(
             f"stopped {len(stopped)} process(es) an earlier phasegate left running in this "
-            f"workspace (pids {', '.join(map(str, stopped))})"
+            f"workspace (pids {', '.join(map(str, stopped))})",
+            err=True,
         )
     try:
         loaded = load(root)
@@ -327,6 +325,25 @@ def execute(
     if updates:
         config = config.model_copy(update=updates)
     store = SessionStore(root)
+    begun = None
+    if requirement is not None:
+        # the session exists (listed, resumable) before the executor, the runner and the
+        # check plugins are even imported
+        from phasegate.session_begin import BeginError, begin_session
+
+        try:
+            begun = begin_session(store, config, requirement, session_id)
+        except (BeginError, StoreError) as exc:
+            return error(str(exc))
+        action = lambda ex: ex.start_begun(begun)  # noqa: E731
+    assert action is not None
+    from rich.console import Console
+
+    from phasegate.commands._progress import progress_wanted
+    from phasegate.executor import Executor, ExecutorError
+    from phasegate.workspace import Workspace
+
+    err = Console(stderr=True, highlight=False)
     progress = Progress(err, live=progress_wanted())
     workspace_ = Workspace(root)
     runner = None
@@ -351,7 +368,7 @@ def execute(
     finally:
         executor.close()
     if state is None:
-        state = executor.state
+        state = executor.state or (begun.state if begun is not None else None)
         if state is None:
             return error("interrupted before the session started")
         state.status = SessionStatus.STOPPED

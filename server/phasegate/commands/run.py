@@ -46,10 +46,11 @@ def command(
         out.execute(
             workspace,
             fmt,
-            lambda ex: ex.start(requirement, session_id),
+            None,
             max_phase_iterations=max_phase_iterations,
             max_global_iterations=max_global_iterations,
             trusted=not untrusted,
             session_id=session_id,
+            requirement=requirement,
         )
     )
