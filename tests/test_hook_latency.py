@@ -13,7 +13,7 @@ SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "hook_latency.p
 
 def test_hook_latency_prints_its_figures(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--sizes", "30", "--runs", "1", "--json"],
+        [sys.executable, str(SCRIPT), "--sizes", "30", "--runs", "2", "--json"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -28,5 +28,8 @@ def test_hook_latency_prints_its_figures(tmp_path: Path) -> None:
         m = size[state]
         assert m["wall_p50_ms"] > 0 and m["cpu_p50_ms"] >= 0
         assert m["wall_p90_ms"] >= m["wall_p50_ms"]
-    assert size["non-input"]["answered"] is False
+    # answers with findings: none for a file no check reads; one of the two edits
+    # leaves an unused import behind, the other is clean
+    assert size["non-input"]["answered"] == 0
+    assert size["warm-edit"]["answered"] == 1
     assert "phasegate.model" in size["imports_ms"]

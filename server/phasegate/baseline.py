@@ -177,6 +177,11 @@ def _entry(res: Any) -> Entry | None:
         return None
     if res.get("baselineState") == "absent" or res.get("kind", "fail") != "fail":
         return None  # a finding fixed since an earlier baseline: not one now
+    suppressions = res.get("suppressions")
+    if isinstance(suppressions, list) and any(
+        isinstance(s, dict) and s.get("status", "accepted") == "accepted" for s in suppressions
+    ):
+        return None  # silenced by a comment (validate --include-suppressed): not a finding
     props = res.get("properties") or {}
     fps = res.get("partialFingerprints") or {}
     check = res.get("ruleId")

@@ -169,6 +169,10 @@ class CheckResult(BaseModel):
     new_code: NewCodeCounts | None = None
     absent: list[Finding] = Field(default_factory=list)
     evidence: Evidence | None = None
+    # The findings a suppression comment silenced (phasegate.suppress), when the runner
+    # was asked to keep them (``validate --format sarif --include-suppressed``): never
+    # scored, never serialised (JSON, checkpoints); SARIF lists them as suppressed.
+    suppressed: list[Finding] = Field(default_factory=list, exclude=True)
 
     @property
     def status(self) -> str:

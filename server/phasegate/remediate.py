@@ -128,6 +128,8 @@ class Remediation:
         use_cache: bool = True,
         on_progress: Callable[[str], None] | None = None,
         store: SessionStore | None = None,
+        runner: GateRunner | None = None,
+        on_event: Callable[[Event], None] | None = None,
     ) -> None:
         self.workspace = workspace
         self.config = config
@@ -136,8 +138,13 @@ class Remediation:
         # passes its store: the lock is then shared, not taken twice.
         self.store = store or SessionStore(workspace.root)
         self.on_progress = on_progress or (lambda _msg: None)
-        cache = ResultCache(workspace.state_dir / "cache") if use_cache else None
-        self.runner = GateRunner(workspace, config, trusted=trusted, cache=cache)
+        # told each journalled step (persona started or finished, gate scored...), as it
+        # is written: a display follows the work with it
+        self.on_event = on_event
+        if runner is None:  # a caller's runner may say which check runs (a progress line)
+            cache = ResultCache(workspace.state_dir / "cache") if use_cache else None
+            runner = GateRunner(workspace, config, trusted=trusted, cache=cache)
+        self.runner = runner
         try:
             if session_id:
                 self.session_id = validate_session_id(session_id)
@@ -164,6 +171,9 @@ class Remediation:
         event = Event(kind=kind, session=self.session_id, phase=phase, data={"step": step, **data})
         with contextlib.suppress(OSError):  # the journal is a record, not a reason to stop
             self.store.append_event(self.session_id, event)
+        if self.on_event is not None:
+            with contextlib.suppress(Exception):  # a display problem must not stop work
+                self.on_event(event)
 
     # -- running ---------------------------------------------------------------------------
     async def run(self, phase: str | None = None) -> RemediationResult:
@@ -372,8 +382,12 @@ async def remediate(
     trusted: bool = True,
     on_progress: Callable[[str], None] | None = None,
     store: SessionStore | None = None,
+    runner: GateRunner | None = None,
+    on_event: Callable[[Event], None] | None = None,
 ) -> RemediationResult:
-    """Run one remediation (see the module docstring)."""
+    """Run one remediation (see the module docstring). ``runner`` evaluates the gates
+    (default: a new one over the workspace's result cache); ``on_event`` is told every
+    step as it is journalled."""
     rem = Remediation(
         workspace,
         config,
@@ -381,6 +395,8 @@ async def remediate(
         trusted=trusted,
         on_progress=on_progress,
         store=store,
+        runner=runner,
+        on_event=on_event,
     )
     return await rem.run(phase)
 

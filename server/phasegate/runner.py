@@ -42,7 +42,7 @@ from phasegate.config import CheckConfig, Config, PhaseConfig
 from phasegate.evidence import CommandView, How, evidence_of, how_of, workspace_commit
 from phasegate.model import CheckResult, Finding, GateResult, Severity
 from phasegate.proc import Invocation, recording
-from phasegate.suppress import honouring
+from phasegate.suppress import honouring, suppressed_findings
 from phasegate.workspace import Workspace, matches
 
 if TYPE_CHECKING:
@@ -80,6 +80,9 @@ class ResolvedCheck:
         data["_exclude"] = self.ctx.exclude
         data["_cls"] = f"{self.cls.__module__}.{self.cls.__qualname__}"
         data["_code"] = code_fingerprint(self.cls)
+        depends = self.cls.config_dependencies(self.ctx.config)
+        if depends is not None:
+            data["_config"] = depends
         return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def skipped_result(self, reason: str | None) -> CheckResult:
@@ -233,6 +236,10 @@ class GateRunner:
     cache: ResultCache | None = None
     # New-code mode (see phasegate.newcode): findings judged by whether they are new.
     new_code: NewCode | None = None
+    # Give each result the findings suppression comments silenced (CheckResult.suppressed,
+    # for SARIF's suppressed results): per-file checks' are found again in the files that
+    # hold a comment, so it costs a little; off unless asked.
+    keep_suppressed: bool = False
     _resolved: dict[str, list[ResolvedCheck]] = field(default_factory=dict)
     # the workspace's git HEAD and dirtiness, read once (in a thread) for the evidence
     _commit: tuple[str | None, bool | None] | None = field(
@@ -336,7 +343,10 @@ class GateRunner:
         with recording() as calls:
             outcome, cached = self._run_recorded(rc, notes)
         result = result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
-        return self.attested(self.judged(rc, outcome, result), calls, outcome, notes)
+        result = self.judged(rc, outcome, result)
+        if self.keep_suppressed:
+            result.suppressed = suppressed_findings(rc.cls, rc.check, rc.ctx, outcome)
+        return self.attested(result, calls, outcome, notes)
 
     def _run_recorded(self, rc: ResolvedCheck, notes: _RunNotes) -> tuple[CheckOutcome, bool]:
         """The check's outcome, and whether it came from the cache. Never raises."""

@@ -15,6 +15,13 @@ In new-code mode (:mod:`phasegate.newcode`) each result has a ``baselineState``
 with ``baselineState: "absent"`` (and ``kind: "pass"``, so a consumer that ignores
 baseline states does not count a fixed finding as a problem).
 
+Findings silenced by a suppression comment (``phasegate: ignore[ID]``), when the gates
+carry them (``validate --format sarif --include-suppressed``: the runner's
+``keep_suppressed``), are results too, with ``suppressions``: one ``{"kind": "inSource",
+"status": "accepted", "justification": <the comment>, "location": <its line>}``. They
+count in no gate, are left out of ``newCodeCounts``, and a baseline never takes them for
+findings (:func:`phasegate.baseline.load_baseline`).
+
 The one invocation says how the results were obtained: ``executionSuccessful`` is false
 when a check could not run or timed out; a notification names each check that could not
 run, was skipped (untrusted workspace) or had nothing to judge; ``properties.checks``
@@ -172,6 +179,51 @@ def _result(
     return res
 
 
+class _Texts:
+    """The text of workspace files, each read once (None: unreadable)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._texts: dict[str, str | None] = {}
+
+    def get(self, path: str) -> str | None:
+        if path not in self._texts:
+            try:
+                data = (self.root / path).read_bytes()
+                self._texts[path] = data.decode("utf-8", "replace")
+            except (OSError, ValueError):
+                self._texts[path] = None
+        return self._texts[path]
+
+
+def _suppression(finding: Finding, texts: _Texts) -> dict[str, Any]:
+    """SARIF's ``suppression`` of a finding a comment silenced: in the source, accepted,
+    the comment as its justification and its line as its location."""
+    from phasegate.suppress import comment_text, covering
+
+    out: dict[str, Any] = {"kind": "inSource", "status": "accepted"}
+    text = texts.get(finding.path)
+    found = (
+        covering(finding.path, text, finding.code, finding.range.start.line)
+        if text is not None
+        else None
+    )
+    if text is not None and found is not None:
+        out["justification"] = comment_text(text, found)
+        out["location"] = _location(
+            finding.path, Range.span(found.line, found.col, found.line, found.end)
+        )
+    return out
+
+
+def _suppressed_result(
+    finding: Finding, rule_index: int, check: CheckResult, lines: LineReader, texts: _Texts
+) -> dict[str, Any]:
+    res = _result(finding, rule_index, check, lines)
+    res["suppressions"] = [_suppression(finding, texts)]
+    return res
+
+
 # -- evidence ---------------------------------------------------------------------------
 def _how(check: CheckResult) -> str:
     if check.evidence is not None:
@@ -295,6 +347,7 @@ def gates_to_sarif(workspace_root: Path, gates: list[GateResult]) -> dict[str, A
     """A SARIF 2.1.0 log (as a JSON-ready dict) of the findings of ``gates``."""
     root = Path(workspace_root).resolve()
     lines = LineReader(root)
+    texts = _Texts(root)
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     results: list[dict[str, Any]] = []
@@ -338,6 +391,12 @@ def gates_to_sarif(workspace_root: Path, gates: list[GateResult]) -> dict[str, A
                         _result(gone, rule_index(check, gone.code), check, lines, new_code=True)
                     )
                     counts["absent"] += 1
+            for finding in check.suppressed:
+                results.append(
+                    _suppressed_result(
+                        finding, rule_index(check, finding.code), check, lines, texts
+                    )
+                )
     root_uri = root.as_uri().rstrip("/") + "/"
     run_props: dict[str, Any] = {"gates": [_gate_properties(g) for g in gates]}
     label = next((g.new_code for g in gates if g.new_code is not None), None)

@@ -44,6 +44,13 @@ check's result is cached by its file's content (the comment is part of it); a pr
 check's by the hash of its input files, which hold its findings (a finding on a file the
 check does not read would take a new comment into account at the check's next run).
 
+The findings silenced are not lost: a project check's outcome keeps them in its ``data``
+(under ``"suppressed"``, cached with it), and :func:`suppressed_findings` gives them back
+for any check (a per-file check's are found again in the files that hold a comment), for
+``validate --format sarif --include-suppressed``, which lists them as suppressed results
+(SARIF ``suppressions``, kind ``inSource``, the comment as justification) outside every
+score.
+
 Not suppressible: a finding about a file that does not exist (there is no line to carry
 the comment: create the file, or switch the check off in the configuration), and checks
 whose class sets ``suppressible = False`` — GATE-INTEGRITY, which flags new suppression
@@ -79,6 +86,7 @@ if TYPE_CHECKING:
     from phasegate.workspace import Workspace
 
 MARK = "phasegate:"
+SUPPRESSED_KEY = "suppressed"  # a project check's outcome data: the findings silenced
 ALL: frozenset[str] = frozenset({"*"})  # a bare directive: every check
 MAX_BYTES = 5_000_000  # a larger file is not read for comments (generated, data)
 MEMO_LIMIT = 200_000  # files remembered at most (then forgotten all at once)
@@ -293,6 +301,41 @@ class Suppressions:
         return ids is not None and ("*" in ids or cid in ids)
 
 
+def covering(path: str, text: str, check_id: str, line: int) -> Directive | None:
+    """The comment of ``path`` (its text ``text``) that silences a finding of
+    ``check_id`` starting on ``line``: on that line, else alone on the lines just above
+    it, else file-wide; None when none does."""
+    found = directives(path, text)
+    cid = check_id.upper()
+
+    def names(d: Directive) -> bool:
+        return "*" in d.ids or cid in d.ids
+
+    lines = [d for d in found if d.scope == "line"]
+    for d in lines:
+        if d.line == line and names(d):
+            return d
+    alone = {d.line for d in lines if d.alone}
+    above = line - 1
+    while above in alone:  # a run of comment lines above the finding covers it
+        for d in lines:
+            if d.line == above and d.alone and names(d):
+                return d
+        above -= 1
+    return next((d for d in found if d.scope == "file" and names(d)), None)
+
+
+def comment_text(text: str, d: Directive) -> str:
+    """The comment ``d`` is in, from its opener to the end of its line (a closing
+    ``-->`` or ``*/`` left out): ``# phasegate: ignore[IMPL-STUB] kept for old clients``."""
+    lines = text.split("\n")
+    body = lines[d.line][d.col :].rstrip("\r").strip() if 0 <= d.line < len(lines) else ""
+    for close in ("-->", "*/"):
+        if body.endswith(close):
+            body = body[: -len(close)].rstrip()
+    return body
+
+
 def text_lookup(read_text: ReadText) -> Lookup:
     """The suppressions of a file, from its text as ``read_text`` gives it."""
 
@@ -380,8 +423,10 @@ def rescored(outcome: CheckOutcome, kept: list[Finding], dropped: list[Finding])
     had nothing to judge, keeps its score and verdict)."""
     if not dropped:
         return outcome
+    # kept with the outcome (and cached with it): suppressed_findings gives them back
+    data = {**(outcome.data or {}), SUPPRESSED_KEY: [f.model_dump(mode="json") for f in dropped]}
     if outcome.error is not None or outcome.not_applicable is not None:
-        return dataclasses.replace(outcome, findings=kept)
+        return dataclasses.replace(outcome, findings=kept, data=data)
     gone = sum(1 for f in dropped if _bad(f))
     left = sum(1 for f in kept if _bad(f))
     score, passed = outcome.score, outcome.passed
@@ -389,7 +434,46 @@ def rescored(outcome: CheckOutcome, kept: list[Finding], dropped: list[Finding])
         score = min(1.0, score + (1.0 - score) * gone / (gone + left))
         if left == 0:
             score, passed = 1.0, (None if passed is None else True)
-    return dataclasses.replace(outcome, findings=kept, score=score, passed=passed)
+    return dataclasses.replace(outcome, findings=kept, score=score, passed=passed, data=data)
+
+
+def recorded(outcome: CheckOutcome) -> list[Finding]:
+    """The findings :func:`rescored` took from a project check's ``outcome``."""
+    raw = (outcome.data or {}).get(SUPPRESSED_KEY)
+    if not isinstance(raw, list):
+        return []
+    out: list[Finding] = []
+    for item in raw:
+        try:
+            out.append(Finding.model_validate(item))
+        except ValueError:  # a damaged cache entry: that finding is not listed
+            continue
+    return out
+
+
+def suppressed_findings(
+    cls: type[Check], check: Check, ctx: CheckContext, outcome: CheckOutcome
+) -> list[Finding]:
+    """The findings suppression comments took from the ``outcome`` of ``check`` (an
+    instance of :func:`honouring` ``(cls)``): a project check's from its outcome's data,
+    a per-file check's found again by running ``cls``'s own ``check_file`` (not the
+    filtering one) on each input file that holds a comment. Empty for a check no comment
+    may silence."""
+    if not suppressible(cls):
+        return []
+    if cls.scope != "file" or cls.uses_history:
+        return recorded(outcome)
+    lookup = workspace_lookup(ctx.workspace)
+    out: list[Finding] = []
+    for path in ctx.input_files():
+        if lookup(path) is None:  # no comment in the file: nothing was taken from it
+            continue
+        try:
+            found = cls.check_file(check, ctx, path)
+        except Exception:  # the check's own run of this file reported the crash
+            continue
+        out += split(found, lookup)[1]
+    return out
 
 
 # -- applying them to a check -------------------------------------------------------------

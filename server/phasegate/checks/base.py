@@ -153,6 +153,13 @@ class Check(ABC):
         return []
 
     @classmethod
+    def config_dependencies(cls, config: Config) -> Any:
+        """What else of the whole configuration this check's findings depend on, beside
+        its own entry (JSON-ready; None: nothing). Part of the key its results are
+        cached by, so a change there is never answered from the cache."""
+        return None
+
+    @classmethod
     def docs_url(cls, check_id: str | None = None) -> str:
         """Where the check's documentation is (the diagnostic code's link, SARIF's
         ``helpUri``): its section of the checks reference, on the documentation site when

@@ -5,7 +5,10 @@ run, such as::
 
     ⠹ implementation · IMPL-LINT (ruff) ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━  3/12 checks 0:00:04
 
-and ``run`` / ``resume`` name the running check in their status line. It is shown only
+``remediate`` shows the same line, naming in turn the check that runs and the persona
+at work (``implementation · backend_developer: remediation iteration 1: owner of failed
+IMPL-STUB (claude)``), with what each step did printed above it; ``run`` / ``resume``
+name the running check in their status line. It is shown only
 when standard error is a terminal (and ``TERM`` is not ``dumb``), and disappears when the
 checks are done: standard output (``--format json``) and logs that are not a terminal
 (CI) get nothing from it. ``PHASEGATE_PROGRESS=1`` shows it anyway (``0``: never).
@@ -255,6 +258,28 @@ class CheckProgress:
         self.probe.follow(None)
         if self._progress is not None and self._task is not None:
             self._progress.advance(self._task)
+
+
+class StepProgress(CheckProgress):
+    """:class:`CheckProgress` for work that runs checks and personas by turns
+    (``remediate``): the line names the running check and its tool, or the step at
+    work when no check runs (:meth:`working`: a persona, and the program it runs), and
+    counts the checks done (``7/?``: how many gates will be evaluated is not known in
+    advance). :meth:`line` prints a finished step above the line."""
+
+    def working(self, text: str) -> None:
+        """Name what runs now when no check does: ``text`` and the tools this process
+        runs (a persona's program)."""
+        self.probe.follow(None)
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, description=text)
+
+    def line(self, text: str) -> None:
+        """Print ``text`` (plain, no markup) above the progress line."""
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def doing_column(probe: ToolProbe) -> Any:

@@ -105,8 +105,8 @@ def _finish() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
-    help="The workspace (default: the project folder the agent names, and from there "
-    "the nearest folder with phasegate.toml or .phasegate up to the repository top).",
+    help="The workspace (default: the project root found, as every command finds it, "
+    "from the project folder the agent names, else from the event's cwd).",
 )
 def command(
     agent: str,

@@ -4,13 +4,22 @@ Every file a persona changes is backed up first under
 ``DIR/.phasegate/sessions/<id>/backups/remediation-NNN/``; ``phasegate undo`` restores
 them, also after a remediation that was killed. Exit status: 0 every gate passes
 afterwards, 1 a gate still fails, 2 configuration, session or usage error.
+
+On a terminal a progress line on standard error names what runs: the check being
+evaluated and its tool, or the persona at work and the program it runs, with the number
+of checks done and the time spent (:mod:`phasegate.commands._progress`, the rule of
+``validate``: only when standard error is a terminal, ``PHASEGATE_PROGRESS`` decides
+otherwise). The steps done are printed above it; where the steps go to a pipe or a file
+(``phasegate remediate > log``), they go there and the line stays on the terminal.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +27,11 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from phasegate.cli import fail
+from phasegate.cli import fail, finish
+from phasegate.commands._progress import ObservedRunner, StepProgress, progress_wanted
 from phasegate.commands._state import check_state, load_or_exit
 from phasegate.commands._workspace import workspace_params
+from phasegate.model import Event
 from phasegate.remediate import RemediationError, RemediationResult, remediate
 from phasegate.store import InvalidSessionId, SessionStore, validate_new_session_id
 from phasegate.workspace import Workspace
@@ -74,6 +85,23 @@ def render_result(console: Console, root: Path, result: RemediationResult) -> No
     console.print(f"Undo with: {escape(undo)}", soft_wrap=True)
 
 
+def follow_steps(progress: StepProgress) -> Callable[[Event], None]:
+    """What the progress line names between checks, from the remediation's journalled
+    steps: the persona at work and why, then the gate evaluated again."""
+
+    def on_event(ev: Event) -> None:
+        step = ev.data.get("step")
+        phase = ev.phase or ""
+        if step == "persona_started":
+            reason = str(ev.data.get("reason") or "")
+            persona = str(ev.data.get("persona") or "")
+            progress.working(f"{phase} · {persona}: {reason}" if reason else f"{phase} · {persona}")
+        elif step == "persona_finished":
+            progress.working(f"{phase} · evaluating the gate")
+
+    return on_event
+
+
 @click.command("remediate")
 @workspace_params()
 @click.option("--phase", "phase", metavar="NAME", help="Remediate only this phase.")
@@ -116,21 +144,45 @@ def command(
     loaded = load_or_exit(root)
     config = loaded.config
     console = Console(highlight=False, stderr=fmt == "json")
-    try:
-        result = asyncio.run(
-            remediate(
-                Workspace(root),
-                config,
-                phase=phase,
-                session_id=session_id,
-                trusted=not untrusted,
-                on_progress=lambda msg: console.print(escape(msg), soft_wrap=True),
-            )
+    ws = Workspace(root)
+    progress = StepProgress(title="remediating") if progress_wanted() else None
+    runner: ObservedRunner | None = None
+    on_event: Callable[[Event], None] | None = None
+    if progress is not None:  # a runner that says which check runs, for the progress line
+        from phasegate.cache import ResultCache
+
+        runner = ObservedRunner(
+            ws, config, trusted=not untrusted, cache=ResultCache(ws.state_dir / "cache")
         )
+        runner.observer = progress
+        on_event = follow_steps(progress)
+    # the steps printed above the progress line when they go to the same terminal
+    above = progress is not None and (fmt == "json" or sys.stdout.isatty())
+
+    def say(msg: str) -> None:
+        if above and progress is not None:
+            progress.line(msg)
+        else:
+            console.print(escape(msg), soft_wrap=True)
+
+    try:
+        with progress or contextlib.nullcontext():
+            result = asyncio.run(
+                remediate(
+                    ws,
+                    config,
+                    phase=phase,
+                    session_id=session_id,
+                    trusted=not untrusted,
+                    on_progress=say,
+                    runner=runner,
+                    on_event=on_event,
+                )
+            )
     except RemediationError as exc:
         fail(str(exc))
     if fmt == "json":
         click.echo(json.dumps(result_to_json(result), indent=2))
     else:
         render_result(console, root, result)
-    sys.exit(EXIT_PASSED if result.passed else EXIT_FAILED)
+    finish(EXIT_PASSED if result.passed else EXIT_FAILED)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -33,7 +32,9 @@ def command(
     --max-phase-iterations now allows it. Trust is not remembered: pass --untrusted
     again to resume a session started with it. Exit codes as for `phasegate run`.
     """
-    sys.exit(
+    from phasegate.cli import finish  # exit at once, output flushed: no interpreter teardown
+
+    finish(
         out.execute(
             workspace,
             fmt,

@@ -19,6 +19,12 @@ On a terminal a progress line on standard error names the running check, its too
 how many are done (:mod:`phasegate.commands._progress`); nothing of it reaches standard
 output or a log that is not a terminal.
 
+``--format sarif --include-suppressed`` also lists the findings suppression comments
+silenced, as SARIF results with ``suppressions`` (kind ``inSource``); they never count in
+a gate. Off by default: a code-scanning service that does not read ``suppressions``
+(GitHub's, which dismisses alerts from them only through an action of its own) would
+show them as open.
+
 ``--format gitlab`` writes a GitLab Code Quality report and ``--format junit`` JUnit XML
 (:mod:`phasegate.formats`). JSON, SARIF, GitLab and JUnit output are indented on a
 terminal and compact otherwise (``--pretty`` / ``--compact`` decide); JSON and SARIF
@@ -85,10 +91,13 @@ def run_validation(
     all_code: bool = False,
     cache: ResultCache | None = None,
     observer: CheckObserver | None = None,
+    keep_suppressed: bool = False,
 ) -> list[GateResult]:
     """Score the exit gate of every phase (or of ``phase``). Writes only the result cache
     (``cache``: one a live process keeps in memory; else the workspace's on disk).
     ``observer`` is told how many checks will run, and when each starts and ends.
+    ``keep_suppressed``: each check result carries the findings suppression comments
+    silenced (``CheckResult.suppressed``, outside every score).
 
     New-code mode (:mod:`phasegate.newcode`) when ``since`` or ``baseline`` is given, or
     the configuration's ``[new_code]`` asks for it, unless ``all_code``."""
@@ -104,6 +113,7 @@ def run_validation(
         cache=cache,
         observer=observer,
     )
+    runner.keep_suppressed = keep_suppressed
     if observer is not None:
         observer.planned(sum(len(runner.checks(name)) for name in selected))
     return [runner.evaluate(name, threshold) for name in selected]
@@ -254,6 +264,13 @@ def _sarif(root: Path, gates: list[GateResult]) -> dict[str, Any]:
     "checks, written (--format json or sarif) for `phasegate merge`, which gives the "
     "verdict. Exits 0 once the share ran.",
 )
+@click.option(
+    "--include-suppressed",
+    is_flag=True,
+    help="With --format sarif: also list the findings silenced by `phasegate: ignore` "
+    "comments, as suppressed results (SARIF suppressions, kind inSource, the comment as "
+    "justification). They never count in a gate.",
+)
 def command(
     workspace: Path,
     phase: str | None,
@@ -265,6 +282,7 @@ def command(
     all_code: bool,
     pretty: bool | None,
     shard: str | None,
+    include_suppressed: bool,
 ) -> None:
     """Run the gates on the workspace (DIR or -w DIR: the project root found from
     there; default: from the current folder) without changing it.
@@ -272,6 +290,11 @@ def command(
     Exit status: 0 all gates passed, 1 a gate failed, 2 configuration error, bad usage
     or a state folder that is a link or holds an entry of the wrong kind.
     """
+    if include_suppressed and (fmt != "sarif" or shard is not None):
+        fail(
+            "--include-suppressed lists suppressed findings in SARIF: use it with "
+            "--format sarif, without --shard"
+        )
     # A short-lived run that makes many acyclic objects (findings): the cyclic garbage
     # collector's repeated scans would cost more than the work itself.
     with gc_paused():
@@ -290,7 +313,16 @@ def command(
             )
         else:
             _validate(
-                workspace, phase, fmt, iteration, untrusted, pretty, since, baseline, all_code
+                workspace,
+                phase,
+                fmt,
+                iteration,
+                untrusted,
+                pretty,
+                since,
+                baseline,
+                all_code,
+                include_suppressed,
             )
 
 
@@ -378,6 +410,7 @@ def _validate(
     since: str | None = None,
     baseline: Path | None = None,
     all_code: bool = False,
+    include_suppressed: bool = False,
 ) -> None:
     from phasegate.commands._output import dump_json
 
@@ -400,6 +433,7 @@ def _validate(
                 baseline=Path.cwd() / baseline if baseline is not None else None,
                 all_code=all_code,
                 observer=progress,
+                keep_suppressed=include_suppressed,
             )
         if fmt == "sarif":
             _write_stdout(dump_json(_sarif(root, gates), pretty=pretty))

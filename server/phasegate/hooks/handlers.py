@@ -139,9 +139,10 @@ def fallback_root(opts: Options, env: Mapping[str, str]) -> Path | None:
 
 
 def workspace_root(ev: HookEvent, explicit: Path | None, env: Mapping[str, str]) -> Path:
-    """The workspace: ``--root``; else the project folder the agent names (its
-    environment, ``workspace_roots``, ``cwd``); from there, the nearest folder up to
-    the repository's top that holds ``phasegate.toml`` or ``.phasegate``."""
+    """The workspace: ``--root``; else the project root found from the folder the agent
+    names (its environment, ``workspace_roots``, ``cwd``, else the current folder) by
+    the rule every command follows (:func:`phasegate.rootdir.find_root`), so the hook
+    and ``phasegate validate`` run from the same folder judge the same workspace."""
     if explicit is not None:
         return explicit.resolve()
     candidates = [env.get(var) for var in ENV_ROOTS[ev.agent]]
@@ -153,14 +154,10 @@ def workspace_root(ev: HookEvent, explicit: Path | None, env: Mapping[str, str])
 
 
 def _phasegate_root(start: Path) -> Path:
-    start = start.resolve()
-    here = start
-    while True:
-        if (here / "phasegate.toml").is_file() or (here / ".phasegate").is_dir():
-            return here
-        if (here / ".git").exists() or here.parent == here:
-            return start
-        here = here.parent
+    """The project root found from ``start`` (:func:`phasegate.rootdir.find_root`)."""
+    from phasegate.rootdir import find_root
+
+    return find_root(start).path
 
 
 def _relative(root: Path, path: str) -> str | None:

@@ -128,7 +128,12 @@ class LiveCore:
         if eng.config_path:
             paths.add(eng.config_path)
         if eng.config_problems:
-            self.listener.message(f"{eng.config_path or 'configuration'} has errors", "error")
+            meanwhile = (
+                "; the built-in defaults run until it is fixed" if eng.config_fallback else ""
+            )
+            self.listener.message(
+                f"{eng.config_path or 'configuration'} has errors{meanwhile}", "error"
+            )
         self._report_new_code()
         if paths:
             self.listener.show(paths)

@@ -1,9 +1,11 @@
 """One workspace, live: config, runner, cache, live results.
 
 This is the only place the live faces (the language server, ``phasegate watch``) build
-engine objects. A configuration error keeps the last good configuration running (or
-none at the first load) and is reported as :class:`ConfigProblem` at the lines it names
-(the editor shows them as diagnostics on the config file).
+engine objects. A configuration error keeps the last good configuration running and is
+reported as :class:`ConfigProblem` at the lines it names (the editor shows them as
+diagnostics on the config file). At the first load there is no good one yet: with
+``LiveOptions.defaults_while_invalid`` (the language server) the built-in defaults run
+until the file is fixed (:attr:`Engine.config_fallback`), else nothing does.
 
 New-code mode (:mod:`phasegate.newcode`) is set on the runner when the configuration is
 (re)loaded: from ``[new_code] since``/``baseline``, else from the active session's
@@ -131,6 +133,9 @@ class Engine:
         self.config: Config | None = None
         self.config_path: str | None = None
         self.config_problems: list[ConfigProblem] = []
+        # True while the configuration in force is the built-in defaults standing in for
+        # a file that was invalid when the workspace opened
+        self.config_fallback = False
         self.runner: GateRunner | None = None
         self.live: LiveResults | None = None
         # why new-code mode asked for by the configuration (or the session) is off
@@ -166,11 +171,15 @@ class Engine:
         self.config_problems = problems
         self.config_path = rel
         self._anchor = None
+        fallback = False
         if config is None:
-            return False
+            if self.config is not None or not self.settings.defaults_while_invalid:
+                return False  # the last valid configuration (or none) stays in force
+            config, fallback = Config(), True  # the first load: the defaults meanwhile
         if self.settings.interpreter:
             config = config.model_copy(update={"interpreter": self.settings.interpreter})
         if self.config is not None and config == self.config:
+            self.config_fallback = fallback  # a fixed file may say what the defaults do
             return False
         runner = GateRunner(self.workspace, config, trusted=self.trusted, cache=self.cache)
         new_code, problems = self._resolve_new_code(config, rel)
@@ -180,6 +189,7 @@ class Engine:
         self.new_code_problems = problems
         self.live_new_code = new_code
         self.config, self.runner, self.live = config, runner, live
+        self.config_fallback = fallback
         return True
 
     # -- new code ------------------------------------------------------------------------

@@ -28,6 +28,10 @@ class LiveOptions:
     # documents shown, the files that change and the project checks that read few files,
     # until the whole workspace is asked for (LiveCore.analyse_workspace).
     max_eager_files: int = 20_000
+    # An invalid configuration when the workspace opens: run the built-in defaults until
+    # it is fixed, so that the other findings are shown beside its errors (the language
+    # server). False: nothing runs until it is fixed (``phasegate watch`` stops).
+    defaults_while_invalid: bool = False
     # Why a check shown without a result has none (checks that run workspace code are
     # only looked up in the cache when a workspace opens without a session).
     not_run: str = "not run yet"

@@ -72,7 +72,8 @@ def _ready(ls: PhasegateServer) -> None:
         raise RequestFailed("the server has no workspace folder")
     if not ls.ready:
         raise RequestFailed("phasegate is still loading the workspace; try again in a moment")
-    if eng.config is None or eng.live is None:
+    if eng.config is None or eng.live is None or eng.config_fallback:
+        # (the built-in defaults shown meanwhile judge nothing a command may act on)
         where = eng.config_path or "the configuration"
         raise RequestFailed(f"{where} has errors; fix them first (see its diagnostics)")
 

@@ -30,6 +30,9 @@ class Settings(LiveOptions):
     # "quiet": as hints, "(inherited)" appended; "hide": not at all; "off": as they are.
     new_code_focus: NewCodeFocus = "quiet"
     warnings: list[str] = field(default_factory=list)
+    # an invalid configuration at the first load: its errors, and the built-in defaults'
+    # findings meanwhile (docs/editors.md)
+    defaults_while_invalid: bool = True
     not_run: str = "not run yet: run the gates (phasegate.runGates) to run it"
 
 

@@ -205,6 +205,15 @@ def _check_pyproject(ctx: CheckContext, rep: _Report, folder: str, path: str, te
     return True
 
 
+def pyproject_finding_lines(ctx: CheckContext, path: str, text: str) -> set[int]:
+    """The 0-based lines this check reports findings on in ``path``, a
+    ``pyproject.toml`` whose text is ``text`` (IMPL-LINT leaves ruff's RUF200 out where
+    this check reports the same line: one cause, one finding)."""
+    rep = _Report(ctx)
+    _check_pyproject(ctx, rep, posixpath.dirname(path), path, text)
+    return {f.range.start.line for f in rep.findings}
+
+
 def _readme_exists(ctx: CheckContext, folder: str, file: str) -> bool:
     """True when ``file`` (relative to the folder of the ``pyproject.toml``) exists, or
     lies outside the workspace (then it cannot be judged)."""
@@ -535,6 +544,7 @@ class PackageMetadata(Check):
         "Package metadata is complete and valid: pyproject.toml [project] (PEP 621, or "
         "Poetry), setup.cfg/setup.py for setuptools projects, package.json; in the root and "
         "in each sub-project (app/, backend/, packages/*/…). "
+        "What it reports, ruff's RUF200 (through IMPL-LINT) does not report again. "
         "Score: share of the checked fields that are valid."
     )
     scope = "project"

@@ -18,11 +18,21 @@ file's last finding always raises the score. Not applicable where there is no Py
 
 Without any ruff configuration, an ``F821 Undefined name`` repeated in three files or more
 is left out: a global the scripts' runtime provides (see :func:`drop_runtime_globals`).
+
+One cause, one finding: ruff's parse errors are IMPL-SYNTAX's (judged at the project's
+Python version), and ruff's ``RUF200`` (a ``pyproject.toml`` whose metadata does not
+parse, reported when the project selects ``RUF`` or ``ALL``) is left out where
+DEP-METADATA reports the same line of the same file (:class:`MetadataOverlap`): its
+finding names the field and what is wrong with it, and its owner, the devops persona, is
+the one to fix package metadata. Where DEP-METADATA is switched off, does not read that
+file or reports nothing on that line (an invalid dependency, which it does not judge),
+RUF200 stays.
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -54,11 +64,13 @@ from phasegate.proc import ToolResult, run_tool
 from phasegate.workspace import STATE_DIR, PathOutsideWorkspace, Workspace, matches
 
 if TYPE_CHECKING:
-    from phasegate.config import Config
+    from phasegate.config import CheckConfig, Config
 
 RUFF_CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml")
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")
 SYNTAX_CODES = {None, "", "E999", "invalid-syntax", "syntax-error"}
+METADATA_CODE = "RUF200"  # invalid-pyproject-toml: its metadata does not parse
+METADATA_CHECK = "DEP-METADATA"
 MAX_RUFF_OUTPUT = 512 * 1024 * 1024
 
 _FINDINGS: TypeAdapter[list[Finding]] = TypeAdapter(list[Finding])
@@ -313,6 +325,64 @@ def drop_runtime_globals(findings: list[Finding]) -> list[Finding]:
     return [f for f, n in zip(findings, names, strict=True) if n not in runtime]
 
 
+def metadata_checks(config: Config) -> list[CheckConfig]:
+    """The enabled DEP-METADATA checks of ``config`` (any phase, exit or entry gate)."""
+    return [
+        cc
+        for pc in config.phases
+        for cc in [*pc.checks, *pc.entry_checks]
+        if cc.enabled and cc.kind_name == METADATA_CHECK
+    ]
+
+
+class MetadataOverlap:
+    """Whether a RUF200 diagnostic is one DEP-METADATA reports too: on a
+    ``pyproject.toml`` an enabled DEP-METADATA of the configuration reads (its inputs, in
+    a project folder it judges) and on a line where that check reports a finding. Each
+    file is judged at most once, and only when ruff reports RUF200 on it."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self._patterns: list[tuple[list[str], list[str]]] | None = None
+        self._lines: dict[str, set[int]] = {}
+
+    def _readers(self) -> list[tuple[list[str], list[str]]]:
+        if self._patterns is None:
+            from phasegate.checks.deployment.metadata import PackageMetadata
+
+            config = self.ctx.config
+            self._patterns = [
+                (
+                    cc.inputs if cc.inputs is not None else PackageMetadata.default_inputs(config),
+                    cc.exclude
+                    if cc.exclude is not None
+                    else PackageMetadata.default_exclude(config),
+                )
+                for cc in metadata_checks(config)
+            ]
+        return self._patterns
+
+    def covers(self, path: str, line: int) -> bool:
+        """Whether DEP-METADATA reports a finding on ``line`` (0-based) of ``path``."""
+        if posixpath.basename(path) != "pyproject.toml":
+            return False
+        from phasegate.checks.deployment.layout import is_project_folder
+
+        if not is_project_folder(posixpath.dirname(path)):
+            return False
+        readers = self._readers()
+        if not any(matches(path, inc) and not matches(path, exc) for inc, exc in readers):
+            return False
+        if path not in self._lines:
+            from phasegate.checks.deployment.metadata import pyproject_finding_lines
+
+            text = self.ctx.workspace.read_text(path)
+            self._lines[path] = (
+                set() if text is None else pyproject_finding_lines(self.ctx, path, text)
+            )
+        return line in self._lines[path]
+
+
 class Lint(Check):
     id = "IMPL-LINT"
     title = "Lint (ruff)"
@@ -323,8 +393,12 @@ class Lint(Check):
         "chooses rules (and then an undefined name repeated in 3 files or more is taken "
         "for a global the scripts' runtime provides); each message names the ruff and "
         "configuration that judged it. "
-        "Never fixes. ruff's fixes are offered as quick fixes. Score: share of Python "
-        "files without findings. Not applicable where there is no Python."
+        "Never fixes. ruff's fixes are offered as quick fixes. One cause, one finding: "
+        "ruff's parse errors are left to IMPL-SYNTAX, and its RUF200 (invalid metadata in "
+        "a pyproject.toml, when RUF or ALL is selected) to DEP-METADATA wherever that "
+        "check, enabled, reports the same line of the same file (its finding names the "
+        "field, and its owner maintains the metadata). Score: share of Python files "
+        "without findings. Not applicable where there is no Python."
     )
     scope = "project"
     default_owner = "backend_developer"
@@ -336,6 +410,12 @@ class Lint(Check):
     @classmethod
     def default_inputs(cls, config: Config) -> list[str]:
         return [*config.artifacts.sources, *RUFF_CONFIG_FILES, PRE_COMMIT_CONFIG, *LOCK_FILES]
+
+    @classmethod
+    def config_dependencies(cls, config: Config) -> Any:
+        """The DEP-METADATA checks in force (RUF200 is left out where they report)."""
+        found = metadata_checks(config)
+        return [[cc.inputs, cc.exclude] for cc in found] if found else None
 
     def run(self, ctx: CheckContext) -> CheckOutcome:
         return self.lint(ctx, None)
@@ -402,12 +482,17 @@ class Lint(Check):
                 score=0.0, error=f"ruff failed ({res.returncode}): {detail}", tool_version=version
             )
         tests = ctx.config.artifacts.tests
+        metadata = MetadataOverlap(ctx)
 
         def keep(diag: dict[str, Any], path: str) -> bool:
             """Parse errors are IMPL-SYNTAX's (judged at the project's Python version);
             ruff's "syntax was added in Python 3.X" errors stay, but not in test files,
-            which projects commonly run only on the Pythons that have that syntax."""
-            if diag.get("code") not in SYNTAX_CODES:
+            which projects commonly run only on the Pythons that have that syntax.
+            RUF200 is DEP-METADATA's where that check reports the same line."""
+            code = diag.get("code")
+            if code == METADATA_CODE:
+                return not metadata.covers(path, _pos(diag.get("location"))["line"])
+            if code not in SYNTAX_CODES:
                 return True
             added = "syntax was added in" in str(diag.get("message") or "")
             return added and not matches(path, tests)

@@ -94,6 +94,7 @@ from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.implementation.syntax import OWNER, PYTHON_SUFFIXES, decode_source
 from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
+from phasegate.suppress import Suppressions
 from phasegate.workspace import FileTooLarge
 
 if TYPE_CHECKING:
@@ -842,12 +843,16 @@ class Stubs(Check):
             findings += self._comments(ctx, path, text, opts, tree, lines, marker_lines)
         if "phasegate:" in text:
             check_id = ctx.check.id
+            # a comment the runner's suppression layer honours is left to it, which keeps
+            # what it silences (SARIF lists it): only the other forms are applied here
+            honoured = Suppressions.of(path, text)
             findings = [
                 f
                 for f in findings
                 if not (
                     0 <= f.range.start.line < len(lines)
                     and suppressed(lines[f.range.start.line], check_id)
+                    and not honoured.covers(check_id, f.range.start.line)
                 )
             ]
         findings.sort(key=lambda f: (f.range.start.line, f.range.start.character))
