@@ -6,7 +6,17 @@ running Python), its output sent to a pipe:
 * ``--help``, ``--version``;
 * ``status`` and ``sessions`` (text and ``--format json``) in a workspace with a
   completed session: a copy of ``examples/taskboard`` made a git repository, driven
-  through its phases once (``run --untrusted``) while the benchmark sets up;
+  through its phases once (``run --untrusted``) while the benchmark sets up. ``status``
+  keeps its answer in a memo (``.phasegate/status.json``) and gives it again
+  while nothing it was made from changed: ``status`` is measured with its memo made
+  (``memo warm``: every answer but the first in the warm-up comes from it) and, in a
+  second workspace set up the same way, with the memo removed before each run (``memo
+  cold``: the first ``status`` after a change, which makes the answer and writes the
+  memo). The benchmark waits a few seconds after setting up, so that no file the
+  answer is made from changed too recently for the memo to be written;
+* ``--status-sizes 1000,10000``: ``status`` (memo warm and cold, text) in generated
+  workspaces of that many Python modules (``hook_latency.make_workspace``), each with a
+  completed session (``run --untrusted``);
 * ``hook`` answering a no-op event (``{}`` on standard input: logged and ignored);
 * ``validate`` on a one-file workspace (one Python module and a configuration holding
   only IMPL-LINT, as ``benchmarks/validate_overhead.py`` does): ``warm`` with its result
@@ -35,8 +45,15 @@ HEAD server | tar -x -C /tmp/before`` and ``--before /tmp/before/server``), each
 command of each version in its own workspaces and in the same rounds, so that the
 comparison holds on a shared machine; the last column is the CPU time after / before.
 
+Command names for ``--only``: ``--help``, ``--version``, ``status``, ``status --format
+json``, ``status (memo cold)``, ``status --format json (memo cold)``, ``status [N files]``,
+``status [N files] (memo cold)``, ``sessions``, ``sessions --format json``, ``hook (no-op
+event)``, ``validate one-file warm``, ``validate one-file cold``, ``run until the
+session exists``.
+
     python benchmarks/startup.py [--runs N] [--only NAME,...] [--pythonpath DIR]
-                                 [--before DIR] [--keep DIR] [--json]
+                                 [--before DIR] [--keep DIR] [--status-sizes N,...]
+                                 [--json]
 """
 
 from __future__ import annotations
@@ -58,9 +75,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hook_latency import make_workspace
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "taskboard"
 REQUIREMENT = "Tasks can be marked overdue"
+STATUS_MEMO = Path(".phasegate") / "status.json"
+# status writes no memo while a file its answer is made from changed in the last 3 s
+SETTLE_S = 3.5
 
 ONE_FILE_CONFIG = """\
 # only the lint check: validate runs exactly one ruff process
@@ -192,7 +214,29 @@ def environment(pythonpath: Path | None) -> dict[str, str]:
     return env
 
 
-def phasegate_sides(base: Path, phasegate: str, env: dict[str, str], label: str) -> list[Side]:
+def start_session(workspace: Path, phasegate: str, env: dict[str, str]) -> None:
+    """A completed session ``s1`` in ``workspace`` (``run --untrusted``)."""
+    subprocess.run(
+        [phasegate, "run", "-r", REQUIREMENT, "--session", "s1", "--untrusted"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    if not (workspace / ".phasegate/sessions/s1/checkpoint.json").exists():
+        raise SystemExit(f"setting up the session in {workspace} failed")
+
+
+def remove_memo(workspace: Path) -> Callable[[], None]:
+    def remove() -> None:
+        (workspace / STATUS_MEMO).unlink(missing_ok=True)
+
+    return remove
+
+
+def phasegate_sides(
+    base: Path, phasegate: str, env: dict[str, str], label: str, status_sizes: Sequence[int] = ()
+) -> list[Side]:
     """The phasegate commands, in workspaces of their own under ``base`` made by the same
     phasegate (so that its result cache is its own). ``label`` is added to the names."""
     base.mkdir(parents=True)
@@ -202,17 +246,14 @@ def phasegate_sides(base: Path, phasegate: str, env: dict[str, str], label: str)
     git(template, "add", "-A")
     git(template, "commit", "-q", "-m", "start")
 
+    # two workspaces set up alike: status's memo kept in one, removed before each run in
+    # the other (copying a session would leave the result cache's memo of content hashes
+    # stale: every input read again)
     with_session = base / "with-session"
-    shutil.copytree(template, with_session, symlinks=True)
-    subprocess.run(
-        [phasegate, "run", "-r", REQUIREMENT, "--session", "s1", "--untrusted"],
-        cwd=with_session,
-        env=env,
-        capture_output=True,
-        check=False,
-    )
-    if not (with_session / ".phasegate/sessions/s1/checkpoint.json").exists():
-        raise SystemExit("setting up the session failed")
+    cold_session = base / "with-session-memo-cold"
+    for workspace in (with_session, cold_session):
+        shutil.copytree(template, workspace, symlinks=True)
+        start_session(workspace, phasegate, env)
 
     one = base / "one-file"
     one.mkdir()
@@ -234,11 +275,46 @@ def phasegate_sides(base: Path, phasegate: str, env: dict[str, str], label: str)
         return f"{name} [{label}]" if label else name
 
     pg = phasegate
+    json_status = [pg, "status", "--format", "json"]
+    sized: list[Side] = []
+    for size in status_sizes:
+        made = []
+        for kind in ("warm", "cold"):
+            workspace = base / f"status-{size}-{kind}"
+            workspace.mkdir()
+            make_workspace(workspace, size)
+            start_session(workspace, phasegate, env)
+            made.append(workspace)
+        sized += [
+            Side(named(f"status [{size} files]"), [pg, "status"], made[0], env),
+            Side(
+                named(f"status [{size} files] (memo cold)"),
+                [pg, "status"],
+                made[1],
+                env,
+                before=remove_memo(made[1]),
+            ),
+        ]
     return [
         Side(named("--help"), [pg, "--help"], base, env),
         Side(named("--version"), [pg, "--version"], base, env),
         Side(named("status"), [pg, "status"], with_session, env),
-        Side(named("status --format json"), [pg, "status", "--format", "json"], with_session, env),
+        Side(named("status --format json"), json_status, with_session, env),
+        Side(
+            named("status (memo cold)"),
+            [pg, "status"],
+            cold_session,
+            env,
+            before=remove_memo(cold_session),
+        ),
+        Side(
+            named("status --format json (memo cold)"),
+            json_status,
+            cold_session,
+            env,
+            before=remove_memo(cold_session),
+        ),
+        *sized,
         Side(named("sessions"), [pg, "sessions"], with_session, env),
         Side(
             named("sessions --format json"),
@@ -287,8 +363,14 @@ def main() -> int:
         help="also run the phasegate package in this folder, in the same rounds",
     )
     parser.add_argument("--keep", type=Path, default=None, help="keep the workspaces here")
+    parser.add_argument(
+        "--status-sizes",
+        default="",
+        help="also measure status in generated workspaces of these many modules (1000,10000)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
+    sizes = [int(n) for n in args.status_sizes.split(",") if n.strip()]
 
     phasegate = find_program("phasegate")
     ruff = find_program("ruff")
@@ -306,13 +388,16 @@ def main() -> int:
         "before": str(args.before) if args.before else None,
     }
     try:
-        commands = phasegate_sides(base / "current", phasegate, env, "")
+        commands = phasegate_sides(base / "current", phasegate, env, "", sizes)
         if args.before is not None:
-            old = phasegate_sides(base / "before", phasegate, environment(args.before), "before")
+            before_env = environment(args.before)
+            old = phasegate_sides(base / "before", phasegate, before_env, "before", sizes)
             commands = [side for pair in zip(commands, old, strict=True) for side in pair]
         if args.only:
             wanted = {n.strip() for n in args.only.split(",")}
             commands = [s for s in commands if s.name.removesuffix(" [before]") in wanted]
+        if any(s.name.startswith("status") for s in commands):
+            time.sleep(SETTLE_S)  # see the module: status's memo can be written from now on
         one = base / "current" / "one-file"
         py = sys.executable
         ruff_argv = [ruff, "check", "--output-format", "json", "--no-cache", "--exit-zero", "."]
@@ -362,7 +447,7 @@ def main() -> int:
     if args.before:
         print(f"[before]: phasegate from {args.before}")
     print(
-        f"{'command':<39} {'wall ms':>8} {'CPU ms':>8} {'wall x':>7} {'CPU x':>7}  "
+        f"{'command':<45} {'wall ms':>8} {'CPU ms':>8} {'wall x':>7} {'CPU x':>7}  "
         f"{'against':<15} {'CPU vs before':>13}"
     )
     for row in rows:
@@ -370,7 +455,7 @@ def main() -> int:
         cr = f"{row['cpu_ratio']:.2f}" if "cpu_ratio" in row else "-"
         vs = f"{row['cpu_vs_before']:.2f}" if "cpu_vs_before" in row else ""
         print(
-            f"{row['command']:<39} {row['wall_ms']:>8.1f} {row['cpu_ms']:>8.1f} "
+            f"{row['command']:<45} {row['wall_ms']:>8.1f} {row['cpu_ms']:>8.1f} "
             f"{wr:>7} {cr:>7}  {row.get('against', ''):<15} {vs:>13}"
         )
     return 0

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Literal
 from phasegate.model import CheckResult, GateResult, PhaseStatus, SessionState
 
 if TYPE_CHECKING:
+    from phasegate.cache import ResultCache
     from phasegate.checks.base import CheckOutcome
     from phasegate.config import Config
     from phasegate.runner import GateRunner, ResolvedCheck
+    from phasegate.workspace import Workspace
 
 CHANGED = "changed since last checked"
 
@@ -47,7 +49,9 @@ def shown_status(ps_status: PhaseStatus, recheck: Recheck | None) -> str:
     return ps_status.value
 
 
-def recheck_completed(root: Path, state: SessionState, config: Config | None) -> dict[str, Recheck]:
+def recheck_completed(
+    root: Path, state: SessionState, config: Config | None, *, inputs: set[str] | None = None
+) -> dict[str, Recheck]:
     """For each phase the checkpoint records as completed, whether its gate still passes
     on the files as they are now, judged from the result cache alone: a check counts as
     known when the cache holds its result for the current content hash of its inputs
@@ -55,7 +59,12 @@ def recheck_completed(root: Path, state: SessionState, config: Config | None) ->
 
     Returns, per phase that does not (or may not) pass any more, a :class:`Recheck`:
     ``regressed`` when the gate fails even if every check the cache cannot tell passed,
-    ``unknown`` when it could go either way. Phases that still pass are left out."""
+    ``unknown`` when it could go either way. Phases that still pass are left out.
+
+    ``inputs``, when given, receives every input file (workspace-relative) whose content
+    hash was looked up: with the checkpoint, the configuration, the cache and the folders
+    listed, what the answer was made from (``phasegate status`` keeps its answer while
+    none of them changes)."""
     done = [ps for ps in state.phases if ps.status is PhaseStatus.COMPLETED]
     if not done:
         return {}
@@ -68,7 +77,10 @@ def recheck_completed(root: Path, state: SessionState, config: Config | None) ->
 
     cache = ResultCache(root / STATE_DIR / "cache")
     workspace = Workspace(root)
-    runner = GateRunner(workspace, config, cache=cache)
+    if inputs is None:
+        runner = GateRunner(workspace, config, cache=cache)
+    else:
+        runner = _noting_runner(workspace, config, cache, inputs)
     names = {pc.name for pc in config.phases}
     rechecks: dict[str, Recheck] = {}
     # judged as the session judged it: new code since its start (or as configured)
@@ -124,6 +136,20 @@ def recheck_completed(root: Path, state: SessionState, config: Config | None) ->
         elif changed:
             rechecks[ps.name] = Recheck("unknown", None, changed, f"{CHANGED}: {_few(changed)}")
     return rechecks
+
+
+def _noting_runner(
+    workspace: Workspace, config: Config, cache: ResultCache, inputs: set[str]
+) -> GateRunner:
+    """A gate runner that adds to ``inputs`` every file whose content hash it takes."""
+    from phasegate.runner import GateRunner
+
+    class NotingRunner(GateRunner):
+        def content_hash(self, path: str) -> str:
+            inputs.add(path)
+            return super().content_hash(path)
+
+    return NotingRunner(workspace, config, cache=cache)
 
 
 def _session_new_code(runner: GateRunner, config: Config, state: SessionState) -> str | None:

@@ -6,6 +6,11 @@ never runs a check, a tool or the workspace's code. When the gate fails now the 
 shown ``regressed`` with the failing checks; the checkpoint is not changed. When an input
 changed and the cache cannot tell, the phase stays ``completed`` with a note to run
 ``phasegate validate`` or ``resume``.
+
+The answer is kept in ``.phasegate/status.json`` and given again, without loading
+the engine, while nothing it was made from has changed: see
+:mod:`phasegate.commands._status_memo` (``phasegate.__main__`` looks it up before the
+command line is even loaded).
 """
 
 from __future__ import annotations
@@ -34,31 +39,52 @@ def command(session_id: str | None, workspace: Path, fmt: str) -> None:
     it is not (yet) completed or a phase regressed, 2 when there is no session or its
     checkpoint cannot be read.
     """
+    from phasegate.cli import finish  # exit at once, output flushed: no interpreter teardown
+    from phasegate.commands._status_memo import lookup
+
+    root = workspace.resolve()
+    hit = lookup(str(root), session_id, fmt)
+    if hit is not None:
+        hit.write()
+        finish(hit.code)
     # imported here: `phasegate status --help` needs none of it
+    from phasegate.commands._status_record import Recorder
     from phasegate.config_loader import ConfigError
     from phasegate.recheck import recheck_completed
     from phasegate.store import CheckpointRecovered, SessionStore, StoreError
 
-    root = workspace.resolve()
-    out.check_state(root, session_id)
-    store = SessionStore(root)
-    try:
-        sid = store.resolve(session_id)
-        state = store.load(sid)
-    except (CheckpointRecovered, StoreError) as exc:
-        sys.exit(out.error(str(exc)))
-    finally:
-        store.unlock_all()
-    config: Config | None
-    try:
-        config = out.load_workspace_config(root)
-    except ConfigError:
-        config = None  # titles only; the state itself does not need the configuration
-    gates = {p.name: p.last_gate for p in state.phases if p.last_gate is not None}
-    rechecks = recheck_completed(root, state, config)
-    out.emit(state, gates, root, fmt, config, rechecks)
-    regressed = any(r.status == "regressed" for r in rechecks.values())
-    completed = state.status.value == "completed" and not regressed
-    from phasegate.cli import finish  # exit at once, output flushed: no interpreter teardown
-
-    finish(out.EXIT_OK if completed else out.EXIT_FAILED)
+    with Recorder(str(root)) as recorder:  # what the answer is made from
+        out.check_state(root, session_id)
+        store = SessionStore(root)
+        try:
+            sid = store.resolve(session_id)
+            state = store.load(sid)
+        except (CheckpointRecovered, StoreError) as exc:
+            sys.exit(out.error(str(exc)))
+        finally:
+            store.unlock_all()
+        config: Config | None
+        try:
+            config = out.load_workspace_config(root)
+        except ConfigError:
+            config = None  # titles only; the state itself does not need the configuration
+        gates = {p.name: p.last_gate for p in state.phases if p.last_gate is not None}
+        inputs: set[str] = set()
+        rechecks = recheck_completed(root, state, config, inputs=inputs)
+        recorder.capture()
+        out.emit(state, gates, root, fmt, config, rechecks)
+        output = recorder.release()
+        regressed = any(r.status == "regressed" for r in rechecks.values())
+        completed = state.status.value == "completed" and not regressed
+        code = out.EXIT_OK if completed else out.EXIT_FAILED
+        since = config.new_code.since if config is not None else None
+        recorder.store(
+            session=session_id,
+            fmt=fmt,
+            session_id=sid,
+            output=output,
+            code=code,
+            inputs=inputs,
+            refs=[since] if since else [],
+        )
+    finish(code)
