@@ -138,10 +138,13 @@ def _beneath(root: Path, rel: str, use: Callable[[BinaryIO], _R]) -> _R | None:
 Signature = tuple[int, int, int, int]
 
 
-def stat_signatures(root: Path, files: list[str]) -> list[Signature | None] | None:
-    """Each file's (mtime, ctime, size, inode), None for a file that cannot be stat'ed;
-    None altogether when a file changed within the last few seconds, too recently for
-    an unchanged signature to prove that its content is unchanged."""
+def stat_signatures(
+    root: Path, files: list[str], racy: list[str] | None = None
+) -> list[Signature | None] | None:
+    """Each file's (mtime, ctime, size, inode), None for a file that cannot be stat'ed.
+    A file changed within the last few seconds, too recently for an unchanged signature
+    to prove that its content is unchanged, is added to ``racy`` when given (the caller
+    compares those by content); without ``racy``, None altogether."""
     out: list[Signature | None] = []
     recent = time.time_ns() - RACY_NS
     base = str(root)
@@ -152,7 +155,9 @@ def stat_signatures(root: Path, files: list[str]) -> list[Signature | None] | No
             out.append(None)
             continue
         if st.st_mtime_ns >= recent or st.st_ctime_ns >= recent:
-            return None
+            if racy is None:
+                return None
+            racy.append(rel)
         out.append((st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino))
     return out
 

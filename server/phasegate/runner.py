@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from phasegate.newcode import NewCode
 
 INTEGRITY_ID = "GATE-INTEGRITY"
+# A project check's first run hashes its inputs while it runs, comparing the files
+# changed in the last few seconds by content: beyond this many, it hashes first.
+MAX_RACY_INPUTS = 64
 
 
 @dataclass
@@ -252,6 +255,12 @@ class GateRunner:
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
     _view: CommandView | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # what reads files apart from the runner (a test suite's key, say) reads them
+        # through the cache's memo of content hashes too
+        if self.cache is not None and self.workspace.hash_memo is None:
+            self.workspace.hash_memo = self.cache.content_hash
 
     # -- resolution ----------------------------------------------------------------------
     def resolve(self, phase: PhaseConfig, cc: CheckConfig, *, entry: bool = False) -> ResolvedCheck:
@@ -504,13 +513,16 @@ class GateRunner:
         hash with before it runs, so the hash is computed while it runs (a tool such as
         ruff leaves this process idle). The outcome is cached only when no input changed
         meanwhile: every input's stat signature is the same after the run as before it,
-        and none had changed in the seconds before (see :func:`stat_signatures`).
-        None when an input changed too recently to tell: the caller hashes first."""
+        and the content of those changed in the seconds before (a file just saved: see
+        :func:`stat_signatures`) is the same too. None when many inputs changed that
+        recently: the caller hashes first."""
         assert self.cache is not None
         files = rc.ctx.input_files()
-        before = stat_signatures(self.workspace.root, files)
-        if before is None:
+        racy: list[str] = []
+        before = stat_signatures(self.workspace.root, files, racy)
+        if before is None or len(racy) > MAX_RACY_INPUTS:
             return None
+        racy_before = {rel: self.workspace.content_hash(rel) for rel in racy}
         hashed: list[str] = []
 
         def hash_inputs() -> None:
@@ -523,7 +535,9 @@ class GateRunner:
             outcome = rc.check.run(rc.ctx)
         finally:
             worker.join()
-        unchanged = stat_signatures(self.workspace.root, files) == before
+        unchanged = stat_signatures(self.workspace.root, files, []) == before and all(
+            self.workspace.content_hash(rel) == h for rel, h in racy_before.items()
+        )
         if outcome.error is None and hashed and unchanged:
             self.cache.put_project(rc.key, hashed[0], outcome)
         if notes is not None and hashed and unchanged:

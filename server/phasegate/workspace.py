@@ -21,9 +21,10 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
+import re
 import stat
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
@@ -103,11 +104,48 @@ def sha1_stream(fh: IO[bytes]) -> str:
     return h.hexdigest()
 
 
-@lru_cache(maxsize=4096)
-def _compile(patterns: tuple[str, ...]) -> pathspec.PathSpec[Any]:
-    import pathspec
+_NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
 
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+class _Globs:
+    """A set of gitignore-style patterns, matched as :class:`pathspec.GitIgnoreSpec`
+    matches them. When no pattern negates (``!``), the last matching pattern can only
+    include, so a path matches when any pattern does: the patterns' own regular
+    expressions (pathspec's, their group names dropped) are joined into one, and a path
+    is matched once instead of once per pattern (the index of a big workspace is
+    matched against every check's inputs). Otherwise, and for a path not in the index's
+    form (``./a``, ``/a``, a backslash), pathspec decides."""
+
+    __slots__ = ("_joined", "_spec")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        import pathspec
+
+        self._spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+        self._joined: re.Pattern[str] | None = None
+        pats = self._spec.patterns
+        if all(getattr(p, "include", None) is not False for p in pats):
+            parts = []
+            for p in pats:
+                rx = getattr(p, "regex", None)
+                if getattr(p, "include", None) and isinstance(rx, re.Pattern):
+                    parts.append(_NAMED_GROUP.sub("(?:", str(rx.pattern)))
+            try:
+                joined = "|".join(f"(?:{x})" for x in parts) if parts else r"(?!)"
+                self._joined = re.compile(joined)
+            except re.error:
+                self._joined = None
+
+    def match_file(self, path: str) -> bool:
+        joined = self._joined
+        if joined is not None and not path.startswith(("./", "/")) and "\\" not in path:
+            return joined.match(path) is not None
+        return bool(self._spec.match_file(path))
+
+
+@lru_cache(maxsize=4096)
+def _compile(patterns: tuple[str, ...]) -> _Globs:
+    return _Globs(patterns)
 
 
 def matches(path: str, patterns: Iterable[str]) -> bool:
@@ -129,6 +167,9 @@ class Workspace:
         self._ignore: pathspec.PathSpec[Any] | None = None
         self._text_cache: dict[str, tuple[float, int, str | None]] = {}
         self._glob_cache: dict[tuple[str, ...], list[str]] = {}
+        # The result cache's content hashes, memoised by stat signature and kept on disk
+        # (phasegate.cache.ResultCache.content_hash): set by the runner that has one.
+        self.hash_memo: Callable[[Workspace, str], str] | None = None
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -374,6 +415,13 @@ class Workspace:
         text = None if data is None else data.decode("utf-8", errors="replace")
         self._text_cache[rel] = (key[0], key[1], text)
         return text
+
+    def known_hash(self, rel: str) -> str:
+        """:meth:`content_hash`, through the result cache's memo when a runner attached
+        one (:attr:`hash_memo`): a file whose stat signature is unchanged since it was last
+        hashed is not read again, a file changed in the last few seconds always is."""
+        memo = self.hash_memo
+        return memo(self, rel) if memo is not None else self.content_hash(rel)
 
     def content_hash(self, rel: str) -> str:
         """sha1 of the file's bytes, or "-" when missing (so deletion changes the hash).

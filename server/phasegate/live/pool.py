@@ -49,6 +49,10 @@ POOL_MIN_FILES = 2000  # fewer files to analyse than this: the calling thread do
 BATCH_FILES = 48  # files per task sent to a worker
 IDLE_STOP = 20.0  # seconds without a batch before the workers stop
 MAX_WORKERS = 8
+# Workers analyse in the background at a lower priority: the server's own threads (the
+# editor's requests, the documents shown) and the workspace's test run, the longest
+# single step of a whole analysis, keep a core when they need one.
+WORKER_NICENESS = 10
 PARENT_CHECK = 0.5  # seconds between two looks of a worker at its parent
 WORKERS_ENV = "PHASEGATE_CHECK_WORKERS"  # how many worker processes (0 or 1: none)
 START_METHOD_ENV = "PHASEGATE_CHECK_START"  # "spawn" (default) or "forkserver"
@@ -81,10 +85,13 @@ _built: dict[str, dict[str, ResolvedCheck]] = {}
 
 
 def _worker_start(parent: int) -> None:
-    """In a worker, first: let go of the standard input and output it inherited (a
-    language server's are its connection to the client: nothing of a worker may reach
-    them); stop when the server that started it is gone (killed without a chance to stop
-    its workers), rather than finish batches nobody reads."""
+    """In a worker, first: run at a lower priority (:data:`WORKER_NICENESS`); let go of
+    the standard input and output it inherited (a language server's are its connection
+    to the client: nothing of a worker may reach them); stop when the server that
+    started it is gone (killed without a chance to stop its workers), rather than finish
+    batches nobody reads."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(WORKER_NICENESS)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)

@@ -372,8 +372,15 @@ class Scheduler:
             job.per_file = group is per_file
             job.background = job.per_file and any(i.mode == "full" for i in group.values())
             # The per-file results (the file just saved) go first: the other jobs start
-            # when they are published, so they do not compete with them for the CPU.
-            job.after = first.done if first is not None and group is not per_file else None
+            # when they are published, so they do not compete with them for the CPU. Not
+            # after a whole-workspace analysis (the workspace opened): that runs in the
+            # background at a lower priority, and the workspace's tests, the longest
+            # single step, start at once beside it.
+            job.after = (
+                first.done
+                if first is not None and not first.background and group is not per_file
+                else None
+            )
             jobs.append(job)
             self._start(job)
             if group is per_file:

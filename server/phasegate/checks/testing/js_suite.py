@@ -175,10 +175,12 @@ def _lock_for(root: Path) -> threading.Lock:
 
 
 def _key(ws: Workspace, timeout: float) -> str:
+    """Whether the two test checks of one validation share a run: the timeout and the
+    inputs' content hashes, through the result cache's memo (:meth:`Workspace.known_hash`)."""
     h = hashlib.sha1(f"{timeout}".encode())
     for path in ws.glob(suite_inputs()):
         h.update(path.encode())
-        h.update(ws.content_hash(path).encode())
+        h.update(ws.known_hash(path).encode())
     return h.hexdigest()
 
 

@@ -135,10 +135,14 @@ def coverage_wanted(config: Config) -> bool:
 
 
 def _suite_key(ws: Workspace, config: Config, python: str, timeout: float) -> str:
+    """Whether the two test checks of one validation share a run: the interpreter, the
+    timeout and the suite's inputs' content hashes, through the result cache's memo
+    (:meth:`Workspace.known_hash`): in a workspace of thousands of modules, reading them
+    all would hold up the start of the tests, the longest step."""
     h = hashlib.sha1(f"{python}|{timeout}".encode())
     for path in ws.glob(suite_inputs(config)):
         h.update(path.encode())
-        h.update(ws.content_hash(path).encode())
+        h.update(ws.known_hash(path).encode())
     return h.hexdigest()
 
 
