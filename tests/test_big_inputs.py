@@ -194,6 +194,8 @@ def test_content_hashes_stream_in_chunks(
     assert sum(sizes) == len(data) and max(sizes) == 65_536
 
     # the result cache opens the file its own way (no link followed), and streams too
+    # a file bigger than what it keeps for the check that reads it next
+    monkeypatch.setattr(cache_mod, "PREREAD_MAX", 100_000)
     seen: list[tuple[str, int]] = []
     real = workspace_mod.sha1_stream
     monkeypatch.setattr(

@@ -29,13 +29,13 @@ def workspace(tmp_path: Path) -> Workspace:
 def test_the_key_reads_a_settled_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cache, "RACY_NS", 0)  # every file changed long enough ago
     read: list[str] = []
-    hash_file = cache.sha1_beneath
+    hash_file = cache.hash_beneath
 
-    def counting(root: Path, rel: str) -> str | None:
+    def counting(root: Path, rel: str) -> tuple[str, bytes | None] | None:
         read.append(rel)
         return hash_file(root, rel)
 
-    monkeypatch.setattr(cache, "sha1_beneath", counting)
+    monkeypatch.setattr(cache, "hash_beneath", counting)
     ws = workspace(tmp_path)
     first = pytest_run._suite_key(ws, Config(), "python3", 60.0)
     assert "m1.py" in read

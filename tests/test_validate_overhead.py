@@ -149,13 +149,13 @@ def test_content_hash_is_the_workspace_hash_and_is_remembered(
     # a remembered file is not read again while its signature is unchanged
     again = ResultCache(tmp_path / ".phasegate/cache")
     reads: list[str] = []
-    real = cache_mod.sha1_beneath  # hashes in chunks, opened beneath the root
+    real = cache_mod.hash_beneath  # hashes (and keeps a small file), opened beneath the root
 
-    def spy(root: Path, rel: str) -> str | None:
+    def spy(root: Path, rel: str) -> tuple[str, bytes | None] | None:
         reads.append(rel)
         return real(root, rel)
 
-    monkeypatch.setattr(cache_mod, "sha1_beneath", spy)
+    monkeypatch.setattr(cache_mod, "hash_beneath", spy)
     assert again.content_hash(ws, "pkg/a.py") == ws.content_hash("pkg/a.py")
     assert reads == []
     (tmp_path / "pkg/a.py").write_text("a = 3\n")  # same size, new content

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import os
 import stat
 import threading
@@ -52,7 +53,7 @@ from phasegate import statedir
 from phasegate.checks.base import CheckOutcome
 from phasegate.fsutil import atomic_write_bytes
 from phasegate.model import Finding
-from phasegate.workspace import STATE_DIR, sha1_stream
+from phasegate.workspace import HASH_CHUNK, STATE_DIR, sha1_stream
 
 if TYPE_CHECKING:
     from phasegate.workspace import Workspace
@@ -60,6 +61,9 @@ if TYPE_CHECKING:
 CACHE_VERSION = 2
 HASHES_FILE = "content-hashes.json"  # no "_": never the name of a check's file
 HASHES_VERSION = 1
+# A file hashed because it changed is kept in memory up to this size, for the check that
+# reads it next (GateRunner: Workspace.preread): read once, analysed as hashed.
+PREREAD_MAX = 1 << 20
 # A file changed this recently may change again within its timestamp's granularity
 # without its stat signature changing: its hash is not remembered.
 RACY_NS = 3_000_000_000
@@ -106,10 +110,24 @@ def read_beneath(root: Path, rel: str) -> bytes | None:
     return _beneath(root, rel, lambda fh: fh.read())
 
 
-def sha1_beneath(root: Path, rel: str) -> str | None:
-    """The sha1 of ``rel``'s bytes, opened as :func:`read_beneath` opens it and read in
-    chunks (a big file is never held whole); None when it cannot be opened that way."""
-    return _beneath(root, rel, sha1_stream)
+def hash_beneath(root: Path, rel: str) -> tuple[str, bytes | None] | None:
+    """The sha1 of ``rel``'s bytes, opened as :func:`read_beneath` opens it, and those
+    bytes when the file is at most :data:`PREREAD_MAX` (a bigger one is read in chunks,
+    never held whole); None when it cannot be opened that way."""
+    return _beneath(root, rel, _sha1_and_bytes)
+
+
+def _sha1_and_bytes(fh: BinaryIO) -> tuple[str, bytes | None]:
+    if os.fstat(fh.fileno()).st_size > PREREAD_MAX:
+        return sha1_stream(fh), None
+    data = fh.read(PREREAD_MAX + 1)
+    if len(data) <= PREREAD_MAX:
+        return hashlib.sha1(data).hexdigest(), data
+    h = hashlib.sha1(data)  # it grew since the stat: on in chunks
+    del data
+    while chunk := fh.read(HASH_CHUNK):
+        h.update(chunk)
+    return h.hexdigest(), None
 
 
 def _beneath(root: Path, rel: str, use: Callable[[BinaryIO], _R]) -> _R | None:
@@ -352,11 +370,17 @@ class ResultCache:
     def content_hash(self, workspace: Workspace, rel: str) -> str:
         """``workspace.content_hash(rel)``, without reading a file whose stat signature
         is the one it had when its hash was last computed (see the module docs)."""
+        return self.content_hash_read(workspace, rel)[0]
+
+    def content_hash_read(self, workspace: Workspace, rel: str) -> tuple[str, bytes | None]:
+        """:meth:`content_hash`, and the bytes it hashed when it had to read the file and
+        the file is at most :data:`PREREAD_MAX` bytes (else None): what a check reads
+        next (:meth:`Workspace.preread`), read once."""
         # called for every input of every check: os.path on a str, no list made on a hit
         try:
             st = os.stat(os.path.join(str(workspace.root), rel))
         except (OSError, ValueError):
-            return workspace.content_hash(rel)
+            return workspace.content_hash(rel), None
         with self._hashes_lock:
             known = self._remembered().get(rel)
         if (
@@ -367,9 +391,14 @@ class ResultCache:
             and known[2] == st.st_size
             and known[3] == st.st_ino
         ):
-            return str(known[4])
+            return str(known[4]), None
         # read after the stat: a change made in between shows in the next stat
-        h = sha1_beneath(workspace.root, rel) or workspace.content_hash(rel)
+        data: bytes | None = None
+        read = hash_beneath(workspace.root, rel)
+        if read is not None:
+            h, data = read
+        else:
+            h = workspace.content_hash(rel)
         if max(st.st_mtime_ns, st.st_ctime_ns) < time.time_ns() - RACY_NS:
             with self._hashes_lock:
                 hashes = self._remembered()
@@ -377,7 +406,7 @@ class ResultCache:
                     hashes.clear()
                 hashes[rel] = [st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, h]
                 self._hashes_dirty = True
-        return h
+        return h, data
 
     # -- persistence ---------------------------------------------------------------------
     def _serialise(self, key: str) -> bytes:

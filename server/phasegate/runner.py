@@ -453,14 +453,18 @@ class GateRunner:
         # the inputs' hash as inputs_hash() makes it, from the hashes read anyway
         inputs = hashlib.sha1(fp.encode()) if notes is not None else None
         for path in files:
-            h = self.content_hash(path)
+            if self.cache is not None:
+                h, data = self.cache.content_hash_read(self.workspace, path)
+            else:
+                h, data = self.workspace.content_hash(path), None
             if inputs is not None:
                 inputs.update(path.encode())
                 inputs.update(h.encode())
             hit = self.cache.get_file(rc.key, fp, path, h) if self.cache else None
             if hit is None:
                 all_cached = False
-                hit = rc.check.check_file(rc.ctx, path)
+                with self.workspace.preread(path, data):  # analysed as hashed, read once
+                    hit = rc.check.check_file(rc.ctx, path)
                 if self.cache:
                     self.cache.put_file(rc.key, fp, path, h, hit)
             per_file[path] = hit

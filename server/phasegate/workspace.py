@@ -19,12 +19,13 @@ not a regular one) takes the careful way: resolved, refused outside the root.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import os
 import re
 import stat
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
@@ -170,6 +171,7 @@ class Workspace:
         # The result cache's content hashes, memoised by stat signature and kept on disk
         # (phasegate.cache.ResultCache.content_hash): set by the runner that has one.
         self.hash_memo: Callable[[Workspace, str], str] | None = None
+        self._preread = threading.local()  # (rel, bytes) of this thread's preread block
 
     # -- paths -------------------------------------------------------------------------
     @property
@@ -376,12 +378,34 @@ class Workspace:
         outside the workspace (:class:`PathOutsideWorkspace`)."""
         return self._open_beneath(rel) or open(self.abspath(rel), "rb")
 
+    @contextlib.contextmanager
+    def preread(self, rel: str, data: bytes | None) -> Iterator[None]:
+        """While in this block, this thread's :meth:`read_bytes` of ``rel`` returns
+        ``data`` (None: reads as usual): the bytes the caller has just hashed, so a check
+        analyses exactly the content its result is cached under, and the file is read
+        once (the runner's per-file checks)."""
+        if data is None:
+            yield
+            return
+        before = getattr(self._preread, "slot", None)
+        self._preread.slot = (rel, data)
+        try:
+            yield
+        finally:
+            self._preread.slot = before
+
     def read_bytes(self, rel: str, max_bytes: int | None = None) -> bytes | None:
         """The file's bytes, or None when it is missing, unreadable or outside the workspace.
 
         With ``max_bytes``, a larger file is not read: its size is taken from the open
         file's ``stat``, and :class:`FileTooLarge` is raised. At most ``max_bytes + 1``
         bytes are ever read, so a file that grows after the ``stat`` raises it too."""
+        slot = getattr(self._preread, "slot", None)
+        if slot is not None and slot[0] == rel:
+            kept: bytes = slot[1]
+            if max_bytes is not None and len(kept) > max_bytes:
+                raise FileTooLarge(rel, len(kept), max_bytes)
+            return kept
         try:
             with self._open(rel) as fh:
                 if max_bytes is None:
