@@ -1242,9 +1242,15 @@ async function filterProblems(ui, text) {
   // (the Output view has a filter box too: this one's placeholder is the Problems')
   const input = ui.page.locator(".part.panel input[placeholder^='Filter (e.g. text, **/*.ts']:visible").first();
   await input.waitFor({ state: "visible", timeout: 10000 });
-  await input.fill(text);
-  if ((await input.inputValue()) !== text) {
-    throw new Error(`the Problems filter shows "${await input.inputValue()}", not "${text}"`);
+  // The box applies its value after a debounce: on a busy machine a fill can land while
+  // the previous filter is still being applied and be put back. Fill until it holds.
+  for (let attempt = 0; ; attempt++) {
+    await input.fill(text);
+    await sleep(200 * (attempt + 1));
+    if ((await input.inputValue()) === text) break;
+    if (attempt >= 4) {
+      throw new Error(`the Problems filter shows "${await input.inputValue()}", not "${text}"`);
+    }
   }
   await sleep(400);
   return input;
