@@ -8,28 +8,13 @@ on disk and which check plugins are loaded: the order of events, not a duration.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-
-CONFIG = """\
-thresholds = [0.5]
-
-[[phases]]
-name = "implementation"
-
-[[phases.checks]]
-id = "IMPL-SYNTAX"
-
-[[phases.checks]]
-id = "IMPL-STUB"
-"""
-
-MODULE = '"""A clean module."""\n\n\ndef add(a: int, b: int) -> int:\n    return a + b\n'
+from test_startup_imports import CONFIG, MODULE, _env
 
 # phasegate ARGS, with a note of the state on disk when the engine (the runner or the
 # executor) is first imported
@@ -62,13 +47,6 @@ except SystemExit as exc:
 sys.stderr.write("\\nSEEN " + json.dumps(seen) + "\\n")
 sys.exit(code)
 """
-
-
-def _env() -> dict[str, str]:
-    drop = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG", "PYTHONPATH")
-    env = {k: v for k, v in os.environ.items() if k not in drop and not k.endswith("_PROJECT_DIR")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
 
 
 def phasegate(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
