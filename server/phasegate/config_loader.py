@@ -64,11 +64,14 @@ from phasegate.config import (
     Config,
     default_personas,
 )
+
+# where the configuration is found (re-exported: the commands and the editor import them here)
+from phasegate.rootdir import CONFIG_FILE as CONFIG_FILE
+from phasegate.rootdir import PYPROJECT_FILE as PYPROJECT_FILE
+from phasegate.rootdir import find_config as find_config
 from phasegate.toml_locate import KeyPath, PathPart, TOMLDecodeError, key_positions, locate
 from phasegate.toml_locate import toml_loads as _toml_loads
 
-CONFIG_FILE = "phasegate.toml"
-PYPROJECT_FILE = "pyproject.toml"
 PYPROJECT_PREFIX: KeyPath = ("tool", "phasegate")
 _NAME_RE = re.compile(ID_PATTERN)
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -124,36 +127,6 @@ def format_key(path: typing.Sequence[PathPart]) -> str:
             name = part if _BARE_KEY.match(part) else json.dumps(part, ensure_ascii=False)
             out += f".{name}" if out else name
     return out
-
-
-# -- finding the file ------------------------------------------------------------------
-_PYPROJECT_MENTION = re.compile(r"^\s*\[\s*tool\s*\.\s*phasegate\b|^\s*phasegate\s*[=.]", re.M)
-
-
-def _pyproject_has_table(path: Path) -> bool:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    try:
-        data = _toml_loads(text)
-    except TOMLDecodeError:
-        # Broken pyproject.toml: if it seems to configure phasegate, load it to report why.
-        return bool(_PYPROJECT_MENTION.search(text))
-    tool = data.get("tool")
-    return isinstance(tool, dict) and "phasegate" in tool
-
-
-def find_config(root: Path) -> Path | None:
-    """``phasegate.toml``, else ``pyproject.toml`` with ``[tool.phasegate]``, else None."""
-    root = Path(root)
-    candidate = root / CONFIG_FILE
-    if candidate.is_file():
-        return candidate
-    pyproject = root / PYPROJECT_FILE
-    if pyproject.is_file() and _pyproject_has_table(pyproject):
-        return pyproject
-    return None
 
 
 # -- loading ---------------------------------------------------------------------------

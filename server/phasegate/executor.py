@@ -52,7 +52,13 @@ from phasegate.newcode import NewCodeError, resolve_new_code
 from phasegate.progressive import Decision
 from phasegate.rework import owners_of_failed
 from phasegate.runner import GateRunner
-from phasegate.session_begin import BeginError, Begun, begin_session, discard_begun
+from phasegate.session_begin import (
+    BeginError,
+    Begun,
+    SessionSettings,
+    begin_session,
+    discard_begun,
+)
 from phasegate.store import SessionStore
 from phasegate.workspace import Workspace
 
@@ -150,7 +156,9 @@ class Executor:
     async def start(self, requirement: str, session_id: str | None = None) -> SessionState:
         """Create a session for ``requirement`` and drive it as far as it goes."""
         try:
-            begun = begin_session(self.store, self.config, requirement, session_id)
+            begun = begin_session(
+                self.store, SessionSettings.of(self.config), requirement, session_id
+            )
         except BeginError as exc:
             raise ExecutorError(str(exc)) from None
         return await self.start_begun(begun)
@@ -160,6 +168,7 @@ class Executor:
         executor's store. A configuration that cannot be used (a check that cannot be
         resolved, a new-code reference that cannot be read) removes the session, which
         did no work, and raises :class:`SessionConfigError`."""
+        begun.use_phases([p.name for p in self.config.phases])
         state = begun.state
         try:
             self._use_new_code(state.new_code_since)

@@ -8,7 +8,7 @@ named on the command line) to the nearest folder with a **phasegate marker**:
 * ``phasegate.toml``;
 * ``pyproject.toml`` with a ``[tool.phasegate]`` table (a ``pyproject.toml`` that is not
   valid TOML counts when it seems to configure phasegate, so that its error is reported,
-  as :func:`phasegate.config_loader.find_config` does);
+  as :func:`find_config` does);
 * ``.phasegate`` (the state folder of a workspace without configuration; any kind of
   entry counts, so that a broken one is refused rather than walked past).
 
@@ -110,6 +110,19 @@ def pyproject_configures(path: Path) -> bool:
         return bool(_PYPROJECT_MENTION.search(text))
     tool = data.get("tool")
     return isinstance(tool, dict) and "phasegate" in tool
+
+
+def find_config(root: Path) -> Path | None:
+    """The workspace's configuration file: ``phasegate.toml``, else ``pyproject.toml`` with
+    ``[tool.phasegate]``, else None (the built-in defaults)."""
+    root = Path(root)
+    candidate = root / CONFIG_FILE
+    if candidate.is_file():
+        return candidate
+    pyproject = root / PYPROJECT_FILE
+    if pyproject.is_file() and pyproject_configures(pyproject):
+        return pyproject
+    return None
 
 
 def marker_of(folder: Path) -> Marker | None:

@@ -374,12 +374,27 @@ class SessionStore:
     def create(self, state: SessionState) -> None:
         """Write the first checkpoint of a new session; refuses an existing id, and an id
         starting with ``-`` (:func:`validate_new_session_id`)."""
-        validate_new_session_id(state.id)
-        if self.exists(state.id):
-            raise SessionExists(
-                f"session {state.id} already exists; resume it with `phasegate resume {state.id}`"
-            )
+        self._refuse_existing(state.id)
         self.save(state)
+
+    def _refuse_existing(self, session_id: str) -> None:
+        validate_new_session_id(session_id)
+        if self.exists(session_id):
+            raise SessionExists(
+                f"session {session_id} already exists; resume it with "
+                f"`phasegate resume {session_id}`"
+            )
+
+    def create_plain(self, checkpoint: dict[str, Any]) -> None:
+        """:meth:`create` for a first checkpoint given as the JSON object
+        :meth:`save` would write (``seq`` 1), without the checkpoint models: how a
+        session begins before they are loaded (:mod:`phasegate.session_begin`)."""
+        sid = checkpoint["id"]
+        self._refuse_existing(sid)
+        d = self.checked_session_dir(sid, CHECKPOINT, CHECKPOINT_PREV)
+        d.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(checkpoint, indent=1, ensure_ascii=False).encode()
+        atomic_write_bytes(d / CHECKPOINT, data, fsync_dir=True)
 
     def save(self, state: SessionState) -> None:
         """Write ``state`` as the session's checkpoint (atomically), keeping the previous

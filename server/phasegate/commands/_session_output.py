@@ -292,7 +292,6 @@ def execute(
     names it): the session begins (its checkpoint written) before the engine is loaded.
     ``trusted=False`` runs no persona or check that runs workspace code. Returns the exit
     code."""
-    from phasegate.config_loader import ConfigError, load
     from phasegate.proc import kill_leftovers
     from phasegate.statedir import StateDirError, check_state_dir
     from phasegate.store import CheckpointRecovered, SessionStore, StoreError
@@ -309,9 +308,29 @@ def execute(
             f"workspace (pids {', '.join(map(str, stopped))})",
             err=True,
         )
+    store = SessionStore(root)
+    begun = None
+    if requirement is not None:
+        # The session exists (listed, resumable) before the configuration models, the
+        # executor, the runner and the check plugins are even imported; an invalid
+        # configuration found right after removes it again.
+        from phasegate.session_begin import BeginError, begin_session, read_settings
+
+        settings = read_settings(root)
+        if settings is not None:
+            try:
+                begun = begin_session(store, settings, requirement, session_id)
+            except (BeginError, StoreError) as exc:
+                return error(str(exc))
+    from phasegate.config_loader import ConfigError, load
+
     try:
         loaded = load(root)
     except ConfigError as exc:
+        if begun is not None:
+            from phasegate.session_begin import discard_begun
+
+            discard_begun(store, begun)
         for issue in exc.issues:
             click.echo(str(issue), err=True)
         return error(f"{len(exc.issues)} configuration error(s)")
@@ -324,18 +343,16 @@ def execute(
         updates["max_global_iterations"] = max_global_iterations
     if updates:
         config = config.model_copy(update=updates)
-    store = SessionStore(root)
-    begun = None
     if requirement is not None:
-        # the session exists (listed, resumable) before the executor, the runner and the
-        # check plugins are even imported
-        from phasegate.session_begin import BeginError, begin_session
+        if begun is None:  # a configuration plain TOML could not read, and yet valid
+            from phasegate.session_begin import SessionSettings
 
-        try:
-            begun = begin_session(store, config, requirement, session_id)
-        except (BeginError, StoreError) as exc:
-            return error(str(exc))
-        action = lambda ex: ex.start_begun(begun)  # noqa: E731
+            try:
+                begun = begin_session(store, SessionSettings.of(config), requirement, session_id)
+            except (BeginError, StoreError) as exc:
+                return error(str(exc))
+        began = begun
+        action = lambda ex: ex.start_begun(began)  # noqa: E731
     assert action is not None
     from rich.console import Console
 
