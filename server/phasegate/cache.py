@@ -107,7 +107,7 @@ def read_beneath(root: Path, rel: str) -> bytes | None:
     below ``root`` without following any symbolic link: a file that can be read this
     way is inside the workspace, without resolving its path. None when it cannot (a
     link on the way, a missing file, ``..``): the caller takes the careful path."""
-    return _beneath(root, rel, lambda fh: fh.read())
+    return _beneath(root, rel, lambda fh, _st: fh.read())
 
 
 def hash_beneath(root: Path, rel: str) -> tuple[str, bytes | None] | None:
@@ -117,11 +117,14 @@ def hash_beneath(root: Path, rel: str) -> tuple[str, bytes | None] | None:
     return _beneath(root, rel, _sha1_and_bytes)
 
 
-def _sha1_and_bytes(fh: BinaryIO) -> tuple[str, bytes | None]:
-    if os.fstat(fh.fileno()).st_size > PREREAD_MAX:
+def _sha1_and_bytes(fh: BinaryIO, st: os.stat_result) -> tuple[str, bytes | None]:
+    size = st.st_size
+    if size > PREREAD_MAX:
         return sha1_stream(fh), None
-    data = fh.read(PREREAD_MAX + 1)
-    if len(data) <= PREREAD_MAX:
+    # the size read, not the limit: a buffer of the limit's size costs a fresh mapping of
+    # memory per file, more than reading a small file
+    data = fh.read(size + 1)
+    if len(data) <= size:
         return hashlib.sha1(data).hexdigest(), data
     h = hashlib.sha1(data)  # it grew since the stat: on in chunks
     del data
@@ -130,7 +133,7 @@ def _sha1_and_bytes(fh: BinaryIO) -> tuple[str, bytes | None]:
     return h.hexdigest(), None
 
 
-def _beneath(root: Path, rel: str, use: Callable[[BinaryIO], _R]) -> _R | None:
+def _beneath(root: Path, rel: str, use: Callable[[BinaryIO, os.stat_result], _R]) -> _R | None:
     parts = rel.split("/")
     if not _CAN_OPEN_BENEATH or any(p in ("", ".", "..") for p in parts):
         return None
@@ -143,9 +146,10 @@ def _beneath(root: Path, rel: str, use: Callable[[BinaryIO], _R]) -> _R | None:
             fds.append(fd)
         fd = os.open(parts[-1], _O_BENEATH_FILE, dir_fd=fd)
         with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
                 return None
-            return use(fh)
+            return use(fh, st)
     except (OSError, ValueError):
         return None
     finally:

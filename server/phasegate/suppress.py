@@ -380,7 +380,7 @@ def workspace_lookup(workspace: Workspace) -> Lookup:
         if st.st_size <= MAX_BYTES:
             try:
                 with open(full, "rb") as fh:
-                    data = fh.read(MAX_BYTES + 1)
+                    data = fh.read(st.st_size)  # no buffer of the limit's size
             except OSError:
                 data = b""
             if _MARK_BYTES in data:

@@ -69,8 +69,29 @@ def _line_of_byte(data: bytes, pos: int) -> tuple[int, int]:
     return line, len(data[begin:pos].decode("utf-8", errors="replace"))
 
 
+def _plain_utf8(data: bytes) -> str | None:
+    """``data`` decoded as UTF-8 when that is certainly how Python decodes it: no BOM and
+    no ``coding`` in the two lines a cookie can be on (so ``tokenize.detect_encoding``
+    would say ``utf-8``), and valid UTF-8 throughout; None when the careful path decides
+    (it also gives the precise reason a file cannot be decoded)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return None
+    end = data.find(b"\n")
+    if end >= 0:
+        end = data.find(b"\n", end + 1)
+    if b"coding" in (data if end < 0 else data[:end]):
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def decode_source(data: bytes) -> tuple[str | None, SourceProblem | None]:
     """The text of a Python file as the interpreter decodes it, or why it cannot be."""
+    text = _plain_utf8(data)
+    if text is not None:
+        return _without_nul(text)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
@@ -86,6 +107,10 @@ def decode_source(data: bytes) -> tuple[str | None, SourceProblem | None]:
         return None, SourceProblem(msg, line, char, char + 1)
     except LookupError:
         return None, SourceProblem(f"SyntaxError: unknown encoding: {encoding}", 0, 0, 1)
+    return _without_nul(text)
+
+
+def _without_nul(text: str) -> tuple[str | None, SourceProblem | None]:
     nul = text.find("\x00")
     if nul >= 0:
         line = text.count("\n", 0, nul)
