@@ -167,9 +167,7 @@ def test_an_invalid_configuration_removes_the_session_it_began(
     assert "Traceback" not in proc.stderr
     assert (_sessions(tmp_path) if (tmp_path / ".phasegate/sessions").exists() else []) == before
     active = tmp_path / ".phasegate/active"
-    assert (active.read_text().strip() if active.exists() else None) == (
-        "s0" if earlier else None
-    )
+    assert (active.read_text().strip() if active.exists() else None) == ("s0" if earlier else None)
 
 
 def test_a_configuration_plain_toml_cannot_read_begins_after_validation(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from phasegate.config import Config, default_phases
 from phasegate.config_loader import ConfigError, load
-from phasegate.model import SessionState
+from phasegate.model import PhaseState, SessionState
 from phasegate.session_begin import (
     DEFAULT_PHASE_NAMES,
     SessionSettings,
@@ -67,7 +67,7 @@ def test_the_bundled_example_and_no_configuration(tmp_path: Path) -> None:
 
 
 def test_default_phase_names() -> None:
-    assert DEFAULT_PHASE_NAMES == tuple(p.name for p in default_phases())
+    assert tuple(p.name for p in default_phases()) == DEFAULT_PHASE_NAMES
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_the_first_checkpoint_is_the_models_own(since: str | None) -> None:
     made = SessionState(
         id="s1",
         requirement="Add numbers — and more",
-        phases=[{"name": "design"}, {"name": "build"}],  # type: ignore[list-item]
+        phases=[PhaseState(name="design"), PhaseState(name="build")],
         new_code_since=since,
         seq=1,
         created_at=plain["created_at"],

@@ -133,6 +133,25 @@ def recording() -> Iterator[list[Invocation]]:
             outer.extend(calls)
 
 
+class noting:
+    """``with noting(calls):`` notes the :func:`run_tool` calls made inside the block in
+    ``calls``, and only there (not in an enclosing :func:`recording`): one step of work
+    done for someone else, whose calls are noted in their recording later
+    (:func:`record`). Cheap enough for every file a check reads."""
+
+    __slots__ = ("_calls", "_token")
+
+    def __init__(self, calls: list[Invocation]) -> None:
+        self._calls = calls
+
+    def __enter__(self) -> list[Invocation]:
+        self._token = _recording.set(self._calls)
+        return self._calls
+
+    def __exit__(self, *exc: object) -> None:
+        _recording.reset(self._token)
+
+
 def record(invocations: Iterable[Invocation]) -> None:
     """Note calls made earlier elsewhere (a shared run reused) in the active recording,
     if any."""

@@ -41,7 +41,7 @@ from phasegate.checks.base import Check, CheckContext, CheckOutcome, get_check_c
 from phasegate.config import CheckConfig, Config, PhaseConfig
 from phasegate.evidence import CommandView, How, evidence_of, how_of, workspace_commit
 from phasegate.model import CheckResult, Finding, GateResult, Severity
-from phasegate.proc import Invocation, recording
+from phasegate.proc import Invocation, noting, record, recording
 from phasegate.suppress import honouring, suppressed_findings
 from phasegate.workspace import Workspace, matches
 
@@ -229,6 +229,23 @@ class _RunNotes:
 
     inputs_hash: str | None = None  # the hash of its inputs, when it was computed anyway
     no_inputs: bool = False  # a file-scope check with no input file: nothing was cached
+    spent: float = 0.0  # seconds it took in a file-by-file pass before run_check
+
+
+@dataclass
+class FileShare:
+    """One per-file check's share of a file-by-file pass (:meth:`GateRunner._file_pass`):
+    its findings per input file (in its inputs' order), whether all came from the cache,
+    the hash of its inputs, the programs it ran, the time it took, or the exception that
+    stopped it."""
+
+    per_file: dict[str, list[Finding]] = field(default_factory=dict)
+    all_cached: bool = True
+    inputs_hash: str = ""
+    no_inputs: bool = False
+    calls: list[Invocation] = field(default_factory=list)
+    seconds: float = 0.0
+    error: Exception | None = None
 
 
 @dataclass
@@ -255,6 +272,10 @@ class GateRunner:
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
     _view: CommandView | None = field(default=None, init=False, repr=False, compare=False)
+    # per thread: the shares of the file-by-file pass run_checks made, not yet taken
+    _passes: threading.local = field(
+        default_factory=threading.local, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # what reads files apart from the runner (a test suite's key, say) reads them
@@ -351,7 +372,8 @@ class GateRunner:
         notes = _RunNotes()
         with recording() as calls:
             outcome, cached = self._run_recorded(rc, notes)
-        result = result_of(rc, outcome, duration_s=time.monotonic() - start, cached=cached)
+        duration = time.monotonic() - start + notes.spent
+        result = result_of(rc, outcome, duration_s=duration, cached=cached)
         result = self.judged(rc, outcome, result)
         if self.keep_suppressed:
             result.suppressed = suppressed_findings(rc.cls, rc.check, rc.ctx, outcome)
@@ -446,34 +468,104 @@ class GateRunner:
     def _run_file_check(
         self, rc: ResolvedCheck, notes: _RunNotes | None = None
     ) -> tuple[CheckOutcome, bool]:
-        files = rc.ctx.input_files()
-        fp = rc.config_fingerprint()
-        per_file: dict[str, list[Finding]] = {}
-        all_cached = True
-        # the inputs' hash as inputs_hash() makes it, from the hashes read anyway
-        inputs = hashlib.sha1(fp.encode()) if notes is not None else None
-        for path in files:
-            if self.cache is not None:
-                h, data = self.cache.content_hash_read(self.workspace, path)
-            else:
-                h, data = self.workspace.content_hash(path), None
-            if inputs is not None:
+        done: dict[str, FileShare] | None = getattr(self._passes, "done", None)
+        share = done.pop(rc.key, None) if done else None
+        if share is not None:  # run_checks' pass analysed it before this check's turn
+            if notes is not None:
+                notes.spent = share.seconds
+        else:
+            share = self._file_pass([rc])[rc.key]
+        record(share.calls)  # the programs it ran, in this check's evidence
+        if share.error is not None:
+            raise share.error
+        if self.cache:
+            self.cache.retain_files(rc.key, set(share.per_file))
+        if notes is not None:
+            notes.inputs_hash = share.inputs_hash  # as inputs_hash() makes it
+            notes.no_inputs = share.no_inputs
+        return rc.check.score_files(rc.ctx, share.per_file), share.all_cached
+
+    def _takes_file_pass(self, rc: ResolvedCheck) -> bool:
+        """Whether :meth:`run_check` analyses ``rc`` file by file (:meth:`_file_pass`)."""
+        return (
+            rc.cls.scope == "file"
+            and not rc.cls.uses_history
+            and not (rc.cls.runs_workspace_code and not self.trusted)
+        )
+
+    def _file_pass(self, rcs: list[ResolvedCheck]) -> dict[str, FileShare]:
+        """Each per-file check's findings in each of its input files, file by file: a
+        file is hashed and read once for all the checks that read it (they analyse the
+        bytes their results are cached under: :meth:`Workspace.preread`), results come
+        from the cache where the file's hash is unchanged, and on each file the checks
+        that parse it first (``Check.parses_first``) run first, so the others use the
+        syntax tree they leave (:mod:`phasegate.parsed`). A check's exception stops that
+        check only. The programs a check runs are noted in its share only (the caller
+        notes them in the check's own evidence)."""
+        shares = {rc.key: FileShare() for rc in rcs}
+        files_of: dict[str, list[str]] = {}
+        for rc in rcs:
+            try:
+                files_of[rc.key] = rc.ctx.input_files()
+            except Exception as exc:
+                shares[rc.key].error = exc
+        ranked = sorted(
+            (rc for rc in rcs if rc.key in files_of), key=lambda rc: not rc.cls.parses_first
+        )
+        takers: dict[str, list[ResolvedCheck]] = {}
+        for rc in ranked:
+            for path in files_of[rc.key]:
+                takers.setdefault(path, []).append(rc)
+        fps = {rc.key: rc.config_fingerprint() for rc in ranked}
+        hashes: dict[str, str] = {}
+        for path, here in takers.items():
+            try:
+                if self.cache is not None:
+                    h, data = self.cache.content_hash_read(self.workspace, path)
+                else:
+                    h, data = self.workspace.content_hash(path), None
+            except Exception as exc:
+                for rc in here:
+                    shares[rc.key].error = shares[rc.key].error or exc
+                continue
+            hashes[path] = h
+            with self.workspace.preread(path, data):  # analysed as hashed, read once
+                for rc in here:
+                    share = shares[rc.key]
+                    if share.error is None:
+                        share.seconds -= time.monotonic()
+                        self._analyse_file(rc, fps[rc.key], path, h, share)
+                        share.seconds += time.monotonic()
+        for rc in ranked:
+            share = shares[rc.key]
+            if share.error is not None:
+                continue
+            files = files_of[rc.key]
+            share.per_file = {path: share.per_file[path] for path in files}
+            inputs = hashlib.sha1(fps[rc.key].encode())
+            for path in files:
                 inputs.update(path.encode())
-                inputs.update(h.encode())
+                inputs.update(hashes[path].encode())
+            share.inputs_hash = inputs.hexdigest()
+            share.no_inputs = not files
+        return shares
+
+    def _analyse_file(
+        self, rc: ResolvedCheck, fp: str, path: str, h: str, share: FileShare
+    ) -> None:
+        """``rc``'s findings in ``path`` (content hash ``h``) into ``share``: from the
+        cache, else analysed (and cached); an exception is kept as the share's error."""
+        try:
             hit = self.cache.get_file(rc.key, fp, path, h) if self.cache else None
             if hit is None:
-                all_cached = False
-                with self.workspace.preread(path, data):  # analysed as hashed, read once
+                share.all_cached = False
+                with noting(share.calls):
                     hit = rc.check.check_file(rc.ctx, path)
                 if self.cache:
                     self.cache.put_file(rc.key, fp, path, h, hit)
-            per_file[path] = hit
-        if self.cache:
-            self.cache.retain_files(rc.key, set(files))
-        if notes is not None and inputs is not None:
-            notes.inputs_hash = inputs.hexdigest()
-            notes.no_inputs = not files
-        return rc.check.score_files(rc.ctx, per_file), all_cached
+            share.per_file[path] = hit
+        except Exception as exc:  # the check's bug: it is reported as crashed
+            share.error = exc
 
     def content_hash(self, path: str) -> str:
         """The content hash of an input file: the result cache's memo
@@ -572,7 +664,19 @@ class GateRunner:
         return self.judged(rc, outcome, result_of(rc, outcome, cached=True))
 
     def run_checks(self, checks: Iterable[ResolvedCheck]) -> list[CheckResult]:
-        return [self.run_check(rc) for rc in checks]
+        """:meth:`run_check` of each check, in order. The per-file checks among them are
+        analysed first in one pass over their files (:meth:`_file_pass`): each file is
+        read once, and parsed once, for all of them."""
+        checks = list(checks)
+        shared = [rc for rc in checks if self._takes_file_pass(rc)]
+        if len(shared) < 2:
+            return [self.run_check(rc) for rc in checks]
+        self._read_commit_soon()
+        self._passes.done = self._file_pass(shared)
+        try:
+            return [self.run_check(rc) for rc in checks]
+        finally:
+            self._passes.done = None
 
     def evaluate(self, phase: str, threshold: float, *, entry: bool = False) -> GateResult:
         """Run the phase's checks and score its gate (synchronous)."""

@@ -108,6 +108,8 @@ class Begun:
 
     checkpoint: dict[str, Any]
     previous_active: str | None
+    # the folders made for it (the state folder, ``sessions``), deepest first
+    made: tuple[Path, ...] = ()
     _state: SessionState | None = field(default=None, repr=False)
 
     @property
@@ -195,6 +197,7 @@ def begin_session(
     checkpoint = first_checkpoint(
         sid, requirement, settings.phases, session_reference(store.workspace_root, settings)
     )
+    made = tuple(d for d in (store.sessions_dir, store.state_dir) if not d.exists())
     store.lock(sid)
     previous = store.get_active()
     try:
@@ -203,10 +206,11 @@ def begin_session(
     except BaseException:
         store.unlock(sid)
         raise
-    return Begun(checkpoint, previous)
+    return Begun(checkpoint, previous, made)
 
 
 def discard_begun(store: SessionStore, begun: Begun) -> None:
     """Remove a session that was begun and did no work (refused before its first step):
-    its folder goes, and the session active before it is active again."""
-    store.discard(begun.id, begun.previous_active)
+    its folder goes (and the state folder, when it was made for it and holds nothing
+    else), and the session active before it is active again."""
+    store.discard(begun.id, begun.previous_active, begun.made)

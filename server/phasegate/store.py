@@ -43,7 +43,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -343,10 +343,14 @@ class SessionStore:
             return None
         return text if SESSION_ID_RE.fullmatch(text) else None
 
-    def discard(self, session_id: str, previous_active: str | None) -> None:
+    def discard(
+        self, session_id: str, previous_active: str | None, made: Iterable[Path] = ()
+    ) -> None:
         """Remove a session this store just created and that did no work (refused before
         its first step), and make ``previous_active`` the active session again (None: no
-        active session). Only a folder of the expected shape is removed."""
+        active session). Only a folder of the expected shape is removed; so are the
+        folders of ``made`` (the state folder, ``sessions``: made for this session, deepest
+        first) when they are empty."""
         import shutil
 
         d = self.checked_session_dir(session_id)
@@ -357,6 +361,10 @@ class SessionStore:
         elif self.get_active() == session_id:
             with contextlib.suppress(FileNotFoundError):
                 (self.state_dir / ACTIVE).unlink()
+        for folder in made:
+            if folder in (self.sessions_dir, self.state_dir):
+                with contextlib.suppress(OSError):  # not empty: something else is kept there
+                    folder.rmdir()
 
     def resolve(self, session_id: str | None) -> str:
         """``session_id`` validated, or the active session; raises when there is none."""

@@ -141,6 +141,10 @@ class Check(ABC):
     # True for checks that read history (ctx.new_code): never cached, and only run in
     # new-code mode (not applicable otherwise).
     uses_history: ClassVar[bool] = False
+    # True for a per-file check that parses the files it reads into a syntax tree
+    # (phasegate.parsed): where checks run file by file, it runs first on each file, so
+    # that the others use the tree it leaves (IMPL-SYNTAX compiles it, not the text).
+    parses_first: ClassVar[bool] = False
     Options: ClassVar[type[BaseModel]] = NoOptions
 
     @classmethod

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from phasegate.runner import GateRunner, ResolvedCheck
+from phasegate.runner import FileShare, GateRunner, ResolvedCheck
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -197,6 +197,14 @@ class ObservedRunner(GateRunner):
         if observer is not None:
             observer.check_finished(rc, result)
         return result
+
+    def _file_pass(self, rcs: list[ResolvedCheck]) -> dict[str, FileShare]:
+        # several per-file checks analysed together, before their turns: the line names
+        # the first of them meanwhile (each is counted done at its turn)
+        observer = self.observer
+        if observer is not None and len(rcs) > 1:
+            observer.check_started(rcs[0])
+        return super()._file_pass(rcs)
 
 
 def check_label(rc: ResolvedCheck) -> str:

@@ -475,9 +475,11 @@ class LiveResults:
             except Exception as exc:
                 crashed[rc.key] = self._crashed(rc, exc, start)
         total = len({p for fs in files.values() for p in fs})
-        for key, paths in files.items():
+        # on each file, the checks that parse it first (Check.parses_first) run first: the
+        # others use the syntax tree they leave
+        for key in sorted(files, key=lambda k: not by_key[k].cls.parses_first):
             state = self.file_states.get(key)
-            for path in paths:
+            for path in files[key]:
                 if token.cancelled:
                     raise Cancelled
                 h = seen.get(path)

@@ -304,7 +304,9 @@ class Scheduler:
         if not paths:
             return
         items: dict[str, WorkItem] = {}
-        for rc in eng.runner.checks_for_paths(paths):
+        # the checks that parse a file first run first: the others use the tree they leave
+        changed = eng.runner.checks_for_paths(paths)
+        for rc in sorted(changed, key=lambda rc: not rc.cls.parses_first):
             if rc.cls.runs_workspace_code and not self.core.options.run_workspace_checks_on_change:
                 continue
             hits = {p for p in paths if rc.matches(p)}

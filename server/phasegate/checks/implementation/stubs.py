@@ -739,6 +739,7 @@ def _comments_above(lines: list[str], fn: _Fn) -> Iterator[str]:
 
 class Stubs(Check):
     id = "IMPL-STUB"
+    parses_first = True  # the tree of a file it parses serves IMPL-SYNTAX's compile
     title = "No stubs or TODO comments"
     description = (
         "Functions whose body (a docstring aside) is only `pass`, `...` or "
