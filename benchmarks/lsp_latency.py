@@ -549,6 +549,7 @@ async def saves(ws: Workspace, v: Variant, runs: int) -> dict[str, Any]:
         "rss_server_mb": round(rss_mb(s.pid), 1),
         "rss_tree_mb": round(rss_mb(s.pid) + sum(rss_mb(k) for k in _descendants(s.pid)), 1),
         "loop_lag_max_ms": st.get("loopLagMaxMs"),
+        "loop_stall_stack": st.get("loopStallStack") or [],
     }
     await s.stop()
     return out
@@ -614,6 +615,10 @@ async def bench_size(
             "saves_rss_server_mb": max(r["rss_server_mb"] for r in rs),
             "saves_rss_tree_mb": max(r["rss_tree_mb"] for r in rs),
             "saves_loop_lag_max_ms": max(r["loop_lag_max_ms"] or 0 for r in rs),
+            # where the loop was in the worst stall of the run with the worst lag
+            "saves_loop_stall_stack": max(rs, key=lambda r: r["loop_lag_max_ms"] or 0).get(
+                "loop_stall_stack", []
+            ),
         }
     if anchor:
         res["ruff_server"] = merge(anchor)
@@ -672,6 +677,10 @@ def print_report(report: dict[str, Any], names: list[str]) -> None:
                 f"{v['saves_rss_tree_mb']:.0f}), loop lag max {v['saves_loop_lag_max_ms']} ms; "
                 f"a module save runs {', '.join(v['save_module_checks'])}"
             )
+            if v.get("saves_loop_stall_stack"):
+                print("    the loop's worst stall was in (innermost last):")
+                for frame in v["saves_loop_stall_stack"]:
+                    print(f"      {frame}")
     for name, ratio in report.get("ratios", {}).items():
         print(
             f"\n[{name}] one-file change, {ratio['label']}: save p50 {ratio['save_module_p50']}x"

@@ -41,6 +41,7 @@ from typing import Any, Literal, Protocol
 from phasegate.live.endpoint import Endpoint
 from phasegate.live.engine import Engine
 from phasegate.live.options import LiveOptions
+from phasegate.live.results import Computed
 from phasegate.live.scheduler import Job, Progress, Scheduler, WorkItem
 from phasegate.runner import ResolvedCheck
 
@@ -158,7 +159,15 @@ class LiveCore:
         if live is None:
             return set()
         checks = [rc for rc in live.checks.values() if self.selects(rc)]
-        peeked = await asyncio.to_thread(lambda: [live.peek(rc) for rc in checks])
+
+        def peek_all() -> list[Computed | None]:
+            out = [live.peek(rc) for rc in checks]
+            for c in out:
+                if c is not None:
+                    live.place(c)  # in this thread, not on the event loop
+            return out
+
+        peeked = await asyncio.to_thread(peek_all)
         if eng is None or eng.live is not live:
             return set()  # the configuration changed meanwhile
         dirty: set[str] = set()

@@ -81,6 +81,10 @@ class Computed:
     file_state: FileState | None = None
     analysed: int = 0  # files (or 1 for a project check) actually analysed
     from_cache: bool = False
+    # where each source's findings are shown (display path -> findings), worked out in
+    # the worker thread (LiveResults.place) beside the findings list it was made from;
+    # None: worked out when committed
+    placed: dict[str, tuple[list[Finding], dict[str, list[Finding]]]] | None = None
 
 
 @dataclass
@@ -599,6 +603,19 @@ class LiveResults:
             out.append((key, path, FINDINGS.validate_json(raw) if raw else []))
         return out
 
+    def place(self, c: Computed) -> None:
+        """Work out where ``c``'s findings are shown, in the worker thread that computed
+        it: placing a finding can ask the disk whether its file exists (a file the
+        workspace's index does not list yet), and committing thousands of files' findings
+        on the event loop must not wait for that (nor for the interpreter lock each such
+        call gives up)."""
+        if c.placed is None and c.contributions:
+            c.placed = {
+                src: (fs, _group_display(fs, self._display))
+                for src, fs in c.contributions.items()
+                if fs
+            }
+
     # -- event loop side -------------------------------------------------------------------
     def commit(self, c: Computed, keep: set[str] | None = None) -> set[str]:
         """Install a computed result; return the display paths whose findings changed.
@@ -646,7 +663,12 @@ class LiveResults:
                         del self._by_display[dp]
             if new_fs:
                 old[src] = new_fs
-                grouped = _group_display(new_fs, self._display)
+                made = c.placed.get(src) if c.placed is not None else None
+                grouped = (
+                    made[1]
+                    if made is not None and made[0] is new_fs
+                    else _group_display(new_fs, self._display)
+                )
                 self._placed[(key, src)] = set(grouped)
                 for dp_path, fs in grouped.items():
                     affected.add(dp_path)

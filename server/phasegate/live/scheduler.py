@@ -433,6 +433,8 @@ class Scheduler:
         loop = asyncio.get_running_loop()
 
         def hand_over(batch: list[Computed], published: threading.Event | None = None) -> None:
+            for c in batch:
+                job.live.place(c)  # here, not on the event loop
             loop.call_soon_threadsafe(self._commit, job, batch, published)
 
         def report(done: int, total: int) -> None:  # a whole-workspace run's progress

@@ -364,6 +364,8 @@ class PhasegateServer(LanguageServer):
             else None,
             "loopLagMaxMs": round(self.monitor.max_lag * 1000, 3),
             "loopLagP99Ms": round(self.monitor.p99() * 1000, 3),
+            # where the loop's thread was in its worst stall (longer than stats.STALL)
+            "loopStallStack": self.monitor.worst_stack,
             "rssBytes": rss_bytes(),
             "firstPublishS": self.first_publish_s,
             "ready": self.ready,

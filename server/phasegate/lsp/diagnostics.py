@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import json
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +57,11 @@ SOURCE = "phasegate"
 CONFIG_CODE = "config"
 EOL = 10_000  # Range.lines(end_char=None) means "to the end of the line"
 FIRST_PULL_WAIT = 10.0  # seconds a first workspace pull waits for the running checks
-PUBLISH_CHUNK = 64  # files pushed per turn of the event loop
+PUBLISH_CHUNK = 64  # files pushed per turn of the event loop, at most
+# ... and for at most this long (s): building a file's diagnostics reads it, and a read
+# waits for the interpreter lock a busy analysis thread holds (some milliseconds each),
+# so 64 files could hold the loop half a second
+PUBLISH_SLICE = 0.02
 
 
 def docs_url(eng: Engine | None, check_id: str) -> str:
@@ -327,7 +332,11 @@ class Diagnostics:
         loop = self.server.loop
         chunk = PUBLISH_CHUNK if loop is not None else len(self._queue)
         batch, self._queue = self._queue[:chunk], self._queue[chunk:]
-        for rel in batch:
+        until = time.monotonic() + PUBLISH_SLICE
+        for i, rel in enumerate(batch):
+            if i and loop is not None and time.monotonic() > until:
+                self._queue = batch[i:] + self._queue  # the rest at the next turn
+                break
             uri = uri_for(eng.root, rel)
             diags = self.build(rel)
             if not diags and uri not in self._published:
