@@ -26,4 +26,3 @@ def test_the_worst_stall_names_what_blocked_the_loop() -> None:
     monitor = asyncio.run(main())
     assert monitor.max_lag > STALL
     assert any("_blocks_the_loop" in frame for frame in monitor.worst_stack), monitor.worst_stack
-
