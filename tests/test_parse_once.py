@@ -150,16 +150,20 @@ def test_the_memo_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parsed, "MAX_TREE_CHARS", 1000)
     big = "x = 1\n" * 200
     parsed.parse(big)
-    parsed.parse(big)  # more text than the trees may hold: not remembered
-    assert parsed.counts()["parse"] == parsed.MAX_TREES + 13
+    parsed.parse(big)  # more text than the trees may hold: kept while it is the newest
+    assert parsed.counts()["parse"] == parsed.MAX_TREES + 12
     small = "y = 2\n" * 100
     parsed.parse(small)
     parsed.parse(small)
+    assert parsed.counts()["parse"] == parsed.MAX_TREES + 13
+    parsed.parse(big)  # no longer the newest: forgotten
     assert parsed.counts()["parse"] == parsed.MAX_TREES + 14
+    parsed.parse(small)  # and the big one made room by pushing the small one out
+    assert parsed.counts()["parse"] == parsed.MAX_TREES + 15
     for i in range(parsed.MAX_FAILURES + 1):  # why a text does not parse: kept apart
         assert parsed.parse(f"x = ({i}\n").tree is None
     parsed.parse("x = (0\n")  # the oldest failure went first
-    assert parsed.counts()["parse"] == parsed.MAX_TREES + parsed.MAX_FAILURES + 16
+    assert parsed.counts()["parse"] == parsed.MAX_TREES + parsed.MAX_FAILURES + 17
 
 
 # -- IMPL-SYNTAX: the same verdict from the text and from a remembered tree ----------------

@@ -15,8 +15,9 @@ parsed by the content's hash:
   costly as the compiler's checks themselves). Either way the outcome is the same.
 
 Remembered, least recently used out first: the trees of at most :data:`MAX_TREES`
-contents and :data:`MAX_TREE_CHARS` characters of text in all, and why at most
-:data:`MAX_FAILURES` contents do not parse. The memo serves the checks of one change (a
+contents and :data:`MAX_TREE_CHARS` characters of text in all (the most recent tree
+whatever its size, until the next parse), and why at most :data:`MAX_FAILURES` contents
+do not parse. The memo serves the checks of one change (a
 file saved, the checks that read it run one after the other), not a whole workspace: a
 syntax tree takes about 30 bytes per character of its text, and trees kept alive slow
 every later parse down (the garbage collector walks them; 40 MB of trees double the cost
@@ -92,7 +93,9 @@ def _remember(key: bytes, parsed: Parsed, chars: int) -> None:
         return
     _trees[key] = (parsed, chars)
     total = sum(n for _, n in _trees.values())
-    while _trees and (len(_trees) > MAX_TREES or total > MAX_TREE_CHARS):
+    # the newest tree stays, whatever its size, until the next: the check that reads the
+    # same file next (IMPL-SYNTAX after IMPL-STUB, file by file) uses it
+    while len(_trees) > 1 and (len(_trees) > MAX_TREES or total > MAX_TREE_CHARS):
         _, (_, n) = _trees.popitem(last=False)
         total -= n
 
