@@ -87,6 +87,13 @@ def test_what_plain_toml_cannot_read_is_left_to_validation(tmp_path: Path, text:
     assert read_settings(tmp_path) is None
 
 
+def test_a_pyproject_whose_phasegate_is_no_table_is_left_to_validation(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool]\nphasegate = 3\n")
+    assert read_settings(tmp_path) is None
+    with pytest.raises(ConfigError):
+        load(tmp_path)
+
+
 def test_an_unreadable_file_is_left_to_validation(tmp_path: Path) -> None:
     (tmp_path / "phasegate.toml").write_bytes(b"thresholds = [0.5]\n\xff\n")
     assert read_settings(tmp_path) is None

@@ -73,7 +73,8 @@ def read_settings(root: Path) -> SessionSettings | None:
     except (OSError, UnicodeDecodeError, TOMLDecodeError):
         return None
     if source.name == PYPROJECT_FILE:
-        data = data.get("tool", {}).get("phasegate", {})
+        tool = data.get("tool")
+        data = tool.get("phasegate") if isinstance(tool, dict) else None
     if not isinstance(data, dict):
         return None
     phases: Any = data.get("phases")
