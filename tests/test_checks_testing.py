@@ -336,6 +336,25 @@ def test_coverage_missing_fails_coverage_only(tmp_path: Path) -> None:
     assert "disable check TEST-COVERAGE" in err
 
 
+def test_the_suite_runs_as_in_its_activated_environment(tmp_path: Path) -> None:
+    """Tools a suite starts by name (pytest-mypy-plugins runs `mypy`) are the workspace
+    environment's: its bin first on PATH, and VIRTUAL_ENV set, as when activated."""
+    ws = tmp_path / "ws"
+    (ws / "tests").mkdir(parents=True)
+    venv = ws / ".venv"
+    _venv(venv, with_pytest=True)
+    (venv / "bin" / "project-tool").write_text("#!/bin/sh\necho from-the-venv\n")
+    (venv / "bin" / "project-tool").chmod(0o755)
+    (ws / "tests" / "test_env.py").write_text(
+        "import os, shutil, subprocess\n\n\ndef test_env():\n"
+        f"    assert os.environ['VIRTUAL_ENV'] == {str(venv)!r}\n"
+        "    out = subprocess.run(['project-tool'], capture_output=True, text=True).stdout\n"
+        "    assert out.strip() == 'from-the-venv'\n"
+    )
+    res = results(make_runner(ws, ["TEST-PYTEST"], interpreter=None))["TEST-PYTEST"]
+    assert res.error is None and res.passed, res.findings
+
+
 def test_untrusted_workspace_runs_no_tests(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "pytest_project", tmp_path / "ws")
     before = pytest_run.suite_runs
@@ -410,3 +429,12 @@ def test_coverage_below_target_is_shown_on_the_least_covered_file(tmp_path: Path
     outcome = rc.check.evaluate(rc.ctx, opts, data)  # type: ignore[attr-defined]
     below = [f for f in outcome.findings if "below the target" in f.message]
     assert [f.path for f in below] == ["pkg/core.py"]
+
+
+def test_object_addresses_are_left_out_of_failure_messages() -> None:
+    """An address differs on every run; a message is part of a finding's fingerprint."""
+    msg = "assert bool is None + where None = <Extractor object at 0x7ff4f2cb90f0>.get"
+    assert pytest_run._short(msg, "") == (
+        "assert bool is None + where None = <Extractor object at 0x…>.get"
+    )
+    assert pytest_run._short("assert 0x7ff4f2cb90f0 == 1", "") == "assert 0x7ff4f2cb90f0 == 1"

@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 # Iteration limits bound the cost of a session; a limit above this is no limit at all.
 MAX_ITERATIONS = 1000
+MAX_TEST_WORKERS = 1024
 # The error type of a configuration whose gates would pass without checking anything
 # (no phase, no enabled check, every weight 0); the loader reports these once the rest
 # of the file is valid.
@@ -338,6 +339,15 @@ class Config(_Strict):
         "else `python3` on PATH.",
         examples=[".venv/bin/python"],
     )
+    test_workers: Literal["auto"] | int = Field(
+        "auto",
+        description="pytest-xdist workers the test suite runs in, when the workspace's "
+        "interpreter has pytest-xdist: `auto` (every CPU phasegate may use, when there are "
+        "two or more), a number, or 0 for a serial run. Coverage is measured in every "
+        "worker, and the files of a test that fails in parallel run again serially to "
+        "confirm it. Without pytest-xdist the suite runs serially.",
+        examples=["auto", 4, 0],
+    )
     timeouts: TimeoutsConfig = Field(
         default_factory=TimeoutsConfig, description="Time limits, in seconds."
     )
@@ -368,6 +378,21 @@ class Config(_Strict):
         for t in v:
             if not 0.0 <= t <= 1.0:
                 raise ValueError(f"threshold {t} is not between 0 and 1")
+        return v
+
+    @field_validator("test_workers", mode="before")
+    @classmethod
+    def _workers(cls, v: Any) -> Any:
+        ok = v == "auto" or (
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_TEST_WORKERS
+        )
+        if not ok:
+            raise PydanticCustomError(
+                "test_workers",
+                "`test_workers` is `auto` or a number of workers from 0 (a serial run) "
+                "to {most}, not {value}",
+                {"most": MAX_TEST_WORKERS, "value": repr(v)},
+            )
         return v
 
     @field_validator("phases")

@@ -50,6 +50,23 @@ def workspace_bin(root: Path, program: str) -> str | None:
     return None
 
 
+def venv_env(python: str) -> dict[str, str]:
+    """The environment of an activated virtual environment, when ``python`` is one's
+    (``<venv>/bin/python`` beside ``<venv>/pyvenv.cfg``): its ``bin`` first on PATH and
+    ``VIRTUAL_ENV``, so the tools the suite starts by name (a type checker, a console
+    script of the project) are the environment's, as where the project's developers run
+    it. Otherwise nothing."""
+    bin_dir = Path(python).parent
+    venv = bin_dir.parent
+    if not (venv / "pyvenv.cfg").is_file():
+        return {}
+    rest = os.environ.get("PATH", "")
+    return {
+        "PATH": str(bin_dir) + (os.pathsep + rest if rest else ""),
+        "VIRTUAL_ENV": str(venv),
+    }
+
+
 class InterpreterNotFound(LookupError):
     pass
 
@@ -104,7 +121,7 @@ class Probe:
         return module in self.modules
 
 
-PROBED_MODULES = ("pytest", "coverage", "mypy")
+PROBED_MODULES = ("pytest", "coverage", "mypy", "xdist")
 _PROBE_CODE = (
     "import importlib.util as u, json, sys;"
     "print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3],"
@@ -116,7 +133,7 @@ _probe_lock = threading.Lock()
 
 
 def probe(python: str, cwd: Path, timeout: float = 30.0) -> Probe | None:
-    """Which of pytest / coverage / mypy the interpreter can import (cached briefly).
+    """Which of pytest / coverage / mypy / xdist the interpreter can import (cached briefly).
 
     ``None`` when the interpreter cannot be run at all.
     """

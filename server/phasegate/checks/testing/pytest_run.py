@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -34,7 +35,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import tail
 from phasegate.checks.testing.exists import defines_tests, no_python_tests_reason
-from phasegate.interpreter import InterpreterNotFound, find_interpreter, probe
+from phasegate.checks.testing.parallel import (
+    PLUGIN_MODULE,
+    Workers,
+    load_tests_time,
+    plugin_env,
+    rerun_argv,
+    save_tests_time,
+    worker_count,
+    write_plugin,
+    xdist_args,
+)
+from phasegate.interpreter import InterpreterNotFound, find_interpreter, probe, venv_env
 from phasegate.languages import no_python_reason
 from phasegate.model import Finding, Range, Severity
 from phasegate.proc import Invocation, record, recording, run_tool
@@ -75,6 +87,7 @@ class TestCase:
     outcome: str  # passed / failed / error / skipped
     message: str = ""
     text: str = ""
+    seconds: float = 0.0  # pytest's timing of the test
 
     @property
     def label(self) -> str:
@@ -104,6 +117,9 @@ class SuiteRun:
     coverage_error: str | None = None
     # the programs the run ran: a check that reuses the run reports them as its own
     invocations: list[Invocation] = field(default_factory=list)
+    workers: int = 0  # pytest-xdist workers; 0: one process
+    # tests that failed in parallel and passed when their files ran again serially
+    parallel_only: list[TestCase] = field(default_factory=list)
 
 
 # -- the shared run ---------------------------------------------------------------------
@@ -139,7 +155,7 @@ def _suite_key(ws: Workspace, config: Config, python: str, timeout: float) -> st
     timeout and the suite's inputs' content hashes, through the result cache's memo
     (:meth:`Workspace.known_hash`): in a workspace of thousands of modules, reading them
     all would hold up the start of the tests, the longest step."""
-    h = hashlib.sha1(f"{python}|{timeout}".encode())
+    h = hashlib.sha1(f"{python}|{timeout}|{config.test_workers}".encode())
     for path in ws.glob(suite_inputs(config)):
         h.update(path.encode())
         h.update(ws.known_hash(path).encode())
@@ -174,7 +190,14 @@ def run_suite(ctx: CheckContext, *, coverage: bool) -> SuiteRun:
         before = _top_level(ws.root)
         try:
             with recording() as calls:
-                run = _execute(ws, python, ctx.timeout, coverage or coverage_wanted(ctx.config))
+                run = _execute(
+                    ws,
+                    python,
+                    ctx.timeout,
+                    coverage or coverage_wanted(ctx.config),
+                    ctx.config.test_workers,
+                    len(_test_files(ctx)),
+                )
             run.invocations = calls
         finally:
             _remove_new_empty_dirs(ws.root, before)
@@ -202,7 +225,14 @@ def _remove_new_empty_dirs(root: Path, before: set[str]) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _execute(ws: Workspace, python: str, timeout: float, want_coverage: bool) -> SuiteRun:
+def _execute(
+    ws: Workspace,
+    python: str,
+    timeout: float,
+    want_coverage: bool,
+    workers: Workers,
+    test_files: int,
+) -> SuiteRun:
     global suite_runs
     suite_runs += 1
     root = ws.root
@@ -234,7 +264,13 @@ def _execute(ws: Workspace, python: str, timeout: float, want_coverage: bool) ->
     try:
         junit = tmp / "junit.xml"
         data_file = tmp / ".coverage"
+        has_xdist = info.has("xdist")
+        cache_dir = ws.state_dir / "cache"
+        run.workers = worker_count(
+            workers, has_xdist, test_files, load_tests_time(cache_dir) if has_xdist else None
+        )
         env = {
+            **venv_env(python),
             "PYTHONDONTWRITEBYTECODE": "1",
             "COVERAGE_FILE": str(data_file),
             "PYTEST_ADDOPTS": "",
@@ -248,10 +284,20 @@ def _execute(ws: Workspace, python: str, timeout: float, want_coverage: bool) ->
             f"--junitxml={junit}",
             "-o",
             "junit_family=xunit1",
+            *xdist_args(run.workers, has_xdist),
         ]
-        argv = [python, "-m", "coverage", "run", *pytest_args] if with_cov else [python]
-        if not with_cov:
-            argv += pytest_args
+        if with_cov and run.workers:
+            # coverage in every worker: the plugin starts it there; the controller's own
+            # data goes to a file of its own too, all combined before the report
+            write_plugin(tmp)
+            env.update(plugin_env(tmp))
+            pytest_args += ["-p", PLUGIN_MODULE]
+            argv = [python, "-m", "coverage", "run", "--parallel-mode", *pytest_args]
+        elif with_cov:
+            argv = [python, "-m", "coverage", "run", *pytest_args]
+        else:
+            argv = [python, *pytest_args]
+        started = time.monotonic()
         res = run_tool(argv, cwd=root, timeout=timeout, env=env)
         run.returncode = res.returncode
         run.timed_out = res.timed_out
@@ -267,6 +313,10 @@ def _execute(ws: Workspace, python: str, timeout: float, want_coverage: bool) ->
             except ET.ParseError as exc:
                 if not res.timed_out:
                     run.error = f"pytest's JUnit XML is unreadable: {exc}"
+        if run.cases and not res.timed_out:
+            save_tests_time(cache_dir, sum(c.seconds for c in run.cases))
+        if run.workers and not res.timed_out and run.error is None:
+            _confirm_serially(ws, run, tmp, timeout - (time.monotonic() - started))
         if with_cov and not res.timed_out:
             run.coverage, cov_err = _coverage_json(ws, python, tmp, data_file, timeout)
             if cov_err:
@@ -278,6 +328,47 @@ def _execute(ws: Workspace, python: str, timeout: float, want_coverage: bool) ->
         shutil.rmtree(tmp, ignore_errors=True)
         with contextlib.suppress(OSError):
             (ws.state_dir / "tmp").rmdir()  # only when empty
+
+
+def _confirm_serially(ws: Workspace, run: SuiteRun, tmp: Path, budget: float) -> None:
+    """Run the files of the tests that failed in parallel again, serially, and let their
+    results stand for those files: a test that fails only beside other workers' tests is
+    kept aside in ``run.parallel_only``. Without time left for it, or when a failure has
+    no file to run again, the parallel results stand."""
+    bad = [c for c in run.cases if c.outcome in ("failed", "error")]
+    files = sorted({c.file for c in bad if c.file})
+    if not bad or len(files) == 0 or any(c.file is None for c in bad) or budget < 1.0:
+        return
+    junit = tmp / "junit-serial.xml"
+    env = {
+        **venv_env(run.python),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTEST_ADDOPTS": "",
+        "COVERAGE_FILE": str(tmp / "serial.coverage"),  # a plugin's, never the root's
+    }
+    res = run_tool(
+        rerun_argv(run.python, ws.root, files, junit), cwd=ws.root, timeout=budget, env=env
+    )
+    if res.timed_out:
+        run.timed_out = True
+        return
+    if res.returncode not in (0, 1) or not junit.is_file():
+        return  # the serial run could not judge them: the parallel results stand
+    try:
+        serial = parse_junit(junit.read_bytes(), ws)
+    except ET.ParseError:
+        return
+    again = {(c.file, c.classname, c.name): c for c in serial}
+    run.parallel_only = [
+        c
+        for c in bad
+        if (found := again.get((c.file, c.classname, c.name))) is not None
+        and found.outcome in ("passed", "skipped")
+    ]
+    chosen = set(files)
+    run.cases = [c for c in run.cases if c.file not in chosen] + serial
+    if run.returncode in (0, 1):
+        run.returncode = 1 if any(c.outcome in ("failed", "error") for c in run.cases) else 0
 
 
 def _coverage_json(
@@ -300,7 +391,17 @@ def _coverage_json(
         data = json.loads(out.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return None, f"coverage JSON unreadable: {exc}"
-    return (data if isinstance(data, dict) else None), None
+    if not isinstance(data, dict):
+        return None, None
+    files = data.get("files")
+    if isinstance(files, dict):
+        # phasegate's own files (the workers' coverage plugin) are no part of the project
+        state = str(ws.state_dir)
+        for name in list(files):
+            full = os.path.normpath(os.path.join(ws.root, str(name)))
+            if full == state or full.startswith(state + os.sep):
+                del files[name]
+    return data, None
 
 
 # -- JUnit XML --------------------------------------------------------------------------
@@ -354,7 +455,11 @@ def parse_junit(data: bytes, ws: Workspace) -> list[TestCase]:
                 message = el.get("message") or ""
                 text = el.text or ""
                 break
-        cases.append(TestCase(classname, name, file, line, outcome, message, text))
+        try:
+            seconds = max(0.0, float(tc.get("time") or 0.0))
+        except ValueError:
+            seconds = 0.0
+        cases.append(TestCase(classname, name, file, line, outcome, message, text, seconds))
     return cases
 
 
@@ -383,11 +488,17 @@ def failure_location(ws: Workspace, case: TestCase) -> tuple[str | None, int | N
     return None, None
 
 
+# `<Foo object at 0x7f3a…>`: an address differs on every run, and a finding's message
+# is part of its fingerprint (baselines, SARIF), so it is left out
+_ADDRESS = re.compile(r"(?<= at )0x[0-9a-fA-F]{4,}\b")
+
+
 def _short(message: str, text: str) -> str:
     msg = " ".join(ln.strip() for ln in message.strip().splitlines()[:3] if ln.strip())
     if not msg:
         errs = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("E ")]
         msg = " ".join(errs[:3])
+    msg = _ADDRESS.sub("0x…", msg)
     return (msg[:300] + "…") if len(msg) > 300 else msg
 
 
@@ -494,10 +605,15 @@ def missing_modules(ws: Workspace, cases: list[TestCase]) -> list[tuple[TestCase
     return out
 
 
+def _test_files(ctx: CheckContext) -> list[str]:
+    """The test files (``artifacts.tests``), without package and conftest files."""
+    files = ctx.workspace.glob(ctx.config.artifacts.tests)
+    return [f for f in files if not f.endswith(("__init__.py", "conftest.py"))]
+
+
 def tests_anchor(ctx: CheckContext) -> tuple[str, bool]:
     """Where a suite-level finding goes: the first test file, else ``tests/`` (missing)."""
-    files = ctx.workspace.glob(ctx.config.artifacts.tests)
-    files = [f for f in files if not f.endswith(("__init__.py", "conftest.py"))] or files
+    files = _test_files(ctx) or ctx.workspace.glob(ctx.config.artifacts.tests)
     if files:
         return files[0], False
     return "tests/", True
@@ -520,6 +636,11 @@ class SuiteCheck(Check):
     @classmethod
     def default_inputs(cls, config: Config) -> list[str]:
         return suite_inputs(config)
+
+    @classmethod
+    def config_dependencies(cls, config: Config) -> Any:
+        # another interpreter, or the suite spread over workers, may judge otherwise
+        return {"interpreter": config.interpreter, "test_workers": config.test_workers}
 
 
 class PytestRun(SuiteCheck):
@@ -639,6 +760,20 @@ def outcome_of_run(ctx: CheckContext, run: SuiteRun, max_findings: int = 100) ->
                 severity=Severity.INFO,
             )
         )
+    for case in run.parallel_only[:max_findings]:
+        path, line = failure_location(ws, case)
+        what = "failed" if case.outcome == "failed" else "had an error"
+        msg = (
+            f"{case.label} {what} when the suite ran in {run.workers} pytest-xdist workers "
+            "and passed when its file ran again serially: it depends on other tests or on "
+            f"shared state ({_short(case.message, case.text)})"
+        )
+        if path is None:
+            where, missing = tests_anchor(ctx)
+            findings.append(ctx.finding(where, msg, severity=Severity.INFO, missing_file=missing))
+        else:
+            rng = _line_range(ws, path, line or 0)
+            findings.append(ctx.finding(path, msg, rng, severity=Severity.INFO))
     counted = [c for c in cases if c.outcome != "skipped"]
     if run.returncode == 2 and not bad:
         return CheckOutcome(
