@@ -4,12 +4,16 @@ this environment, run on small projects whose serial verdict is known."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from test_checks_testing import _ClockAfter
+from test_proc_escape import wait_gone
 
+from phasegate import proc
 from phasegate.cache import ResultCache
 from phasegate.checks.testing import parallel, pytest_run
 from phasegate.checks.testing.parallel import (
@@ -56,10 +60,22 @@ TEST_MUL = (
     "def test_broken():\n    assert pkg.mul(2, 2) == 5\n"
 )
 # fails in a worker, passes in one process: a test that depends on how the suite runs
-TEST_ALONE = (
-    "import os\n\n\ndef test_in_one_process():\n"
-    '    assert "PYTEST_XDIST_WORKER" not in os.environ, "ran in a worker"\n'
-)
+TEST_ALONE = """\
+import os
+
+import pytest
+
+
+def test_in_one_process():
+    assert "PYTEST_XDIST_WORKER" not in os.environ, "ran in a worker"
+
+
+class TestOuter:
+    class TestInner:
+        @pytest.mark.parametrize("x", [1.5])
+        def test_nested(self, x):
+            assert "PYTEST_XDIST_WORKER" not in os.environ
+"""
 
 
 def project(root: Path, *, alone: bool = False, addopts: str = "") -> Path:
@@ -158,18 +174,45 @@ def test_a_serial_run_overrides_the_projects_own_workers(tmp_path: Path) -> None
     assert res["TEST-COVERAGE"].score > 0.9  # only `unused` is missed
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_the_projects_own_pytest_cov_gives_way(tmp_path: Path, workers: int) -> None:
+    """pytest-cov in ``addopts`` (with a floor the project does not meet) measured in
+    place of phasegate's run: coverage.py then had no data to report, and the floor
+    failed pytest. ``--no-cov`` leaves the measuring to phasegate."""
+    pytest.importorskip("pytest_cov", reason="pytest-cov is one of the test extras")
+    root = project(
+        tmp_path / "ws", addopts="--cov=pkg --cov-report=term-missing --cov-fail-under=100"
+    )
+    (root / "tests" / "test_mul.py").write_text(TEST_MUL.split("\n\n\ndef test_broken")[0])
+    res = evaluate(root, workers)
+    assert "--no-cov" in pytest_commands(res["TEST-PYTEST"])[0]
+    assert res["TEST-PYTEST"].passed and res["TEST-PYTEST"].error is None
+    cov = res["TEST-COVERAGE"]
+    assert cov.error is None and 0.9 < cov.score <= 1.0
+    assert {f.path for f in cov.findings} == {"pkg/__init__.py"}
+    assert not (root / ".coverage").exists()
+
+
 def test_a_test_failing_only_in_parallel_is_confirmed_serially(tmp_path: Path) -> None:
     root = project(tmp_path / "ws", alone=True)
     (root / "tests" / "test_mul.py").write_text(TEST_MUL.split("\n\n\ndef test_broken")[0])
     res = evaluate(root, 2)["TEST-PYTEST"]
-    assert res.passed and res.error is None
-    (finding,) = res.findings
-    assert finding.severity == Severity.INFO and finding.path == "tests/test_alone.py"
-    assert "in 2 pytest-xdist workers and passed when its file ran again serially" in (
-        finding.message
-    )
-    rerun = pytest_commands(res)[-1]
-    assert rerun[-3:] == ["-n", "0", "tests/test_alone.py"]  # shown relative
+    assert res.passed and res.error is None and res.score == 1.0
+    assert [(f.severity, f.path, f.range.start.line) for f in res.findings] == [
+        (Severity.INFO, "tests/test_alone.py", 6),
+        (Severity.INFO, "tests/test_alone.py", 13),
+    ]
+    for finding in res.findings:
+        assert "in 2 pytest-xdist workers and passed when it ran again serially" in (
+            finding.message
+        )
+    # by pytest's ids: nested classes and a parameter with a dot in it
+    assert pytest_commands(res)[-1][-4:] == [
+        "-n",
+        "0",
+        "tests/test_alone.py::TestOuter::TestInner::test_nested[1.5]",
+        "tests/test_alone.py::test_in_one_process",
+    ]
 
 
 def test_a_real_failure_stays_a_failure_after_the_serial_rerun(tmp_path: Path) -> None:
@@ -178,9 +221,13 @@ def test_a_real_failure_stays_a_failure_after_the_serial_rerun(tmp_path: Path) -
     assert not res.passed
     by_severity = {f.severity: f.message for f in res.findings}
     assert by_severity[Severity.ERROR].startswith("tests/test_mul.py::test_broken failed")
-    assert by_severity[Severity.INFO].startswith("tests/test_alone.py::test_in_one_process")
-    # only the failing files ran again
-    assert pytest_commands(res)[-1][-2:] == ["tests/test_alone.py", "tests/test_mul.py"]
+    assert by_severity[Severity.INFO].startswith("tests/test_alone.py::")
+    # only the failing tests ran again
+    assert pytest_commands(res)[-1][-3:] == [
+        "tests/test_alone.py::TestOuter::TestInner::test_nested[1.5]",
+        "tests/test_alone.py::test_in_one_process",
+        "tests/test_mul.py::test_broken",
+    ]
 
 
 def test_auto_goes_serial_once_the_tests_are_known_to_be_quick(tmp_path: Path) -> None:
@@ -275,3 +322,32 @@ def test_the_workers_plugin_is_not_left_behind(tmp_path: Path) -> None:
     assert not (root / ".phasegate" / "tmp").exists()
     assert not list(root.rglob(f"{parallel.PLUGIN_MODULE}.py"))
     shutil.rmtree(root / ".phasegate")
+
+
+def test_a_hanging_worker_is_killed_at_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers are the suite's descendants: the timeout stops them with it, and the
+    result is unknown, never a failure of some test."""
+    root = project(tmp_path / "ws")
+    pid_file = tmp_path / "pid"
+    (root / "tests" / "test_hang.py").write_text(
+        "import os, time\n\n\ndef test_forever():\n"
+        f"    open({str(pid_file) + '.tmp'!r}, 'w').write(str(os.getpid()))\n"
+        f"    os.replace({str(pid_file) + '.tmp'!r}, {str(pid_file)!r})\n"
+        "    while True:\n        time.sleep(1)\n"
+    )
+    timeout = 600  # a guard only: the clock jumps past it once the worker hangs
+    monkeypatch.setattr(proc, "time", _ClockAfter(pid_file, jump=2 * timeout))
+    checks = [CheckConfig(id="TEST-PYTEST", timeout=timeout)]
+    cfg = Config(
+        interpreter=sys.executable, test_workers=2, phases=[PhaseConfig(name="t", checks=checks)]
+    )
+    gate = GateRunner(Workspace(root), cfg, trusted=True).evaluate("t", 0.6)
+    (res,) = gate.checks
+    assert res.status == "error" and res.findings == []
+    assert res.error is not None and f"timed out after {timeout} s" in res.error
+    pid = int(pid_file.read_text())
+    assert pid != os.getpid()
+    assert wait_gone(pid), "the hanging worker outlived the timeout"
+    assert not (root / ".phasegate" / "tmp").exists()

@@ -342,10 +342,11 @@ class Config(_Strict):
     test_workers: Literal["auto"] | int = Field(
         "auto",
         description="pytest-xdist workers the test suite runs in, when the workspace's "
-        "interpreter has pytest-xdist: `auto` (every CPU phasegate may use, when there are "
-        "two or more), a number, or 0 for a serial run. Coverage is measured in every "
-        "worker, and the files of a test that fails in parallel run again serially to "
-        "confirm it. Without pytest-xdist the suite runs serially.",
+        "interpreter has pytest-xdist: `auto` (one per CPU phasegate may use and at most one "
+        "per test file, when there are two or more of each and the suite's tests took 4 s "
+        "or more the last time), a number, or 0 for a serial run. Coverage is measured in "
+        "every worker, and a test that fails in parallel runs again serially to confirm it. "
+        "Without pytest-xdist the suite runs serially.",
         examples=["auto", 4, 0],
     )
     timeouts: TimeoutsConfig = Field(

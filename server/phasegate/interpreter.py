@@ -121,7 +121,7 @@ class Probe:
         return module in self.modules
 
 
-PROBED_MODULES = ("pytest", "coverage", "mypy", "xdist")
+PROBED_MODULES = ("pytest", "coverage", "mypy", "xdist", "pytest_cov")
 _PROBE_CODE = (
     "import importlib.util as u, json, sys;"
     "print(json.dumps({'version': '%d.%d.%d' % sys.version_info[:3],"

@@ -12,10 +12,10 @@ Three things make a parallel run judge as the serial one does:
   workspace has will do.
 - **Tests that share state.** Workers take whole files (``--dist loadfile``), so the tests
   of one file run in order in one process, as they do serially.
-- **Failures confirmed serially.** The files holding a test that failed in parallel run
-  again, serially (:func:`rerun_argv`); their results replace the parallel ones. A test
-  that failed only in parallel is reported for information (it depends on other tests or
-  on shared state), never as a failure.
+- **Failures confirmed serially.** The tests that failed in parallel run again, serially
+  (:func:`rerun_argv`); their results replace the parallel ones. A test that failed only
+  in parallel is reported for information (it depends on other tests or on shared
+  state), never as a failure.
 
 ``test_workers`` in the configuration sets it: ``"auto"`` (see :func:`worker_count`), a
 number, or 0 / 1 for a serial run. A serial run passes
@@ -147,9 +147,12 @@ def plugin_env(folder: Path) -> dict[str, str]:
     return {"PYTHONPATH": str(folder) + (os.pathsep + rest if rest else "")}
 
 
-def rerun_argv(python: str, root: Path, files: list[str], junit: Path) -> list[str]:
-    """The serial run of the test files that failed in parallel (absolute paths, so no
-    file name can read as an option)."""
+def rerun_argv(
+    python: str, root: Path, node_ids: list[str], junit: Path, *, pytest_cov: bool = False
+) -> list[str]:
+    """The serial run of the tests that failed in parallel, by their pytest ids (with
+    absolute paths, so that no file name can read as an option); ``--no-cov`` when
+    pytest-cov is installed, since nothing is measured."""
     return [
         python,
         "-m",
@@ -162,5 +165,6 @@ def rerun_argv(python: str, root: Path, files: list[str], junit: Path) -> list[s
         "junit_family=xunit1",
         "-n",
         "0",
-        *[str(root / f) for f in files],
+        *(["--no-cov"] if pytest_cov else []),
+        *[str(root / node) for node in node_ids],
     ]

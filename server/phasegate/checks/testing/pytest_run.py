@@ -5,7 +5,9 @@ runs in the workspace root; each failing or erroring test becomes a finding at t
 of the test file where it failed (from the traceback), with the assertion message. When
 coverage.py is installed in that interpreter and TEST-COVERAGE is enabled, the same run
 is made under ``-m coverage run`` so the suite runs once for both checks (see
-:func:`run_suite`).
+:func:`run_suite`). When the interpreter has pytest-xdist, the run is spread over
+workers (:mod:`phasegate.checks.testing.parallel`). A virtual environment's interpreter
+runs with the environment's ``bin`` first on PATH (:func:`phasegate.interpreter.venv_env`).
 
 Nothing is written in the workspace outside ``.phasegate/``: no ``.pytest_cache``
 (``-p no:cacheprovider``), no ``__pycache__`` (``PYTHONDONTWRITEBYTECODE=1``), the
@@ -90,6 +92,22 @@ class TestCase:
     seconds: float = 0.0  # pytest's timing of the test
 
     @property
+    def key(self) -> tuple[str | None, str, str]:
+        return (self.file, self.classname, self.name)
+
+    @property
+    def node_id(self) -> str:
+        """pytest's id of the test (``file::Class::name``), to run it alone; a file's
+        collection error is the file."""
+        if not self.file:
+            return self.label
+        if not self.classname:
+            return self.file
+        mod = self.file[:-3].replace("/", ".") if self.file.endswith(".py") else ""
+        rest = self.classname[len(mod) + 1 :] if mod and self.classname.startswith(mod) else ""
+        return "::".join([self.file, *(rest.split(".") if rest else []), self.name])
+
+    @property
     def label(self) -> str:
         if self.file and self.classname:
             mod = self.file[:-3].replace("/", ".") if self.file.endswith(".py") else ""
@@ -118,7 +136,7 @@ class SuiteRun:
     # the programs the run ran: a check that reuses the run reports them as its own
     invocations: list[Invocation] = field(default_factory=list)
     workers: int = 0  # pytest-xdist workers; 0: one process
-    # tests that failed in parallel and passed when their files ran again serially
+    # tests that failed in parallel and passed when they ran again serially
     parallel_only: list[TestCase] = field(default_factory=list)
 
 
@@ -285,6 +303,9 @@ def _execute(
             "-o",
             "junit_family=xunit1",
             *xdist_args(run.workers, has_xdist),
+            # the project's own `--cov` (pytest-cov in `addopts`) would measure in place
+            # of `coverage run`, and report or fail by its own floor: phasegate measures
+            *(["--no-cov"] if with_cov and info.has("pytest_cov") else []),
         ]
         if with_cov and run.workers:
             # coverage in every worker: the plugin starts it there; the controller's own
@@ -316,7 +337,8 @@ def _execute(
         if run.cases and not res.timed_out:
             save_tests_time(cache_dir, sum(c.seconds for c in run.cases))
         if run.workers and not res.timed_out and run.error is None:
-            _confirm_serially(ws, run, tmp, timeout - (time.monotonic() - started))
+            budget = timeout - (time.monotonic() - started)
+            _confirm_serially(ws, run, tmp, budget, pytest_cov=info.has("pytest_cov"))
         if with_cov and not res.timed_out:
             run.coverage, cov_err = _coverage_json(ws, python, tmp, data_file, timeout)
             if cov_err:
@@ -330,14 +352,15 @@ def _execute(
             (ws.state_dir / "tmp").rmdir()  # only when empty
 
 
-def _confirm_serially(ws: Workspace, run: SuiteRun, tmp: Path, budget: float) -> None:
-    """Run the files of the tests that failed in parallel again, serially, and let their
-    results stand for those files: a test that fails only beside other workers' tests is
-    kept aside in ``run.parallel_only``. Without time left for it, or when a failure has
-    no file to run again, the parallel results stand."""
+def _confirm_serially(
+    ws: Workspace, run: SuiteRun, tmp: Path, budget: float, *, pytest_cov: bool
+) -> None:
+    """Run the tests that failed in parallel again, serially, and let these results stand
+    for them: a test that fails only beside other workers' tests is kept aside in
+    ``run.parallel_only``. Without time left for it, when a failure has no file to run
+    again, or when the serial run cannot judge them, the parallel results stand."""
     bad = [c for c in run.cases if c.outcome in ("failed", "error")]
-    files = sorted({c.file for c in bad if c.file})
-    if not bad or len(files) == 0 or any(c.file is None for c in bad) or budget < 1.0:
+    if not bad or any(c.file is None for c in bad) or budget < 1.0:
         return
     junit = tmp / "junit-serial.xml"
     env = {
@@ -346,27 +369,21 @@ def _confirm_serially(ws: Workspace, run: SuiteRun, tmp: Path, budget: float) ->
         "PYTEST_ADDOPTS": "",
         "COVERAGE_FILE": str(tmp / "serial.coverage"),  # a plugin's, never the root's
     }
-    res = run_tool(
-        rerun_argv(run.python, ws.root, files, junit), cwd=ws.root, timeout=budget, env=env
-    )
-    if res.timed_out:
-        run.timed_out = True
-        return
-    if res.returncode not in (0, 1) or not junit.is_file():
+    ids = sorted({c.node_id for c in bad})
+    argv = rerun_argv(run.python, ws.root, ids, junit, pytest_cov=pytest_cov)
+    res = run_tool(argv, cwd=ws.root, timeout=budget, env=env)
+    if res.timed_out or res.returncode not in (0, 1) or not junit.is_file():
         return  # the serial run could not judge them: the parallel results stand
     try:
         serial = parse_junit(junit.read_bytes(), ws)
     except ET.ParseError:
         return
-    again = {(c.file, c.classname, c.name): c for c in serial}
+    again = {c.key: c for c in serial}
     run.parallel_only = [
-        c
-        for c in bad
-        if (found := again.get((c.file, c.classname, c.name))) is not None
-        and found.outcome in ("passed", "skipped")
+        c for c in bad if (found := again.get(c.key)) and found.outcome in ("passed", "skipped")
     ]
-    chosen = set(files)
-    run.cases = [c for c in run.cases if c.file not in chosen] + serial
+    gone = {c.key for c in bad} | set(again)
+    run.cases = [c for c in run.cases if c.key not in gone] + serial
     if run.returncode in (0, 1):
         run.returncode = 1 if any(c.outcome in ("failed", "error") for c in run.cases) else 0
 
@@ -649,8 +666,12 @@ class PytestRun(SuiteCheck):
     new_code_rule = "whole"
     title = "Tests pass (pytest)"
     description = (
-        "The workspace's interpreter runs its pytest suite; each failing test is a finding "
-        "at its file and line. Score: share of tests that pass. A suite that could not "
+        "The workspace's interpreter runs its pytest suite, as in its activated virtual "
+        "environment; each failing test is a finding at its file and line. With "
+        "pytest-xdist installed there, the suite runs across the CPUs (`test_workers`), "
+        "coverage is measured in every worker, and a test that fails runs again serially: "
+        "one that then passes is an info finding (it fails only beside other tests), never "
+        "a failure. Score: share of tests that pass. A suite that could not "
         "run or timed out leaves the result unknown (never a pass). Not applicable in a "
         "workspace whose sources are all in languages other than Python, or mostly in "
         "another language with no Python test and tests in other languages."
@@ -765,7 +786,7 @@ def outcome_of_run(ctx: CheckContext, run: SuiteRun, max_findings: int = 100) ->
         what = "failed" if case.outcome == "failed" else "had an error"
         msg = (
             f"{case.label} {what} when the suite ran in {run.workers} pytest-xdist workers "
-            "and passed when its file ran again serially: it depends on other tests or on "
+            "and passed when it ran again serially: it depends on other tests or on "
             f"shared state ({_short(case.message, case.text)})"
         )
         if path is None:
