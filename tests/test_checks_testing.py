@@ -438,3 +438,34 @@ def test_object_addresses_are_left_out_of_failure_messages() -> None:
         "assert bool is None + where None = <Extractor object at 0x…>.get"
     )
     assert pytest_run._short("assert 0x7ff4f2cb90f0 == 1", "") == "assert 0x7ff4f2cb90f0 == 1"
+
+
+def test_hypothesis_keeps_its_examples_under_the_state_folder(tmp_path: Path) -> None:
+    """The example database goes to .phasegate/cache/hypothesis, not .hypothesis/ in the
+    workspace; a .hypothesis/ a tool still makes there anew is removed, one the project
+    had is left alone."""
+    ws = tmp_path / "ws"
+    (ws / "tests").mkdir(parents=True)
+    (ws / "tests" / "test_prop.py").write_text(
+        "from hypothesis import given, strategies as st\n\n\n"
+        "@given(st.integers())\ndef test_int(x):\n    assert x < 1000\n"
+    )
+    before = snapshot(ws)
+    res = results(make_runner(ws, ["TEST-PYTEST"]))["TEST-PYTEST"]
+    assert not res.passed and res.error is None  # the failing example is saved
+    assert snapshot(ws) == before
+    assert any((ws / ".phasegate" / "cache" / "hypothesis").iterdir())
+    # a tool that writes .hypothesis/ whatever it is told
+    (ws / "tests" / "test_prop.py").write_text(
+        "import pathlib\n\n\ndef test_writes():\n"
+        "    pathlib.Path('.hypothesis/examples').mkdir(parents=True)\n"
+        "    pathlib.Path('.hypothesis/examples/x').write_text('x')\n"
+    )
+    res = results(make_runner(ws, ["TEST-PYTEST"]))["TEST-PYTEST"]
+    assert res.passed and not (ws / ".hypothesis").exists()
+    # the project's own, there before the run: kept
+    (ws / ".hypothesis").mkdir()
+    (ws / ".hypothesis" / "mine").write_text("kept")
+    (ws / "tests" / "test_prop.py").write_text("def test_nothing_written():\n    assert True\n")
+    results(make_runner(ws, ["TEST-PYTEST"]))
+    assert (ws / ".hypothesis" / "mine").read_text() == "kept"

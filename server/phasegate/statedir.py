@@ -8,7 +8,7 @@ layout phasegate knows, without following any link::
     .phasegate/                      a folder
       active                         a file
       sessions/ cache/ tmp/ snapshots/ backups/   folders
-      cache/mypy/ snapshots/objects/              folders
+      cache/mypy/ cache/hypothesis/ snapshots/objects/   folders
       sessions/<id>/                 a folder, for every session (and for the one a
                                      command names, which may not exist yet)
         checkpoint.json checkpoint.prev.json events.jsonl lock report.html report.json
@@ -45,6 +45,7 @@ STATE_ENTRIES: tuple[tuple[str, Kind], ...] = (
     ("sessions", "dir"),
     ("cache", "dir"),
     ("cache/mypy", "dir"),
+    ("cache/hypothesis", "dir"),
     ("tmp", "dir"),
     ("snapshots", "dir"),
     ("snapshots/objects", "dir"),

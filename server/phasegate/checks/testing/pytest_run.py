@@ -69,6 +69,7 @@ SUITE_CONFIG_FILES = (
 )
 COVERAGE_KIND = "TEST-COVERAGE"
 EXIT_NO_TESTS = 5
+EXIT_USAGE = 4
 
 
 def suite_inputs(config: Config) -> list[str]:
@@ -230,17 +231,38 @@ def _top_level(root: Path) -> set[str]:
         return set()
 
 
+# Folders of test tools' own state a run creates at the root when its tool is not told
+# otherwise (an older Hypothesis without HYPOTHESIS_STORAGE_DIRECTORY): removed when new
+TOOL_STATE_DIRS = frozenset({".hypothesis"})
+
+
 def _remove_new_empty_dirs(root: Path, before: set[str]) -> None:
     """Remove the empty folders the suite's plugins left at the root (pytest-benchmark
-    creates `.benchmarks/` on start), so a validation leaves the workspace as it was.
-    Anything with content in it is the suite's own output and is left alone."""
+    creates `.benchmarks/` on start), and new folders of test tools' own state, so a
+    validation leaves the workspace as it was. Anything else with content in it is the
+    suite's own output and is left alone."""
     for name in _top_level(root) - before:
         path = root / name
         if not path.is_dir() or path.is_symlink():
             continue
-        if any(f for _d, _sub, files in os.walk(path) for f in files):
+        if name not in TOOL_STATE_DIRS and any(
+            f for _d, _sub, files in os.walk(path) for f in files
+        ):
             continue
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _suite_env(ws: Workspace, python: str) -> dict[str, str]:
+    """The environment every run of the suite gets: the activated venv's; no bytecode
+    written; no options from the caller's PYTEST_ADDOPTS; Hypothesis's example database
+    under ``.phasegate/cache/`` (kept, so an example that failed is tried first next
+    time, as in the project's own ``.hypothesis/``) instead of in the workspace."""
+    return {
+        **venv_env(python),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTEST_ADDOPTS": "",
+        "HYPOTHESIS_STORAGE_DIRECTORY": str(ws.state_dir / "cache" / "hypothesis"),
+    }
 
 
 def _execute(
@@ -287,39 +309,19 @@ def _execute(
         run.workers = worker_count(
             workers, has_xdist, test_files, load_tests_time(cache_dir) if has_xdist else None
         )
-        env = {
-            **venv_env(python),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "COVERAGE_FILE": str(data_file),
-            "PYTEST_ADDOPTS": "",
-        }
-        pytest_args = [
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={junit}",
-            "-o",
-            "junit_family=xunit1",
-            *xdist_args(run.workers, has_xdist),
-            # the project's own `--cov` (pytest-cov in `addopts`) would measure in place
-            # of `coverage run`, and report or fail by its own floor: phasegate measures
-            *(["--no-cov"] if with_cov and info.has("pytest_cov") else []),
-        ]
-        if with_cov and run.workers:
-            # coverage in every worker: the plugin starts it there; the controller's own
-            # data goes to a file of its own too, all combined before the report
-            write_plugin(tmp)
-            env.update(plugin_env(tmp))
-            pytest_args += ["-p", PLUGIN_MODULE]
-            argv = [python, "-m", "coverage", "run", "--parallel-mode", *pytest_args]
-        elif with_cov:
-            argv = [python, "-m", "coverage", "run", *pytest_args]
-        else:
-            argv = [python, *pytest_args]
+        env = {**_suite_env(ws, python), "COVERAGE_FILE": str(data_file)}
+        pytest_cov = info.has("pytest_cov")
         started = time.monotonic()
+        argv = _suite_argv(python, junit, tmp, env, with_cov, pytest_cov, run.workers, has_xdist)
         res = run_tool(argv, cwd=root, timeout=timeout, env=env)
+        if res.returncode == EXIT_USAGE and has_xdist and not junit.is_file():
+            # the project switches xdist off (`-p no:xdist` in addopts), so `-n` is unknown
+            # to its pytest: the suite runs as it runs there, serially
+            run.workers = 0
+            for stale in tmp.glob(".coverage*"):  # the stopped run's, combined otherwise
+                stale.unlink()
+            argv = _suite_argv(python, junit, tmp, env, with_cov, pytest_cov, 0, False)
+            res = run_tool(argv, cwd=root, timeout=timeout - (time.monotonic() - started), env=env)
         run.returncode = res.returncode
         run.timed_out = res.timed_out
         run.output_tail = tail(res.stdout, 15, 2000) + (
@@ -338,7 +340,7 @@ def _execute(
             save_tests_time(cache_dir, sum(c.seconds for c in run.cases))
         if run.workers and not res.timed_out and run.error is None:
             budget = timeout - (time.monotonic() - started)
-            _confirm_serially(ws, run, tmp, budget, pytest_cov=info.has("pytest_cov"))
+            _confirm_serially(ws, run, tmp, budget, pytest_cov=pytest_cov)
         if with_cov and not res.timed_out:
             run.coverage, cov_err = _coverage_json(ws, python, tmp, data_file, timeout)
             if cov_err:
@@ -352,6 +354,51 @@ def _execute(
             (ws.state_dir / "tmp").rmdir()  # only when empty
 
 
+def _suite_argv(
+    python: str,
+    junit: Path,
+    tmp: Path,
+    env: dict[str, str],
+    with_cov: bool,
+    pytest_cov: bool,
+    workers: int,
+    has_xdist: bool,
+) -> list[str]:
+    """The command that runs the suite (and adds what it needs to ``env``)."""
+    pytest_args = [
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit1",
+        *xdist_args(workers, has_xdist),
+        # the project's own `--cov` (pytest-cov in `addopts`) would measure in place of
+        # `coverage run`, and report or fail by its own floor: phasegate measures
+        *(["--no-cov"] if with_cov and pytest_cov else []),
+    ]
+    if with_cov and workers:
+        # coverage in every worker: the plugin starts it there; the controller's own data
+        # goes to a file of its own too, all combined before the report
+        write_plugin(tmp)
+        env.update(plugin_env(tmp))
+        return [
+            python,
+            "-m",
+            "coverage",
+            "run",
+            "--parallel-mode",
+            *pytest_args,
+            "-p",
+            PLUGIN_MODULE,
+        ]
+    if with_cov:
+        return [python, "-m", "coverage", "run", *pytest_args]
+    return [python, *pytest_args]
+
+
 def _confirm_serially(
     ws: Workspace, run: SuiteRun, tmp: Path, budget: float, *, pytest_cov: bool
 ) -> None:
@@ -363,12 +410,8 @@ def _confirm_serially(
     if not bad or any(c.file is None for c in bad) or budget < 1.0:
         return
     junit = tmp / "junit-serial.xml"
-    env = {
-        **venv_env(run.python),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTEST_ADDOPTS": "",
-        "COVERAGE_FILE": str(tmp / "serial.coverage"),  # a plugin's, never the root's
-    }
+    # a plugin's coverage data file, never the root's
+    env = {**_suite_env(ws, run.python), "COVERAGE_FILE": str(tmp / "serial.coverage")}
     ids = sorted({c.node_id for c in bad})
     argv = rerun_argv(run.python, ws.root, ids, junit, pytest_cov=pytest_cov)
     res = run_tool(argv, cwd=ws.root, timeout=budget, env=env)
