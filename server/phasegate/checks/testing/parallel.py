@@ -18,9 +18,8 @@ Three things make a parallel run judge as the serial one does:
   state), never as a failure.
 
 ``test_workers`` in the configuration sets it: ``"auto"`` (see :func:`worker_count`), a
-number, or 0 / 1 for a serial run. A serial run passes
-``-n 0`` when xdist is installed, so a project whose ``addopts`` hold ``-n auto`` is still
-measured in one process.
+number, or 0 / 1 for a serial run. A serial run passes ``-n 0`` when xdist is installed,
+so a project whose ``addopts`` hold ``-n auto`` is still measured in one process.
 """
 
 from __future__ import annotations
