@@ -33,15 +33,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shards import program
+
 CHECKS = ("TEST-PYTEST", "TEST-COVERAGE")
-
-
-def program() -> str:
-    here = shutil.which("phasegate", path=str(Path(sys.executable).parent))
-    found = here or shutil.which("phasegate")
-    if found is None:
-        raise SystemExit("phasegate is not installed")
-    return found
 
 
 def prepare(spec: str, extras: str, more: list[str], where: Path) -> Path:

@@ -256,19 +256,24 @@ class _ClockAfter:
         return getattr(time, name)
 
 
+def hanging_test(pid_file: Path) -> str:
+    """A test module whose test hangs; the pid file appears complete (renamed into
+    place) once the process running it is inside the hanging test."""
+    return (
+        "import os, time\n\n\ndef test_forever():\n"
+        f"    open({str(pid_file) + '.tmp'!r}, 'w').write(str(os.getpid()))\n"
+        f"    os.replace({str(pid_file) + '.tmp'!r}, {str(pid_file)!r})\n"
+        "    while True:\n        time.sleep(1)\n"
+    )
+
+
 def test_hanging_suite_is_killed_at_the_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "ws"
     shutil.copytree(FIXTURES / "hang_project", root)
     pid_file = tmp_path / "pid"
-    # the pid file appears complete (renamed into place) once the suite hangs in its test
-    (root / "tests" / "test_hang.py").write_text(
-        "import os, time\n\n\ndef test_forever():\n"
-        f"    open({str(pid_file) + '.tmp'!r}, 'w').write(str(os.getpid()))\n"
-        f"    os.replace({str(pid_file) + '.tmp'!r}, {str(pid_file)!r})\n"
-        "    while True:\n        time.sleep(1)\n"
-    )
+    (root / "tests" / "test_hang.py").write_text(hanging_test(pid_file))
     # The timeout passes once the suite is inside its hanging test, not at a wall-clock
     # instant: a loaded machine may take longer than any short timeout to start pytest,
     # and a suite killed before it hangs proves nothing. The timeout itself is long, a

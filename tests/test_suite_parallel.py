@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_checks_testing import _ClockAfter
+from test_checks_testing import _ClockAfter, hanging_test
 from test_proc_escape import wait_gone
 
 from phasegate import proc
@@ -208,6 +208,36 @@ def test_a_project_that_switches_xdist_off_runs_serially(tmp_path: Path, workers
     assert res["TEST-COVERAGE"].score > 0.9
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_plugins_not_loaded_leave_the_run_serial_and_plain(
+    tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PYTEST_DISABLE_PLUGIN_AUTOLOAD: installed plugins are not loaded, so neither
+    xdist's options nor pytest-cov's ``--no-cov`` are known to the project's pytest."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    root = project(tmp_path / "ws")
+    res = evaluate(root, workers)
+    last = pytest_commands(res["TEST-PYTEST"])[-1]
+    assert "-n" not in last and "--no-cov" not in last
+    assert res["TEST-PYTEST"].error is None and res["TEST-COVERAGE"].error is None
+    (failure,) = res["TEST-PYTEST"].findings
+    assert failure.message.startswith("tests/test_mul.py::test_broken failed")
+    assert res["TEST-COVERAGE"].score > 0.9
+
+
+def test_a_missing_test_dependency_is_unknown_in_workers_too(tmp_path: Path) -> None:
+    """In workers a collection error does not stop the other files (exit 1, not 2): a
+    suite whose only errors are imports of packages the interpreter lacks is still
+    unknown, never failed."""
+    root = project(tmp_path / "ws")
+    (root / "tests" / "test_mul.py").write_text(
+        "import no_such_dependency_here\n\n\ndef test_mul():\n    pass\n"
+    )
+    res = evaluate(root, 2)["TEST-PYTEST"]
+    assert res.status == "error" and res.findings == []
+    assert res.error is not None and "lacks no_such_dependency_here" in res.error
+
+
 def test_a_test_failing_only_in_parallel_is_confirmed_serially(tmp_path: Path) -> None:
     root = project(tmp_path / "ws", alone=True)
     (root / "tests" / "test_mul.py").write_text(TEST_MUL.split("\n\n\ndef test_broken")[0])
@@ -346,12 +376,7 @@ def test_a_hanging_worker_is_killed_at_the_timeout(
     result is unknown, never a failure of some test."""
     root = project(tmp_path / "ws")
     pid_file = tmp_path / "pid"
-    (root / "tests" / "test_hang.py").write_text(
-        "import os, time\n\n\ndef test_forever():\n"
-        f"    open({str(pid_file) + '.tmp'!r}, 'w').write(str(os.getpid()))\n"
-        f"    os.replace({str(pid_file) + '.tmp'!r}, {str(pid_file)!r})\n"
-        "    while True:\n        time.sleep(1)\n"
-    )
+    (root / "tests" / "test_hang.py").write_text(hanging_test(pid_file))
     timeout = 600  # a guard only: the clock jumps past it once the worker hangs
     monkeypatch.setattr(proc, "time", _ClockAfter(pid_file, jump=2 * timeout))
     checks = [CheckConfig(id="TEST-PYTEST", timeout=timeout)]

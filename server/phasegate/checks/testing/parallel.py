@@ -12,8 +12,8 @@ Three things make a parallel run judge as the serial one does:
   workspace has will do.
 - **Tests that share state.** Workers take whole files (``--dist loadfile``), so the tests
   of one file run in order in one process, as they do serially.
-- **Failures confirmed serially.** The tests that failed in parallel run again, serially
-  (:func:`rerun_argv`); their results replace the parallel ones. A test that failed only
+- **Failures confirmed serially.** The tests that failed in parallel run again, serially,
+  by their pytest ids; their results replace the parallel ones. A test that failed only
   in parallel is reported for information (it depends on other tests or on shared
   state), never as a failure.
 
@@ -144,26 +144,3 @@ def plugin_env(folder: Path) -> dict[str, str]:
     """The environment that lets the controller and the workers import the plugin."""
     rest = os.environ.get("PYTHONPATH", "")
     return {"PYTHONPATH": str(folder) + (os.pathsep + rest if rest else "")}
-
-
-def rerun_argv(
-    python: str, root: Path, node_ids: list[str], junit: Path, *, pytest_cov: bool = False
-) -> list[str]:
-    """The serial run of the tests that failed in parallel, by their pytest ids (with
-    absolute paths, so that no file name can read as an option); ``--no-cov`` when
-    pytest-cov is installed, since nothing is measured."""
-    return [
-        python,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--junitxml={junit}",
-        "-o",
-        "junit_family=xunit1",
-        "-n",
-        "0",
-        *(["--no-cov"] if pytest_cov else []),
-        *[str(root / node) for node in node_ids],
-    ]

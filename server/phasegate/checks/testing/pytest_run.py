@@ -42,7 +42,6 @@ from phasegate.checks.testing.parallel import (
     Workers,
     load_tests_time,
     plugin_env,
-    rerun_argv,
     save_tests_time,
     worker_count,
     write_plugin,
@@ -312,15 +311,17 @@ def _execute(
         env = {**_suite_env(ws, python), "COVERAGE_FILE": str(data_file)}
         pytest_cov = info.has("pytest_cov")
         started = time.monotonic()
-        argv = _suite_argv(python, junit, tmp, env, with_cov, pytest_cov, run.workers, has_xdist)
+        options = _options(run.workers, has_xdist, with_cov and pytest_cov)
+        argv = _suite_argv(python, junit, tmp, env, with_cov, run.workers, options)
         res = run_tool(argv, cwd=root, timeout=timeout, env=env)
-        if res.returncode == EXIT_USAGE and has_xdist and not junit.is_file():
-            # the project switches xdist off (`-p no:xdist` in addopts), so `-n` is unknown
-            # to its pytest: the suite runs as it runs there, serially
+        if res.returncode == EXIT_USAGE and options and not junit.is_file():
+            # the project's pytest knows none of them: its plugins are not loaded
+            # (`-p no:xdist` in addopts, PYTEST_DISABLE_PLUGIN_AUTOLOAD): the suite runs
+            # as it runs there, serially, without them
             run.workers = 0
             for stale in tmp.glob(".coverage*"):  # the stopped run's, combined otherwise
                 stale.unlink()
-            argv = _suite_argv(python, junit, tmp, env, with_cov, pytest_cov, 0, False)
+            argv = _suite_argv(python, junit, tmp, env, with_cov, 0, [])
             res = run_tool(argv, cwd=root, timeout=timeout - (time.monotonic() - started), env=env)
         run.returncode = res.returncode
         run.timed_out = res.timed_out
@@ -354,18 +355,9 @@ def _execute(
             (ws.state_dir / "tmp").rmdir()  # only when empty
 
 
-def _suite_argv(
-    python: str,
-    junit: Path,
-    tmp: Path,
-    env: dict[str, str],
-    with_cov: bool,
-    pytest_cov: bool,
-    workers: int,
-    has_xdist: bool,
-) -> list[str]:
-    """The command that runs the suite (and adds what it needs to ``env``)."""
-    pytest_args = [
+def _pytest_args(junit: Path) -> list[str]:
+    """``-m pytest`` and what every run of the suite is given."""
+    return [
         "-m",
         "pytest",
         "-q",
@@ -374,11 +366,27 @@ def _suite_argv(
         f"--junitxml={junit}",
         "-o",
         "junit_family=xunit1",
-        *xdist_args(workers, has_xdist),
-        # the project's own `--cov` (pytest-cov in `addopts`) would measure in place of
-        # `coverage run`, and report or fail by its own floor: phasegate measures
-        *(["--no-cov"] if with_cov and pytest_cov else []),
     ]
+
+
+def _options(workers: int, has_xdist: bool, no_cov: bool) -> list[str]:
+    """The options of plugins the run relies on: xdist's, and ``--no-cov`` where the
+    project's own pytest-cov (its ``--cov`` in ``addopts``) would otherwise measure in
+    place of ``coverage run``, and report or fail by its own floor."""
+    return [*xdist_args(workers, has_xdist), *(["--no-cov"] if no_cov else [])]
+
+
+def _suite_argv(
+    python: str,
+    junit: Path,
+    tmp: Path,
+    env: dict[str, str],
+    with_cov: bool,
+    workers: int,
+    options: list[str],
+) -> list[str]:
+    """The command that runs the suite (and adds what it needs to ``env``)."""
+    pytest_args = [*_pytest_args(junit), *options]
     if with_cov and workers:
         # coverage in every worker: the plugin starts it there; the controller's own data
         # goes to a file of its own too, all combined before the report
@@ -412,10 +420,13 @@ def _confirm_serially(
     junit = tmp / "junit-serial.xml"
     # a plugin's coverage data file, never the root's
     env = {**_suite_env(ws, run.python), "COVERAGE_FILE": str(tmp / "serial.coverage")}
-    ids = sorted({c.node_id for c in bad})
-    argv = rerun_argv(run.python, ws.root, ids, junit, pytest_cov=pytest_cov)
+    # by pytest's ids, with absolute paths, so that no file name can read as an option
+    ids = [str(ws.root / node) for node in sorted({c.node_id for c in bad})]
+    options = _options(0, True, pytest_cov)
+    argv = [run.python, *_pytest_args(junit), *options, *ids]
     res = run_tool(argv, cwd=ws.root, timeout=budget, env=env)
-    if res.timed_out or res.returncode not in (0, 1) or not junit.is_file():
+    # 2: interrupted, as by a collection error, which the JUnit XML holds
+    if res.timed_out or res.returncode not in (0, 1, 2) or not junit.is_file():
         return  # the serial run could not judge them: the parallel results stand
     try:
         serial = parse_junit(junit.read_bytes(), ws)
@@ -786,7 +797,8 @@ def outcome_of_run(ctx: CheckContext, run: SuiteRun, max_findings: int = 100) ->
         for c in bad
         if c.outcome == "error" and c.file and not defines_tests(ws.read_text(c.file) or "")
     ]
-    if scripts and len(scripts) == len(bad) and run.returncode == 2:
+    # pytest stops at a collection error (exit 2); in xdist workers the rest runs (exit 1)
+    if scripts and len(scripts) == len(bad) and run.returncode in (1, 2):
         names = ", ".join(sorted({c.file or "" for c in scripts}))
         return CheckOutcome(
             score=0.0,
@@ -795,7 +807,7 @@ def outcome_of_run(ctx: CheckContext, run: SuiteRun, max_findings: int = 100) ->
             "rename them), so the suite can run",
         )
     lacking = missing_modules(ws, bad)
-    if lacking and len(lacking) == len(bad) and run.returncode == 2:
+    if lacking and len(lacking) == len(bad) and run.returncode in (1, 2):
         # every error is a test module importing a package the interpreter lacks: the
         # environment is incomplete, the suite did not run, the result is unknown
         names = ", ".join(sorted({mod for _case, mod in lacking}))
