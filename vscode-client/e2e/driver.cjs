@@ -566,21 +566,29 @@ class Ui {
   async outcomeToast(title) {
     const toasts = await this.page.locator(".notification-toast").all();
     for (const toast of toasts) {
-      const text = (await toast.innerText().catch(() => "")).replace(/\s+/g, " ").trim();
+      // One read of one element: the toasts are found by position, and a progress
+      // notification that ends while they are read gives its place to the outcome's, so
+      // reading its text and its buttons apart could mix the two.
+      const seen = await toast
+        .evaluate((el) => ({
+          text: el.innerText,
+          buttons: Array.from(el.querySelectorAll(".monaco-button")).map((b) => b.innerText),
+          warning: el.querySelector(".codicon-warning") !== null,
+          error: el.querySelector(".codicon-error") !== null,
+        }), undefined, { timeout: 1000 })
+        .catch(() => null);
+      if (seen === null) {
+        continue;
+      }
+      const text = seen.text.replace(/\s+/g, " ").trim();
       if (!text.includes(`PhaseGate: ${title}`)) {
         continue;
       }
-      const buttons = (await toast.locator(".monaco-button").allInnerTexts().catch(() => []))
-        .map((b) => b.trim())
-        .filter((b) => b !== "");
+      const buttons = seen.buttons.map((b) => b.trim()).filter((b) => b !== "");
       if (buttons.length === 0 || buttons.includes("Cancel")) {
         continue;
       }
-      const severity = (await toast.locator(".codicon-warning").count())
-        ? "warning"
-        : (await toast.locator(".codicon-error").count())
-          ? "error"
-          : "info";
+      const severity = seen.warning ? "warning" : seen.error ? "error" : "info";
       return { text, buttons, severity };
     }
     return null;
