@@ -495,3 +495,24 @@ def test_a_sub_bullet_placeholder_makes_its_criterion_a_placeholder() -> None:
     text = KIRO.replace("   - skip the header", "   - TODO")
     (r1, *_rest) = parse_requirements(text, ".kiro/specs/import/requirements.md").requirements
     assert [a.placeholder for a in r1.acceptance] == [True, False]
+
+
+def test_a_list_describing_another_documents_format_holds_no_slot() -> None:
+    """Spec Kit's plan template keeps its Phase 0 steps in every plan, among them the
+    shape of research.md: "using format:" then "- Decision: [what was chosen]". Those
+    brackets belong to research.md, not to the plan (slack-messenger's plans)."""
+    lines = [
+        "3. **Consolidate findings** in `research.md` using format:",
+        "   - Decision: [what was chosen]",
+        "   - Rationale: [why chosen]",
+        "   - Alternatives considered: [what else evaluated]",
+        "",
+        "**Output**: research.md with all NEEDS CLARIFICATION resolved",
+        "- Owner: [name of the owner]",
+        "Output format:",
+        "",
+        "- Language: [e.g., Python 3.11]",
+    ]
+    found = PlaceholderScanner().scan(lines)
+    # the list right after "format:" only; a list after a blank line is the document's
+    assert [p.text for p in found] == ["[name of the owner]", "[e.g., Python 3.11]"]

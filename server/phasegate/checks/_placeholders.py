@@ -239,6 +239,26 @@ def continuation_lines(lines: Sequence[str], skip: Collection[int] = ()) -> froz
     return frozenset(out)
 
 
+_FORMAT_INTRO_RE = re.compile(r"\bformat[*_]*:[*_]*\s*$", re.I)
+_LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+
+
+def _format_lists(lines: Sequence[str], skip: Collection[int]) -> set[int]:
+    """The items of a list introduced by a line ending in "format:" ("Consolidate findings
+    in `research.md` using format:" then "- Decision: [what was chosen]", as Spec Kit's
+    plan template keeps in every plan): they describe the shape of another document, so
+    their brackets are not slots of this one."""
+    out: set[int] = set()
+    for k, line in enumerate(lines):
+        if k in skip or not _FORMAT_INTRO_RE.search(line):
+            continue
+        j = k + 1
+        while j < len(lines) and j not in skip and _LIST_ITEM_RE.match(lines[j]):
+            out.add(j)
+            j += 1
+    return out
+
+
 def _front_matter(lines: Sequence[str]) -> set[int]:
     """The lines of a YAML front matter block (``---`` on the first line to the next
     ``---`` or ``...``): metadata, not text."""
@@ -679,6 +699,7 @@ class PlaceholderScanner:
         """Placeholders in ``lines`` (0-based numbers), skipping the line numbers ``skip``.
         ``continuation``: the lines that continue a paragraph (guessed when not given)."""
         skip = set(skip) | _front_matter(lines)
+        skip |= _format_lists(lines, skip)
         if continuation is None:
             continuation = continuation_lines(lines, skip)
         masked, comments = _mask_document(lines, skip, continuation)
