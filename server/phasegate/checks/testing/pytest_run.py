@@ -337,7 +337,7 @@ def _execute(
             except ET.ParseError as exc:
                 if not res.timed_out:
                     run.error = f"pytest's JUnit XML is unreadable: {exc}"
-        if run.cases and not res.timed_out:
+        if has_xdist and run.cases and not res.timed_out:  # read only where xdist is
             save_tests_time(cache_dir, sum(c.seconds for c in run.cases))
         if run.workers and not res.timed_out and run.error is None:
             budget = timeout - (time.monotonic() - started)
