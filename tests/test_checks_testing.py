@@ -445,10 +445,31 @@ def test_object_addresses_are_left_out_of_failure_messages() -> None:
     assert pytest_run._short("assert 0x7ff4f2cb90f0 == 1", "") == "assert 0x7ff4f2cb90f0 == 1"
 
 
-def test_hypothesis_keeps_its_examples_under_the_state_folder(tmp_path: Path) -> None:
+# Hypothesis loads its "ci" profile, which keeps no example database, when one of these is set.
+HYPOTHESIS_CI_VARS = (
+    "CI",
+    "__TOX_ENVIRONMENT_VARIABLE_ORIGINAL_CI",
+    "TF_BUILD",
+    "bamboo.buildKey",
+    "BUILDKITE",
+    "CIRCLECI",
+    "CIRRUS_CI",
+    "CODEBUILD_BUILD_ID",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "HEROKU_TEST_RUN_ID",
+    "TEAMCITY_VERSION",
+)
+
+
+def test_hypothesis_keeps_its_examples_under_the_state_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The example database goes to .phasegate/cache/hypothesis, not .hypothesis/ in the
     workspace; a .hypothesis/ a tool still makes there anew is removed, one the project
-    had is left alone."""
+    had is left alone. Run as on a developer's machine: on CI, Hypothesis keeps no database."""
+    for var in HYPOTHESIS_CI_VARS:
+        monkeypatch.delenv(var, raising=False)
     ws = tmp_path / "ws"
     (ws / "tests").mkdir(parents=True)
     (ws / "tests" / "test_prop.py").write_text(
