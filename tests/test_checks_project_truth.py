@@ -472,6 +472,59 @@ def test_a_suite_missing_its_test_dependencies_is_unknown_not_failed(tmp_path: P
     assert res.status == "failed" and res.findings
 
 
+def run_both(root: Path, workers: int) -> dict[str, CheckResult]:
+    """TEST-PYTEST and TEST-COVERAGE of one shared run of the suite."""
+    checks = [CheckConfig(id="TEST-PYTEST"), CheckConfig(id="TEST-COVERAGE")]
+    cfg = Config(phases=[PhaseConfig(name="p", checks=checks)], test_workers=workers)
+    runner = GateRunner(Workspace(root), cfg, trusted=True)
+    return {(r := runner.run_check(c)).id: r for c in runner.checks("p")}
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_coverage_of_a_suite_that_could_not_run_is_unknown(tmp_path: Path, workers: int) -> None:
+    """specmem without its optional extras: two test modules import packages the venv
+    lacks; serially pytest stops at them before any test runs (exit 2), in workers the
+    other files run. Either way the coverage measured is not the suite's: 52 "not covered"
+    findings on code the suite does test were false."""
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/store.py": "def put(x):\n    return [x]\n\n\ndef get(xs):\n    return xs[0]\n",
+            "tests/test_store.py": "import no_such_vector_db\n\nfrom pkg.store import get, put\n\n\n"
+            "def test_roundtrip():\n    assert get(put(1)) == 1\n",
+            "tests/test_other.py": "def test_other():\n    assert True\n",
+        },
+    )
+    res = run_both(tmp_path, workers)
+    if res["TEST-PYTEST"].error and "is not installed" in res["TEST-PYTEST"].error:
+        pytest.skip(res["TEST-PYTEST"].error)
+    for check in ("TEST-PYTEST", "TEST-COVERAGE"):
+        assert res[check].status == "error" and res[check].findings == [], check
+        assert "lacks no_such_vector_db" in (res[check].error or ""), check
+    # a real collection error (the workspace's own code): pytest's verdict is a failure,
+    # the coverage of a run that stopped before the tests is unknown
+    (tmp_path / "tests/test_store.py").write_text(
+        "from pkg.nope import get\n\n\ndef test_roundtrip():\n    assert get\n"
+    )
+    res = run_both(tmp_path, workers)
+    assert res["TEST-PYTEST"].status == "failed" and res["TEST-PYTEST"].findings, res[
+        "TEST-PYTEST"
+    ].error
+    if workers:  # the other file ran in a worker: its coverage counts
+        assert res["TEST-COVERAGE"].error is None
+    else:
+        assert res["TEST-COVERAGE"].status == "error" and not res["TEST-COVERAGE"].findings
+        assert "collection error in tests/test_store.py" in (res["TEST-COVERAGE"].error or "")
+    # the suite runs: coverage is measured again
+    (tmp_path / "tests/test_store.py").write_text(
+        "from pkg.store import get, put\n\n\ndef test_roundtrip():\n    assert get(put(1)) == 1\n"
+    )
+    res = run_both(tmp_path, workers)
+    assert res["TEST-PYTEST"].status == "passed"
+    assert res["TEST-COVERAGE"].status == "passed", res["TEST-COVERAGE"]
+
+
 def test_a_project_without_any_test_fails_in_any_language(tmp_path: Path) -> None:
     write(tmp_path, {"src/index.ts": "export const x = 1;\n", "package.json": "{}\n"})
     res = run(tmp_path, "TEST-EXISTS")

@@ -11,6 +11,10 @@ coverage configuration (``.coveragerc``, ``[tool.coverage]``) applies.
 * Findings: the uncovered line ranges of the files changed since the last time this
   check passed (content hashes kept in ``.phasegate/cache/``), or of every file when it
   never passed; at most ``max_findings`` of them, then one summary finding.
+* A run that measured the wrong thing is unknown, not a percentage: when TEST-PYTEST
+  cannot judge the suite (its interpreter lacks the test dependencies, the tests import
+  another copy of the project, ...), or pytest stopped at a collection error before any
+  test ran, the check could not run, with the same reason.
 * Measuring none of the workspace's source files is not 100%: when coverage.py's report
   holds no source file while the workspace has some (typically a ``source`` setting
   naming another package), the check fails with a finding at that setting.
@@ -29,6 +33,7 @@ from phasegate.checks.base import CheckContext, CheckOutcome
 from phasegate.checks.testing.exists import no_python_tests_reason
 from phasegate.checks.testing.pytest_run import (
     SuiteCheck,
+    SuiteRun,
     _rel,
     outcome_of_run,
     run_suite,
@@ -73,6 +78,15 @@ def uncovered_ranges(executed: list[int], missing: list[int]) -> list[tuple[int,
     if start is not None and prev is not None:
         out.append((start, prev))
     return out
+
+
+def _stopped_reason(run: SuiteRun) -> str:
+    files = sorted({c.file or c.name for c in run.cases if c.outcome == "error"})
+    where = f" at a collection error in {', '.join(files)}" if files else ""
+    return (
+        f"pytest stopped{where} before running the tests (exit code 2), so the coverage "
+        "it measured is not the tests': fix what TEST-PYTEST reports, then validate again"
+    )
 
 
 def _history_path(ws: Workspace, key: str) -> Path:
@@ -146,6 +160,13 @@ class Coverage(SuiteCheck):
         run = run_suite(ctx, coverage=True)
         if run.error or run.timed_out:
             return outcome_of_run(ctx, run)  # the same error / timeout finding as pytest
+        # a suite TEST-PYTEST cannot judge (its environment lacks the test dependencies,
+        # the tests import another copy of the project, ...) measured the wrong thing too
+        suite = outcome_of_run(ctx, run)
+        if suite.error is not None:
+            return CheckOutcome(score=0.0, error=suite.error)
+        if run.returncode == 2:  # pytest stopped (at a collection error) before the tests
+            return CheckOutcome(score=0.0, error=_stopped_reason(run))
         if run.coverage is None:  # not measured: the coverage is unknown, not zero
             return CheckOutcome(score=0.0, error=run.coverage_error or "no coverage data")
         return self.evaluate(ctx, opts, run.coverage)

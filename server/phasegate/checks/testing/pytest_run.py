@@ -138,6 +138,9 @@ class SuiteRun:
     workers: int = 0  # pytest-xdist workers; 0: one process
     # tests that failed in parallel and passed when they ran again serially
     parallel_only: list[TestCase] = field(default_factory=list)
+    # the project's packages the tests imported from elsewhere (None: not asked yet);
+    # both checks of a shared run judge it, the interpreter is asked once
+    foreign: dict[str, str | None] | None = None
 
 
 # -- the shared run ---------------------------------------------------------------------
@@ -779,7 +782,9 @@ def outcome_of_run(ctx: CheckContext, run: SuiteRun, max_findings: int = 100) ->
     findings: list[Finding] = []
     bad = [c for c in cases if c.outcome in ("failed", "error")]
     if bad and run.python:
-        foreign = foreign_packages(ws, run.python, 60.0)
+        if run.foreign is None:
+            run.foreign = foreign_packages(ws, run.python, 60.0)
+        foreign = run.foreign
         if foreign:
             where = "; ".join(
                 f"{n} from {o}" if o else f"{n} not at all" for n, o in sorted(foreign.items())
