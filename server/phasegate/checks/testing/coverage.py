@@ -145,7 +145,9 @@ class Coverage(SuiteCheck):
     description = (
         "Line coverage of the source files by the tests (coverage.py); findings on the "
         "uncovered ranges of changed files. A report that measured none of the source "
-        "files fails, at coverage.py's `source` setting. Score: min(1, percent / target)."
+        "files fails, at coverage.py's `source` setting. A suite that could not run (its "
+        "test dependencies missing, stopped at a collection error) leaves it unknown. "
+        "Score: min(1, percent / target)."
     )
     default_weight = 1.0
     Options = CoverageOptions
