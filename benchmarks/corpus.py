@@ -17,12 +17,17 @@ makes a workspace of ONLY those files, each placed at its destination path; ``np
 installs the JavaScript dependencies as the project pins them (``npm ci --ignore-scripts``
 in every folder with a ``package-lock.json``), so its own eslint, tsc and test runner
 judge it (without npm, or when an install fails, the reason is printed and the
-JavaScript checks report that the dependencies are not installed).
+JavaScript checks report that the dependencies are not installed); ``venv = [ARGS...]``
+gives the workspace a ``.venv`` where ``pip install ARGS`` put the project and its test
+dependencies, so its own suite runs in its own environment, as its maintainers run it —
+made only when asked (``--venvs``: it installs from the package index, and the tests'
+verdicts then depend on what the index serves today).
 
 Idempotent: a marker ``DEST/.corpus-markers/<name>.json`` records the source and its
 version or commit; a project whose marker matches is not fetched again.
 
     python benchmarks/corpus.py fetch [--only NAME ...] [--dest DIR] [--manifest FILE]
+                                      [--venvs]
     python benchmarks/corpus.py list [--manifest FILE]
 """
 
@@ -88,6 +93,7 @@ _KEYS = frozenset(
         "why",
         "copy",
         "npm",
+        "venv",
     }
 )
 
@@ -116,6 +122,7 @@ class Project:
     trusted: bool = True
     copy: tuple[tuple[str, str], ...] = field(default=())
     npm: bool = False
+    venv: tuple[str, ...] = ()
 
     def identity(self) -> dict[str, Any]:
         """What the marker records: everything that decides the workspace's content."""
@@ -184,6 +191,9 @@ def _project(entry: Mapping[str, Any], index: int) -> Project:
     npm = entry.get("npm", False)
     if not isinstance(npm, bool):
         raise ManifestError(f"{where}: 'npm' must be true or false")
+    venv_raw = entry.get("venv", [])
+    if not isinstance(venv_raw, list) or not all(isinstance(a, str) and a for a in venv_raw):
+        raise ManifestError(f"{where}: 'venv' must be a list of pip install arguments")
     package = _str(entry, "package", where, required=source == "pypi")
     version = _str(entry, "version", where, required=source == "pypi")
     repo = _str(entry, "repo", where, required=source == "github")
@@ -226,6 +236,7 @@ def _project(entry: Mapping[str, Any], index: int) -> Project:
         trusted=trusted,
         copy=tuple(pairs),
         npm=npm,
+        venv=tuple(venv_raw),
     )
 
 
@@ -606,6 +617,51 @@ def _npm_install(project: Project, workspace: Path) -> None:
             print(f"{project.name}: in {where}: {failure}")
 
 
+VENV_TIMEOUT = 1200
+VENV_MARKER = ".corpus-venv.json"
+
+
+def make_venv(project: Project, workspace: Path) -> str | None:
+    """Give ``workspace`` a ``.venv`` (this Python's version) where ``pip install
+    <project.venv>`` ran in the workspace; None when done (or already done with the same
+    arguments), else why not (printed too). A project without ``venv`` gets none."""
+    if not project.venv:
+        return None
+    venv = workspace / ".venv"
+    marker = venv / VENV_MARKER
+    wanted = {"python": list(sys.version_info[:3]), "pip": list(project.venv)}
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(marker.read_text(encoding="utf-8")) == wanted:
+            return None
+    shutil.rmtree(venv, ignore_errors=True)
+    failure = ""
+    steps = (
+        [sys.executable, "-m", "venv", str(venv)],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+         "--disable-pip-version-check", *project.venv],
+    )  # fmt: skip
+    for argv in steps:
+        try:
+            result = subprocess.run(
+                argv, cwd=workspace, capture_output=True, text=True,
+                timeout=VENV_TIMEOUT, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            failure = f"{' '.join(argv[:4])} timed out after {VENV_TIMEOUT} s"
+            break
+        if result.returncode != 0:
+            lines = [ln for ln in result.stderr.splitlines() if not ln.startswith("WARNING")]
+            tail = "\n".join(lines[-5:])
+            failure = f"{' '.join(argv[:4])} failed (exit {result.returncode}):\n{tail}"
+            break
+    if failure:
+        shutil.rmtree(venv, ignore_errors=True)
+        print(f"{project.name}: no .venv: {failure}")
+        return failure
+    marker.write_text(json.dumps(wanted) + "\n", encoding="utf-8")
+    return None
+
+
 # --------------------------------------------------------------------------- materialise
 
 
@@ -668,12 +724,13 @@ def materialize(project: Project, dest_root: Path) -> Path | None:
 # --------------------------------------------------------------------------- command line
 
 
-def default_dest() -> Path:
-    """``$PHASEGATE_CORPUS_DIR``, else ``~/.cache/phasegate/corpus``."""
+def default_dest(*, venvs: bool = False) -> Path:
+    """``$PHASEGATE_CORPUS_DIR``, else ``~/.cache/phasegate/corpus``; with ``venvs``, a
+    sibling folder ``…-venvs`` (phasegate finds a workspace's ``.venv`` by itself: the
+    corpus without them must not see them)."""
     override = os.environ.get("PHASEGATE_CORPUS_DIR")
-    if override:
-        return Path(override).expanduser()
-    return Path.home() / ".cache" / "phasegate" / "corpus"
+    base = Path(override).expanduser() if override else Path.home() / ".cache/phasegate/corpus"
+    return base.with_name(base.name + "-venvs") if venvs else base
 
 
 def _chosen(projects: Sequence[Project], only: Sequence[str] | None) -> Iterator[Project]:
@@ -690,7 +747,7 @@ def _chosen(projects: Sequence[Project], only: Sequence[str] | None) -> Iterator
 
 def _fetch(args: argparse.Namespace) -> int:
     projects = load_manifest(args.manifest)
-    dest: Path = args.dest if args.dest is not None else default_dest()
+    dest: Path = args.dest if args.dest is not None else default_dest(venvs=args.venvs)
     dest = dest.expanduser().resolve()
     failed: list[str] = []
     unavailable: list[str] = []
@@ -708,6 +765,8 @@ def _fetch(args: argparse.Namespace) -> int:
             continue
         done += 1
         print(f"{project.name}: {'cached' if cached else 'materialised'} {workspace}")
+        if args.venvs and make_venv(project, workspace) is not None:
+            failed.append(project.name)
     print(
         f"{done} materialised in {dest}; {len(unavailable)} unavailable here; {len(failed)} failed"
     )
@@ -740,7 +799,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dest",
         type=Path,
         default=None,
-        help="destination (default: $PHASEGATE_CORPUS_DIR or ~/.cache/phasegate/corpus)",
+        help="destination (default: $PHASEGATE_CORPUS_DIR or ~/.cache/phasegate/corpus; "
+        "with --venvs, the same name ending in -venvs)",
+    )
+    fetch.add_argument(
+        "--venvs", action="store_true", help="give the projects with `venv` their .venv"
     )
     fetch.set_defaults(run=_fetch)
     listing = sub.add_parser("list", parents=[common], help="print the manifest's projects")

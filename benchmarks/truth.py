@@ -1,7 +1,7 @@
 """Precision of every check, and the verdict of every gate, on real projects.
 
     python benchmarks/truth.py [--only NAME ...] [--dest DIR] [--sample N]
-                               [--write-stubs] [--json FILE]
+                               [--write-stubs] [--json FILE] [--venvs]
 
 For each project of the corpus (``benchmarks/corpus.toml``, materialised by
 ``benchmarks/corpus.py``: PyPI sdists pinned by version everywhere, public repositories
@@ -35,6 +35,12 @@ Gate verdicts: ``gates`` holds what a maintainer would expect of each phase (``p
 ``fail``); the table shows expected against actual. ``known_gate_misses`` maps a phase to
 why phasegate's verdict is known to differ (an open issue): shown, not counted as a
 surprise by ``--strict``.
+
+``--venvs``: the projects whose corpus entry has ``venv`` get a ``.venv`` with their test
+dependencies first (``benchmarks/corpus.py``), so their suites run in their own
+environment and the Testing verdicts judge phasegate, not this machine's ``python3``.
+Such a corpus lives apart (default ``~/.cache/phasegate/corpus-venvs``): phasegate finds a
+workspace's ``.venv`` by itself, so the runs without ``--venvs`` must not see one.
 
 The figures go in ``docs/truth.md``.
 """
@@ -184,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     ap.add_argument("--ignore-phase", default="", help="phases whose verdict is not compared")
     ap.add_argument(
+        "--venvs", action="store_true", help="give the projects with `venv` their .venv first"
+    )
+    ap.add_argument(
         "--strict",
         action="store_true",
         help="exit 1 when a sampled finding has no label, a check with >= 10 judged "
@@ -199,9 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         projects = [p for p in projects if p.name in set(args.only)]
     if args.source:
         projects = [p for p in projects if p.source == args.source]
-    dest = args.dest or Path(
-        os.environ.get("PHASEGATE_CORPUS_DIR") or Path.home() / ".cache/phasegate/corpus"
-    )
+    dest = args.dest or corpus.default_dest(venvs=args.venvs)
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {len(projects)} projects")
 
@@ -218,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         if workspace is None:
             skipped.append(project.name)
             continue
+        if args.venvs:
+            corpus.make_venv(project, Path(workspace))
         run = validate(Path(workspace), bool(getattr(project, "trusted", True)))
         if run.error:
             print(f"{project.name}: validate failed: {run.error}")
