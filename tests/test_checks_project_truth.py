@@ -491,7 +491,8 @@ def test_coverage_of_a_suite_that_could_not_run_is_unknown(tmp_path: Path, worke
         {
             "pkg/__init__.py": "",
             "pkg/store.py": "def put(x):\n    return [x]\n\n\ndef get(xs):\n    return xs[0]\n",
-            "tests/test_store.py": "import no_such_vector_db\n\nfrom pkg.store import get, put\n\n\n"
+            "tests/test_store.py": "import no_such_vector_db\n\n"
+            "from pkg.store import get, put\n\n\n"
             "def test_roundtrip():\n    assert get(put(1)) == 1\n",
             "tests/test_other.py": "def test_other():\n    assert True\n",
         },

@@ -777,7 +777,7 @@ def test_the_scaffolds_stubs_are_still_found(tmp_path: Path) -> None:
             '"""REQ-001: Backwards compatibility with v1 files."""\n\n\n'
             "def req_001() -> None:\n"
             '    """Backwards compatibility with v1 files (REQ-001)."""\n'
-            "    raise NotImplementedError('REQ-001 is not implemented yet')\n"
+            '    raise NotImplementedError("REQ-001 is not implemented yet")\n'
         )
     }
     assert stub_names(tmp_path, files) == ["req_001"]

@@ -447,7 +447,7 @@ def test_empty_folder_to_completed_session(tmp_path: Path) -> None:
     assert phases["testing"] in WAITING and phases["deployment"] == "pending"
     for rid, rel in (("REQ-001", "tests/test_req_001.py"), ("REQ-002", "tests/test_req_002.py")):
         text = (ws / rel).read_text()
-        assert f"@pytest.mark.req({rid!r})" in text and "pytest.fail(" in text
+        assert f'@pytest.mark.req("{rid}")' in text and "pytest.fail(" in text
         assert re.search(rf"{re.escape(rel)}:\d+:\d+: TEST-PYTEST .*{rid} not tested", output(res))
     checks = gate_checks(st, "testing")
     assert checks["TEST-EXISTS"] and checks["TEST-TRACE"] and not checks["TEST-PYTEST"]

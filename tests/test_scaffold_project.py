@@ -100,7 +100,7 @@ def test_implementation_skeleton_per_requirement(ws: Path) -> None:
     ast.parse(src)
     assert "def tag_tasks_with_labels() -> None:" in src
     assert "REQ-002" in src and "docs/requirements.md:" in src
-    assert "raise NotImplementedError('REQ-002 is not implemented yet')" in src
+    assert 'raise NotImplementedError("REQ-002 is not implemented yet")' in src
     checks = gate(ws, "implementation")
     assert checks["IMPL-LINT"] is True  # clean code...
     if "IMPL-STUB" in checks:
@@ -119,7 +119,7 @@ def test_testing_scaffold_fails_until_written_and_traces_every_requirement(ws: P
     assert res.ok, res.error
     assert res.files_changed == ["conftest.py", "tests/test_req_002.py"]  # REQ-001 is covered
     text = (ws / "tests/test_req_002.py").read_text()
-    assert "@pytest.mark.req('REQ-002')" in text
+    assert '@pytest.mark.req("REQ-002")' in text
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers"],
         cwd=ws,
@@ -135,6 +135,22 @@ def test_testing_scaffold_fails_until_written_and_traces_every_requirement(ws: P
         assert checks["TEST-TRACE"] is True
     # A second run adds nothing.
     assert run_scaffold(ws, "testing").files_changed == []
+
+
+def test_scaffolded_python_is_left_as_ruff_formats_it(ws: Path) -> None:
+    """A project that runs ruff format (or black) gets no diff from what was scaffolded."""
+    written = run_scaffold(ws, "implementation").files_changed
+    written += run_scaffold(ws, "testing").files_changed
+    py = [p for p in written if p.endswith(".py")]
+    assert "task_manager/req_002.py" in py and "tests/test_req_002.py" in py
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--diff", "--no-cache", *py],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_testing_scaffold_keeps_an_existing_conftest(ws: Path) -> None:

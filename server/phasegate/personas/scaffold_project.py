@@ -153,6 +153,25 @@ def _requirements(ws: Workspace, config: Any) -> list[Requirement]:
     return out
 
 
+def _literal(text: str) -> str:
+    """``text`` as a Python string literal in the quotes ruff format and black choose:
+    double, unless that would need more escapes (the scaffold is left as formatted)."""
+    lit = repr(text)
+    if lit.startswith("'") and '"' not in text:
+        return f'"{lit[1:-1]}"'
+    return lit
+
+
+def _call(head: str, arg: str, limit: int = 88) -> str:
+    """``head(arg)`` as a line, or split as ruff format splits it past its default 88
+    columns."""
+    line = f"{head}({arg})"
+    if len(line) <= limit:
+        return line + "\n"
+    indent = head[: len(head) - len(head.lstrip())]
+    return f"{head}(\n{indent}    {arg}\n{indent})\n"
+
+
 def _doc_text(text: str) -> str:
     """Safe inside a triple-quoted docstring."""
     return text.replace("\\", "\\\\").replace('"""', "'''").strip()
@@ -199,7 +218,7 @@ def write_implementation(task: PersonaTask, ctx: PersonaContext) -> ScaffoldOutc
             "from __future__ import annotations\n\n\n"
             f"def {func}() -> None:\n"
             f'    """{_doc_text(r.title) or r.id} ({r.id})."""\n'
-            f"    raise NotImplementedError({f'{r.id} is not implemented yet'!r})\n"
+            + _call("    raise NotImplementedError", _literal(f"{r.id} is not implemented yet"))
         )
         rel = f"{pkg}/{mod}.py"
         if ctx.write_text(rel, body):
@@ -266,10 +285,9 @@ def write_testing(task: PersonaTask, ctx: PersonaContext) -> ScaffoldOutcome:
         body = (
             f'"""Tests for {r.id}: {title}."""\n\n'
             "import pytest\n\n\n"
-            f"@pytest.mark.req({r.id!r})\n"
+            f"@pytest.mark.req({_literal(r.id)})\n"
             f"def test_{_module_name(r.id)}() -> None:\n"
-            f'    """{r.id}: {title}."""\n'
-            f"    pytest.fail({reason!r})\n"
+            f'    """{r.id}: {title}."""\n' + _call("    pytest.fail", _literal(reason))
         )
         if ctx.write_text(rel, body):
             out.written.append(rel)
