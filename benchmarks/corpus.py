@@ -63,6 +63,7 @@ KINDS = frozenset(
     {
         "python-package",
         "old-ruff-pin",
+        "flake8-config",
         "python-3.13",
         "typer-cli",
         "spec-kit-monorepo",

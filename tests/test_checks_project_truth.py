@@ -128,6 +128,69 @@ repos:
 """
 
 
+FLAKE8_PROJECT = {
+    # more-itertools 10.5.0 lints with flake8 and this section; ruff's classic rules
+    # flagged 74 E731/E741 findings and docs/conf.py, all of which it had opted out of
+    "setup.cfg": "[metadata]\nname = pkg\n\n[flake8]\nexclude = ./docs/conf.py, .eggs/\n"
+    "ignore = E203, E731, E741, F999, W503  # what the project does not want\n"
+    "per-file-ignores =\n    pkg/__init__.py: F401\n    pkg/compat.py:E402,F811\n",
+    "pkg/__init__.py": "from pkg.a import f\n",
+    "pkg/a.py": "import sys\n\nf = lambda: 1\nl = 1\n",
+    "pkg/compat.py": "x = 1\nimport os\n\nprint(os)\n",
+    "pkg/__init__.pyi": "from pkg.a import *\n",
+    "docs/conf.py": "import os, sys\n",
+}
+
+
+def test_a_flake8_configuration_takes_away_what_it_leaves_out(tmp_path: Path) -> None:
+    ws = write(tmp_path / "ws", FLAKE8_PROJECT)
+    res = run(ws, "IMPL-LINT")
+    assert res.error is None
+    assert [(f.path, f.message.split()[0]) for f in res.findings] == [("pkg/a.py", "F401")]
+    assert "less what setup.cfg [flake8] leaves out" in res.findings[0].message
+    # flake8 reads the first of setup.cfg, tox.ini, .flake8 that has the section
+    (ws / "setup.cfg").write_text("[metadata]\nname = pkg\n")
+    (ws / "tox.ini").write_text("[tox]\n\n[flake8]\nextend-ignore = E731\nfilename = *.py,*.pyi\n")
+    found = {(f.path, f.message.split()[0]) for f in run(ws, "IMPL-LINT").findings}
+    assert ("pkg/a.py", "E731") not in found and ("pkg/a.py", "E741") in found
+    assert ("pkg/__init__.pyi", "F403") in found and ("docs/conf.py", "E401") in found
+    # a select narrows the classic rules: only pycodestyle's here
+    (ws / ".flake8").write_text("[flake8]\nselect = E\n")
+    (ws / "tox.ini").unlink()
+    found = {f.message.split()[0] for f in run(ws, "IMPL-LINT").findings}
+    assert found and all(code.startswith("E") for code in found)
+    # a ruff configuration is the project's lint: flake8's section is not read
+    (ws / "ruff.toml").write_text("[lint]\n")
+    found = {f.message.split()[0] for f in run(ws, "IMPL-LINT").findings}
+    assert "F401" in found
+
+
+def test_flake8_codes_this_ruff_does_not_know_are_left_out() -> None:
+    cfg = ruff_project.RuffConfig(
+        flake8=ruff_project.Flake8Config(
+            file="setup.cfg",
+            ignore=["E203", "E731", "W503", "F999", "E7", "B950"],
+            per_file=[("pkg/__init__.py", ["F401", "D104"])],
+            exclude=["docs/conf.py"],
+        )
+    )
+    known = frozenset({"E402", "E731", "E741", "F401", "F811", "W605"})
+    assert ruff_project.rule_args(cfg, known) == [
+        "--select", "E4,E7,E9,F", "--ignore", "E731,E7",
+        "--per-file-ignores", "pkg/__init__.py:F401",
+        "--extend-exclude", "docs/conf.py", "--extend-exclude", "*.pyi",
+    ]  # fmt: skip
+    # ruff cannot list its rules: the classic codes only
+    assert ruff_project.rule_args(cfg, None)[:4] == [
+        "--select",
+        "E4,E7,E9,F",
+        "--ignore",
+        "E731,E7",
+    ]
+    parsed = ruff_project._per_file_ignores("a.py, b/c.py: F401 E402\n  d.py:F811")
+    assert parsed == [("a.py", ["F401", "E402"]), ("b/c.py", ["F401", "E402"]), ("d.py", ["F811"])]
+
+
 def test_pre_commit_hook_args_apply_without_fixing_or_redirecting(tmp_path: Path) -> None:
     write(
         tmp_path,

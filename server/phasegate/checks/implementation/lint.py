@@ -46,6 +46,7 @@ from phasegate.checks.base import Check, CheckContext, CheckOutcome
 from phasegate.checks.command import not_found_error, tail
 from phasegate.checks.implementation.ruff_project import (
     BUNDLED,
+    FLAKE8_FILES,
     LOCK_FILES,
     PRE_COMMIT_CONFIG,
     RuffBinary,
@@ -53,6 +54,7 @@ from phasegate.checks.implementation.ruff_project import (
     bundled_ruff,
     choose_ruff,
     describe,
+    known_rules,
     read_ruff_config,
     rule_args,
     safe_args,
@@ -391,7 +393,10 @@ class Lint(Check):
         "pins in pre-commit or its development dependencies), its configuration and "
         "pre-commit hook `args`, and ruff's classic rules `E4,E7,E9,F` when nothing "
         "chooses rules (and then an undefined name repeated in 3 files or more is taken "
-        "for a global the scripts' runtime provides); each message names the ruff and "
+        "for a global the scripts' runtime provides), less what a project without a ruff "
+        "configuration leaves out in its flake8 configuration (`ignore`, "
+        "`per-file-ignores`, `exclude`; `.pyi` files unless its `filename` takes them); "
+        "each message names the ruff and "
         "configuration that judged it. "
         "Never fixes. ruff's fixes are offered as quick fixes. One cause, one finding: "
         "ruff's parse errors are left to IMPL-SYNTAX, and its RUF200 (invalid metadata in "
@@ -409,7 +414,13 @@ class Lint(Check):
 
     @classmethod
     def default_inputs(cls, config: Config) -> list[str]:
-        return [*config.artifacts.sources, *RUFF_CONFIG_FILES, PRE_COMMIT_CONFIG, *LOCK_FILES]
+        return [
+            *config.artifacts.sources,
+            *RUFF_CONFIG_FILES,
+            *FLAKE8_FILES,
+            PRE_COMMIT_CONFIG,
+            *LOCK_FILES,
+        ]
 
     @classmethod
     def config_dependencies(cls, config: Config) -> Any:
@@ -537,7 +548,8 @@ class Lint(Check):
         argv.append("--no-fix")  # a `fix = true` setting must not edit the workspace
         # phasegate's own state (backups of replaced files among it) is never linted.
         argv += ["--extend-exclude", STATE_DIR]
-        argv += rule_args(cfg) + cfg.pre_commit_args + extra
+        known = known_rules(binary.path) if cfg.flake8 is not None else None
+        argv += rule_args(cfg, known) + cfg.pre_commit_args + extra
         argv += ["."] if paths is None else ["--force-exclude", "--", *paths]
         return run_tool(
             argv,

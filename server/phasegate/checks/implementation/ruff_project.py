@@ -16,6 +16,14 @@ phasegate happens to ship:
 * **Which rules.** When no configuration selects rules, the rule set is pinned to ruff's
   classic defaults ``E4, E7, E9, F`` — never "whatever this ruff version selects by
   default", which grows from release to release.
+* **A flake8 configuration.** A project without any ruff configuration that lints with
+  flake8 (a ``[flake8]`` section in ``setup.cfg``, ``tox.ini`` or ``.flake8``, the first
+  that has one, as flake8 reads them) has said which of those rules it does not want:
+  its ``select`` narrows the classic rules, its ``ignore`` / ``extend-ignore`` and
+  ``per-file-ignores`` remove rules (as far as this ruff knows them), its ``exclude`` /
+  ``extend-exclude`` remove files, and stubs (``.pyi``) are not linted unless its
+  ``filename`` asks for them (flake8 reads ``*.py`` only). Nothing is added: the plugins
+  and the pycodestyle rules flake8 selects beyond the classic ones stay out.
 
 Every argument that reaches ruff's command line from the workspace goes through
 :func:`safe_args`: only rule-selection and settings flags pass; nothing that fixes files,
@@ -25,6 +33,7 @@ writes output elsewhere or reads files outside the workspace.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import shutil
@@ -143,6 +152,86 @@ class RuffConfig:
     dropped_args: list[str] = field(default_factory=list)
     pinned: str | None = None  # the ruff version the project pins
     pinned_in: str | None = None  # where
+    flake8: Flake8Config | None = None  # without a ruff configuration: flake8's choices
+
+
+@dataclass
+class Flake8Config:
+    """What a project's ``[flake8]`` section says of the rules and files it lints."""
+
+    file: str  # setup.cfg, tox.ini or .flake8
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    per_file: list[tuple[str, list[str]]] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    stubs: bool = False  # its ``filename`` patterns take .pyi files
+
+
+FLAKE8_FILES = ("setup.cfg", "tox.ini", ".flake8")  # flake8's order: the first with [flake8]
+_CODE_RE = re.compile(r"[A-Z]{1,3}[0-9]{0,4}")
+
+
+def _codes(value: str) -> list[str]:
+    """flake8's comma- or space-separated codes, less anything else (a stray comment)."""
+    out: list[str] = []
+    for token in re.split(r"[,\s]+", value):
+        if token.startswith("#"):
+            break
+        if _CODE_RE.fullmatch(token):
+            out.append(token)
+    return out
+
+
+def _per_file_ignores(value: str) -> list[tuple[str, list[str]]]:
+    """``src/pkg/__init__.py: F401`` entries as flake8 tokenises them (file names up to
+    a colon, then codes)."""
+    out: list[tuple[str, list[str]]] = []
+    files: list[str] = []
+    codes: list[str] = []
+    for token in re.findall(r"[^\s:,]+|:", value):
+        if token == ":":
+            continue
+        if _CODE_RE.fullmatch(token) and files:
+            codes.append(token)
+            continue
+        if codes:
+            out += [(f, codes) for f in files]
+            files, codes = [], []
+        files.append(token)
+    out += [(f, codes) for f in files if codes]
+    return out
+
+
+def _glob(pattern: str) -> str:
+    pattern = pattern.strip().removeprefix("./").rstrip("/")
+    return pattern
+
+
+def read_flake8_config(root: Path) -> Flake8Config | None:
+    """The ``[flake8]`` section flake8 would use in ``root``, if any."""
+    import configparser
+
+    for name in FLAKE8_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        parser = configparser.RawConfigParser(strict=False)
+        try:
+            parser.read_string(path.read_text(encoding="utf-8", errors="replace"), name)
+        except (OSError, configparser.Error):
+            continue
+        if not parser.has_section("flake8"):
+            continue
+        opts = {k.replace("_", "-"): v for k, v in parser.items("flake8")}
+        found = Flake8Config(file=name)
+        found.select = _codes(opts.get("select", ""))
+        found.ignore = _codes(opts.get("ignore", "")) + _codes(opts.get("extend-ignore", ""))
+        found.per_file = _per_file_ignores(opts.get("per-file-ignores", ""))
+        for key in ("exclude", "extend-exclude"):
+            found.exclude += [_glob(p) for p in opts.get(key, "").split(",") if _glob(p)]
+        found.stubs = "pyi" in opts.get("filename", "")
+        return found
+    return None
 
 
 def _read_toml(path: Path) -> dict[str, Any] | None:
@@ -303,6 +392,8 @@ def read_ruff_config(root: Path) -> RuffConfig:
     _pre_commit(root, cfg)
     if any(a in ("--select", "--config", "--isolated") for a in cfg.pre_commit_args):
         cfg.selects = True
+    if not cfg.files and not cfg.selects:
+        cfg.flake8 = read_flake8_config(root)
     if cfg.pinned is None and pyproject is not None:
         _pyproject_pin(pyproject, cfg)
     if cfg.pinned is None:
@@ -434,17 +525,139 @@ def choose_ruff(
     return RuffBinary(bundled, bundled_version, BUNDLED, note)
 
 
-def rule_args(cfg: RuffConfig) -> list[str]:
+# The codes of the classic rules every ruff since 0.1 has: what a flake8 code is checked
+# against when a ruff cannot list its own.
+CLASSIC_CODES = frozenset(
+    [
+        "E401",
+        "E402",
+        "E701",
+        "E702",
+        "E703",
+        "E711",
+        "E712",
+        "E713",
+        "E714",
+        "E721",
+        "E722",
+        "E731",
+        "E741",
+        "E742",
+        "E743",
+        "E902",
+        "F401",
+        "F402",
+        "F403",
+        "F404",
+        "F405",
+        "F406",
+        "F407",
+        "F501",
+        "F502",
+        "F503",
+        "F504",
+        "F505",
+        "F506",
+        "F507",
+        "F508",
+        "F509",
+        "F521",
+        "F522",
+        "F523",
+        "F524",
+        "F525",
+        "F541",
+        "F601",
+        "F602",
+        "F621",
+        "F622",
+        "F631",
+        "F632",
+        "F633",
+        "F634",
+        "F701",
+        "F702",
+        "F704",
+        "F706",
+        "F707",
+        "F722",
+        "F811",
+        "F821",
+        "F822",
+        "F823",
+        "F841",
+        "F842",
+        "F901",
+    ]
+)
+_known: dict[str, frozenset[str] | None] = {}
+
+
+def known_rules(binary: str) -> frozenset[str] | None:
+    """The stable rule codes of this ruff (``ruff rule --all``), None when it cannot say."""
+    if binary not in _known:
+        argv = [binary, "rule", "--all", "--output-format", "json"]
+        res = run_tool(argv, cwd=os.path.dirname(binary) or ".", timeout=30.0)
+        codes: frozenset[str] | None = None
+        if res.returncode == 0 and not res.timed_out:
+            try:
+                rules = json.loads(res.stdout)
+                codes = frozenset(
+                    str(r["code"]) for r in rules if isinstance(r, dict) and not r.get("preview")
+                )
+            except (ValueError, KeyError, TypeError):
+                codes = None
+        _known[binary] = codes
+    return _known[binary]
+
+
+def _overlaps(code: str, base: tuple[str, ...] | list[str]) -> bool:
+    return any(code.startswith(b) or b.startswith(code) for b in base)
+
+
+def _selectors(codes: list[str], base: list[str], known: frozenset[str] | None) -> list[str]:
+    """The codes that take something away from ``base`` and that this ruff accepts (a
+    code or a prefix of one of its stable codes; without the list, the classic ones)."""
+    out = []
+    for code in codes:
+        if not _overlaps(code, base):
+            continue
+        pool = CLASSIC_CODES if known is None else known
+        ok = any(k.startswith(code) for k in pool)
+        if ok and code not in out:
+            out.append(code)
+    return out
+
+
+def rule_args(cfg: RuffConfig, known: frozenset[str] | None = None) -> list[str]:
     """Arguments that pin the rule set when no configuration chooses one: ruff's classic
     rules plus the configuration's own ``extend-select``, less its ``ignore`` (a rule set
     given on the command line replaces the file's whole selection, so they are carried
-    over with it)."""
+    over with it); with a flake8 configuration instead, the classic rules less what it
+    leaves out (``known``: the codes this ruff accepts)."""
     if cfg.selects:
         return []
-    argv = ["--select", ",".join([*CLASSIC_RULES, *cfg.extend_select])]
-    if cfg.ignore:
-        argv += ["--ignore", ",".join(cfg.ignore)]
-    return argv
+    base = [*CLASSIC_RULES, *cfg.extend_select]
+    flake8 = cfg.flake8
+    ignore = list(cfg.ignore)
+    extra: list[str] = []
+    if flake8 is not None:
+        if flake8.select:  # what it selects of the classic rules, as narrow as it says
+            narrowed = [b for b in base if any(b.startswith(s) for s in flake8.select)]
+            narrowed += [s for s in flake8.select if _overlaps(s, base) and s not in narrowed]
+            base = _selectors(narrowed, base, known) or base
+        ignore += _selectors(flake8.ignore, base, known)
+        for pattern, codes in flake8.per_file:
+            for code in _selectors(codes, base, known):
+                extra += ["--per-file-ignores", f"{pattern}:{code}"]
+        for pattern in flake8.exclude:
+            extra += ["--extend-exclude", pattern]
+        if not flake8.stubs:
+            extra += ["--extend-exclude", "*.pyi"]
+    argv = ["--select", ",".join(base)]
+    if ignore:
+        argv += ["--ignore", ",".join(ignore)]
+    return argv + extra
 
 
 def describe(cfg: RuffConfig, binary: RuffBinary, args_used: bool) -> str:
@@ -458,6 +671,8 @@ def describe(cfg: RuffConfig, binary: RuffBinary, args_used: bool) -> str:
         parts.append("check options")
     if not cfg.selects:
         parts.append("rules " + ",".join(CLASSIC_RULES))
+    if cfg.flake8 is not None:
+        parts.append(f"less what {cfg.flake8.file} [flake8] leaves out")
     if binary.note and cfg.pinned:
         parts.append(f"the project pins ruff {cfg.pinned}")
     return ", ".join(parts)
