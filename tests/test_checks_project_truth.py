@@ -177,8 +177,8 @@ def test_flake8_codes_this_ruff_does_not_know_are_left_out() -> None:
     known = frozenset({"E402", "E731", "E741", "F401", "F811", "W605"})
     assert ruff_project.rule_args(cfg, known) == [
         "--select", "E4,E7,E9,F", "--ignore", "E731,E7",
-        "--per-file-ignores", "pkg/__init__.py:F401",
-        "--extend-exclude", "docs/conf.py", "--extend-exclude", "*.pyi",
+        "--per-file-ignores=pkg/__init__.py:F401",
+        "--extend-exclude=docs/conf.py", "--extend-exclude=*.pyi",
     ]  # fmt: skip
     # ruff cannot list its rules: the classic codes only
     assert ruff_project.rule_args(cfg, None)[:4] == [

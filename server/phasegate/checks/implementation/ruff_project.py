@@ -203,8 +203,9 @@ def _per_file_ignores(value: str) -> list[tuple[str, list[str]]]:
 
 
 def _glob(pattern: str) -> str:
+    """A flake8 exclude pattern as ruff reads it ("" for none it could read)."""
     pattern = pattern.strip().removeprefix("./").rstrip("/")
-    return pattern
+    return "" if not pattern.isprintable() or pattern.startswith("#") else pattern
 
 
 def read_flake8_config(root: Path) -> Flake8Config | None:
@@ -647,13 +648,13 @@ def rule_args(cfg: RuffConfig, known: frozenset[str] | None = None) -> list[str]
             narrowed += [s for s in flake8.select if _overlaps(s, base) and s not in narrowed]
             base = _selectors(narrowed, base, known) or base
         ignore += _selectors(flake8.ignore, base, known)
+        # settings only, each its flag's own value (`=`: a pattern never reads as a flag)
         for pattern, codes in flake8.per_file:
             for code in _selectors(codes, base, known):
-                extra += ["--per-file-ignores", f"{pattern}:{code}"]
-        for pattern in flake8.exclude:
-            extra += ["--extend-exclude", pattern]
+                extra.append(f"--per-file-ignores={pattern}:{code}")
+        extra += [f"--extend-exclude={pattern}" for pattern in flake8.exclude]
         if not flake8.stubs:
-            extra += ["--extend-exclude", "*.pyi"]
+            extra.append("--extend-exclude=*.pyi")
     argv = ["--select", ",".join(base)]
     if ignore:
         argv += ["--ignore", ",".join(ignore)]
