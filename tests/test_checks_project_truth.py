@@ -159,6 +159,14 @@ def test_a_flake8_configuration_takes_away_what_it_leaves_out(tmp_path: Path) ->
     (ws / "tox.ini").unlink()
     found = {f.message.split()[0] for f in run(ws, "IMPL-LINT").findings}
     assert found and all(code.startswith("E") for code in found)
+    # Flake8-pyproject's [tool.flake8], where flake8's own files have no section
+    (ws / ".flake8").unlink()
+    (ws / "pyproject.toml").write_text(
+        '[tool.flake8]\nextend-ignore = ["E731", "E741"]\nexclude = ["docs/conf.py"]\n'
+        'per-file-ignores = ["pkg/__init__.py:F401", "pkg/compat.py:E402,F811"]\n'
+    )
+    found = {(f.path, f.message.split()[0]) for f in run(ws, "IMPL-LINT").findings}
+    assert found == {("pkg/a.py", "F401")}
     # a ruff configuration is the project's lint: flake8's section is not read
     (ws / "ruff.toml").write_text("[lint]\n")
     found = {f.message.split()[0] for f in run(ws, "IMPL-LINT").findings}

@@ -18,7 +18,8 @@ phasegate happens to ship:
   default", which grows from release to release.
 * **A flake8 configuration.** A project without any ruff configuration that lints with
   flake8 (a ``[flake8]`` section in ``setup.cfg``, ``tox.ini`` or ``.flake8``, the first
-  that has one, as flake8 reads them) has said which of those rules it does not want:
+  that has one, as flake8 reads them; else the Flake8-pyproject plugin's ``[tool.flake8]``
+  of ``pyproject.toml``) has said which of those rules it does not want:
   its ``select`` narrows the classic rules, its ``ignore`` / ``extend-ignore`` and
   ``per-file-ignores`` remove rules (as far as this ruff knows them), its ``exclude`` /
   ``extend-exclude`` remove files, and stubs (``.pyi``) are not linted unless its
@@ -159,7 +160,7 @@ class RuffConfig:
 class Flake8Config:
     """What a project's ``[flake8]`` section says of the rules and files it lints."""
 
-    file: str  # setup.cfg, tox.ini or .flake8
+    file: str  # where: "setup.cfg [flake8]", "pyproject.toml [tool.flake8]"...
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     per_file: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -223,16 +224,32 @@ def read_flake8_config(root: Path) -> Flake8Config | None:
             continue
         if not parser.has_section("flake8"):
             continue
-        opts = {k.replace("_", "-"): v for k, v in parser.items("flake8")}
-        found = Flake8Config(file=name)
-        found.select = _codes(opts.get("select", ""))
-        found.ignore = _codes(opts.get("ignore", "")) + _codes(opts.get("extend-ignore", ""))
-        found.per_file = _per_file_ignores(opts.get("per-file-ignores", ""))
-        for key in ("exclude", "extend-exclude"):
-            found.exclude += [_glob(p) for p in opts.get(key, "").split(",") if _glob(p)]
-        found.stubs = "pyi" in opts.get("filename", "")
-        return found
+        return _flake8_section(f"{name} [flake8]", dict(parser.items("flake8")))
+    # the Flake8-pyproject plugin's [tool.flake8] (flake8 itself reads no pyproject.toml)
+    data = _read_toml(root / "pyproject.toml") or {}
+    tool = data.get("tool")
+    section = tool.get("flake8") if isinstance(tool, dict) else None
+    if isinstance(section, dict):
+        flat = {
+            str(k): "\n".join(map(str, v)) if isinstance(v, list) else str(v)
+            for k, v in section.items()
+            if isinstance(v, (str, list))
+        }
+        return _flake8_section("pyproject.toml [tool.flake8]", flat)
     return None
+
+
+def _flake8_section(where: str, raw: dict[str, str]) -> Flake8Config:
+    opts = {k.replace("_", "-"): v for k, v in raw.items()}
+    found = Flake8Config(file=where)
+    found.select = _codes(opts.get("select", ""))
+    found.ignore = _codes(opts.get("ignore", "")) + _codes(opts.get("extend-ignore", ""))
+    found.per_file = _per_file_ignores(opts.get("per-file-ignores", ""))
+    for key in ("exclude", "extend-exclude"):
+        patterns = re.split(r"[,\n]", opts.get(key, ""))
+        found.exclude += [_glob(p) for p in patterns if _glob(p)]
+    found.stubs = "pyi" in opts.get("filename", "")
+    return found
 
 
 def _read_toml(path: Path) -> dict[str, Any] | None:
@@ -673,7 +690,7 @@ def describe(cfg: RuffConfig, binary: RuffBinary, args_used: bool) -> str:
     if not cfg.selects:
         parts.append("rules " + ",".join(CLASSIC_RULES))
     if cfg.flake8 is not None:
-        parts.append(f"less what {cfg.flake8.file} [flake8] leaves out")
+        parts.append(f"less what {cfg.flake8.file} leaves out")
     if binary.note and cfg.pinned:
         parts.append(f"the project pins ruff {cfg.pinned}")
     return ", ".join(parts)
