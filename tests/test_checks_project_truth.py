@@ -195,6 +195,10 @@ def test_flake8_codes_this_ruff_does_not_know_are_left_out() -> None:
         "--ignore",
         "E731,E7",
     ]
+    # a select narrows, never widens: "E" keeps E4,E7,E9 (not all of pycodestyle's E)
+    narrowing = ruff_project.Flake8Config(file="tox.ini [flake8]", select=["E", "F40", "W"])
+    args = ruff_project.rule_args(ruff_project.RuffConfig(flake8=narrowing), known)
+    assert args[:2] == ["--select", "E4,E7,E9,F40"]
     parsed = ruff_project._per_file_ignores("a.py, b/c.py: F401 E402\n  d.py:F811")
     assert parsed == [("a.py", ["F401", "E402"]), ("b/c.py", ["F401", "E402"]), ("d.py", ["F811"])]
 

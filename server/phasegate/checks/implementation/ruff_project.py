@@ -545,75 +545,26 @@ def choose_ruff(
 
 # The codes of the classic rules every ruff since 0.1 has: what a flake8 code is checked
 # against when a ruff cannot list its own.
-CLASSIC_CODES = frozenset(
-    [
-        "E401",
-        "E402",
-        "E701",
-        "E702",
-        "E703",
-        "E711",
-        "E712",
-        "E713",
-        "E714",
-        "E721",
-        "E722",
-        "E731",
-        "E741",
-        "E742",
-        "E743",
-        "E902",
-        "F401",
-        "F402",
-        "F403",
-        "F404",
-        "F405",
-        "F406",
-        "F407",
-        "F501",
-        "F502",
-        "F503",
-        "F504",
-        "F505",
-        "F506",
-        "F507",
-        "F508",
-        "F509",
-        "F521",
-        "F522",
-        "F523",
-        "F524",
-        "F525",
-        "F541",
-        "F601",
-        "F602",
-        "F621",
-        "F622",
-        "F631",
-        "F632",
-        "F633",
-        "F634",
-        "F701",
-        "F702",
-        "F704",
-        "F706",
-        "F707",
-        "F722",
-        "F811",
-        "F821",
-        "F822",
-        "F823",
-        "F841",
-        "F842",
-        "F901",
-    ]
-)
-_known: dict[str, frozenset[str] | None] = {}
+_CLASSIC_CODES = (
+    "E401", "E402", "E701", "E702", "E703", "E711", "E712", "E713", "E714", "E721",
+    "E722", "E731", "E741", "E742", "E743", "E902", "F401", "F402", "F403", "F404",
+    "F405", "F406", "F407", "F501", "F502", "F503", "F504", "F505", "F506", "F507",
+    "F508", "F509", "F521", "F522", "F523", "F524", "F525", "F541", "F601", "F602",
+    "F621", "F622", "F631", "F632", "F633", "F634", "F701", "F702", "F704", "F706",
+    "F707", "F722", "F811", "F821", "F822", "F823", "F841", "F842", "F901",
+)  # fmt: skip
+CLASSIC_CODES = frozenset(_CLASSIC_CODES)
+_known: dict[tuple[str, float], frozenset[str] | None] = {}
 
 
 def known_rules(binary: str) -> frozenset[str] | None:
-    """The stable rule codes of this ruff (``ruff rule --all``), None when it cannot say."""
-    if binary not in _known:
+    """The stable rule codes of this ruff (``ruff rule --all``), None when it cannot say;
+    remembered per file, as its version is."""
+    try:
+        key = (binary, os.stat(binary).st_mtime)
+    except OSError:
+        return None
+    if key not in _known:
         argv = [binary, "rule", "--all", "--output-format", "json"]
         res = run_tool(argv, cwd=os.path.dirname(binary) or ".", timeout=30.0)
         codes: frozenset[str] | None = None
@@ -625,24 +576,19 @@ def known_rules(binary: str) -> frozenset[str] | None:
                 )
             except (ValueError, KeyError, TypeError):
                 codes = None
-        _known[binary] = codes
-    return _known[binary]
-
-
-def _overlaps(code: str, base: tuple[str, ...] | list[str]) -> bool:
-    return any(code.startswith(b) or b.startswith(code) for b in base)
+        _known[key] = codes
+    return _known[key]
 
 
 def _selectors(codes: list[str], base: list[str], known: frozenset[str] | None) -> list[str]:
-    """The codes that take something away from ``base`` and that this ruff accepts (a
-    code or a prefix of one of its stable codes; without the list, the classic ones)."""
-    out = []
+    """The codes that bear on ``base`` (a rule of it, or a prefix of some) and that this
+    ruff accepts (a code or a prefix of one of its stable codes; without the list, the
+    classic ones)."""
+    pool = CLASSIC_CODES if known is None else known
+    out: list[str] = []
     for code in codes:
-        if not _overlaps(code, base):
-            continue
-        pool = CLASSIC_CODES if known is None else known
-        ok = any(k.startswith(code) for k in pool)
-        if ok and code not in out:
+        bears = any(code.startswith(b) or b.startswith(code) for b in base)
+        if bears and code not in out and any(k.startswith(code) for k in pool):
             out.append(code)
     return out
 
@@ -661,9 +607,10 @@ def rule_args(cfg: RuffConfig, known: frozenset[str] | None = None) -> list[str]
     extra: list[str] = []
     if flake8 is not None:
         if flake8.select:  # what it selects of the classic rules, as narrow as it says
-            narrowed = [b for b in base if any(b.startswith(s) for s in flake8.select)]
-            narrowed += [s for s in flake8.select if _overlaps(s, base) and s not in narrowed]
-            base = _selectors(narrowed, base, known) or base
+            kept = [b for b in base if any(b.startswith(s) for s in flake8.select)]
+            inside = [s for s in flake8.select if any(s.startswith(b) for b in base)]
+            # a select that keeps none of them: ruff needs a rule set, the classic one stays
+            base = kept + _selectors([s for s in inside if s not in kept], base, known) or base
         ignore += _selectors(flake8.ignore, base, known)
         # settings only, each its flag's own value (`=`: a pattern never reads as a flag)
         for pattern, codes in flake8.per_file:
